@@ -1,0 +1,3 @@
+module github.com/otpgate/otpgate
+
+go 1.26
