@@ -1,0 +1,21 @@
+package mfa
+
+import "errors"
+
+// Error kinds returned by stores and by Service. Callers test them with
+// errors.Is; the web package maps them to HTTP statuses in one place.
+var (
+	// ErrNotFound means the user, authenticator, session, code or token
+	// does not exist (or has expired).
+	ErrNotFound = errors.New("not found")
+	// ErrConflict means the change contradicts stored state: a user name
+	// already taken, an enrolment already confirmed, a store not empty.
+	ErrConflict = errors.New("conflict")
+	// ErrReplay means a TOTP step at or before the last one accepted for
+	// that authenticator: the code was already used.
+	ErrReplay = errors.New("code already used")
+	// ErrInvalid means input that fails validation (a user name too long,
+	// a password too short); the wrapping message says why and never
+	// contains a secret.
+	ErrInvalid = errors.New("invalid input")
+)

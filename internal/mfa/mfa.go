@@ -1,0 +1,117 @@
+package mfa
+
+import (
+	"time"
+
+	"github.com/otpgate/otpgate/otp"
+)
+
+// MaxNameLength is the longest user name accepted, in bytes.
+const MaxNameLength = 64
+
+// User is one account. Its second factors are its confirmed Authenticators.
+type User struct {
+	// ID is assigned by the store on creation.
+	ID int64
+	// Name is the login name: 1 to MaxNameLength bytes of lower-case letters,
+	// digits, '.', '_', '-' and '@' (see ValidateName).
+	Name string
+	// PasswordHash is the argon2id hash of the password in PHC format,
+	// parameters included; empty means the user cannot sign in with a
+	// password.
+	PasswordHash string
+	// Admin marks an administrator.
+	Admin bool
+	// Disabled users cannot sign in; their data stays.
+	Disabled bool
+	// Created is when the user was created.
+	Created time.Time
+}
+
+// Authenticator is one TOTP generator enrolled by a user (an authenticator
+// app on a phone). A user may have several, each with its own secret.
+type Authenticator struct {
+	// ID is chosen by Service (random, 32 hex digits) so that it can be
+	// bound into the sealed secret before the row exists.
+	ID string
+	// UserID owns the authenticator.
+	UserID int64
+	// Name is shown to the user, e.g. "Authenticator app".
+	Name string
+	// SealedSecret is the TOTP secret encrypted with Cipher; stores keep it
+	// as an opaque value.
+	SealedSecret []byte
+	// Algorithm, Digits and Period are the code parameters (see otp.Key).
+	Algorithm otp.Algorithm
+	Digits    int
+	Period    time.Duration
+	// Created is when enrolment started.
+	Created time.Time
+	// Confirmed is when the user confirmed it with a code; zero means
+	// pending, and a pending authenticator never counts as a second factor.
+	Confirmed time.Time
+	// LastUsed is when a code of it was last accepted; zero means never.
+	LastUsed time.Time
+	// LastStep is the last TOTP step accepted; a later code must have a
+	// larger step (see AuthenticatorStore.UseStep). Valid only when
+	// LastUsed or Confirmed is set.
+	LastStep uint64
+}
+
+// Level is how far a session has got through sign-in.
+type Level int
+
+const (
+	// LevelPassword means the password was checked and a second factor is
+	// still needed: the session may only reach the second-step page (or,
+	// when the operator requires a second factor, TOTP setup).
+	LevelPassword Level = 1
+	// LevelFull means the user is fully signed in.
+	LevelFull Level = 2
+)
+
+// Session is a signed-in browser. The token the browser holds is never
+// stored: only its SHA-256 (see HashToken).
+type Session struct {
+	// TokenHash is HashToken of the cookie value.
+	TokenHash []byte
+	// UserID is the signed-in user.
+	UserID int64
+	// Level is how far sign-in has got.
+	Level Level
+	// Created and LastSeen bound the session's absolute and idle expiry.
+	Created  time.Time
+	LastSeen time.Time
+}
+
+// ThrottlePolicy says how failures on one key (an account or a client
+// address) slow down further attempts: the first Free failures cost nothing,
+// then each attempt must wait Base·2^(failures-Free) after the last one, at
+// most Max; failures older than Forget are forgotten. No policy locks an
+// account for good.
+type ThrottlePolicy struct {
+	Free   int
+	Base   time.Duration
+	Max    time.Duration
+	Forget time.Duration
+}
+
+// Delay returns how long after the last failure an attempt must wait when
+// failures have been counted.
+func (p ThrottlePolicy) Delay(failures int) time.Duration {
+	if failures < p.Free {
+		return 0
+	}
+	d := p.Base
+	for i := p.Free; i < failures && d < p.Max; i++ {
+		d *= 2
+	}
+	return min(d, p.Max)
+}
+
+// Default throttling policies; see the package documentation for the odds
+// they give.
+var (
+	DefaultAccountThrottle = ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Hour, Forget: 24 * time.Hour}
+	DefaultAddressThrottle = ThrottlePolicy{Free: 20, Base: time.Second, Max: time.Hour, Forget: 24 * time.Hour}
+)
