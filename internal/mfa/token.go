@@ -1,0 +1,74 @@
+package mfa
+
+import (
+	"crypto/sha256"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"strings"
+)
+
+// TokenSize is the number of random bytes in a session or setup token.
+const TokenSize = 32
+
+// newToken returns TokenSize random bytes in unpadded base64url.
+func newToken(rand io.Reader) (string, error) {
+	b := make([]byte, TokenSize)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return "", fmt.Errorf("token: %w", err)
+	}
+	return base64.RawURLEncoding.EncodeToString(b), nil
+}
+
+// HashToken returns the SHA-256 of a session or setup token, which is what
+// stores keep: a copy of the database does not give working tokens.
+func HashToken(token string) []byte {
+	sum := sha256.Sum256([]byte(token))
+	return sum[:]
+}
+
+// Recovery codes: RecoveryCodeCount codes of 80 random bits each, written
+// as 16 base32 letters in groups of 4 (abcd-efgh-ijkl-mnop).
+const (
+	RecoveryCodeCount = 10
+	recoveryCodeBytes = 10
+)
+
+var recoveryEncoding = base32.NewEncoding("abcdefghijklmnopqrstuvwxyz234567").WithPadding(base32.NoPadding)
+
+// newRecoveryCode returns one recovery code as shown to the user.
+func newRecoveryCode(rand io.Reader) (string, error) {
+	b := make([]byte, recoveryCodeBytes)
+	if _, err := io.ReadFull(rand, b); err != nil {
+		return "", fmt.Errorf("recovery code: %w", err)
+	}
+	s := recoveryEncoding.EncodeToString(b)
+	return s[0:4] + "-" + s[4:8] + "-" + s[8:12] + "-" + s[12:16], nil
+}
+
+// normalizeRecoveryCode turns what a user typed into the 16 letters of a
+// recovery code, or reports that it cannot be one.
+func normalizeRecoveryCode(s string) (string, bool) {
+	s = strings.ToLower(s)
+	s = strings.NewReplacer("-", "", " ", "").Replace(s)
+	if len(s) != 16 {
+		return "", false
+	}
+	if _, err := recoveryEncoding.DecodeString(s); err != nil {
+		return "", false
+	}
+	return s, true
+}
+
+// hashRecoveryCode is what stores keep of a normalized code. A fast hash
+// suffices: each code has 80 random bits, far beyond what can be searched,
+// unlike a password.
+func hashRecoveryCode(userID int64, normalized string) []byte {
+	h := sha256.New()
+	h.Write([]byte("otpgate recovery code\x00"))
+	h.Write(binary.BigEndian.AppendUint64(nil, uint64(userID)))
+	h.Write([]byte(normalized))
+	return h.Sum(nil)
+}

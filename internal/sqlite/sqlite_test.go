@@ -1,0 +1,58 @@
+package sqlite_test
+
+import (
+	"context"
+	"os"
+	"path/filepath"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/sqlite"
+	"github.com/otpgate/otpgate/internal/storetest"
+)
+
+func TestStore(t *testing.T) {
+	storetest.Run(t, func(t *testing.T) mfa.Store {
+		s, err := sqlite.Open(context.Background(), filepath.Join(t.TempDir(), "otpgate.db"))
+		if err != nil {
+			t.Fatalf("Open = %v", err)
+		}
+		return s
+	})
+}
+
+// TestReopen checks that migrations are recorded and not applied twice, and
+// that data survives closing the file.
+func TestReopen(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "otpgate.db")
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open = %v", err)
+	}
+	if _, err := s.CreateUser(ctx, mfa.User{Name: "bob", PasswordHash: "h", Created: time.Now()}); err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	s, err = sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatalf("Open again = %v", err)
+	}
+	defer s.Close()
+	if _, err := s.UserByName(ctx, "bob"); err != nil {
+		t.Errorf("UserByName after reopen = %v", err)
+	}
+	if _, err := os.Stat(path + "-wal"); err != nil {
+		t.Errorf("no WAL file beside the database: %v", err)
+	}
+}
+
+func TestOpenBadPath(t *testing.T) {
+	for _, p := range []string{"", "a?b", filepath.Join(t.TempDir(), "missing", "dir", "x.db")} {
+		if s, err := sqlite.Open(context.Background(), p); err == nil {
+			s.Close()
+			t.Errorf("Open(%q) = nil error, want an error", p)
+		}
+	}
+}

@@ -1,0 +1,483 @@
+// Package storetest is the conformance suite that every mfa.Store passes:
+// internal/sqlite always, internal/postgres when a database is available.
+// A store is correct when Run passes; the suite checks the guarantees the
+// rest of otpgate relies on, among them that of 100 concurrent submissions
+// of one TOTP step exactly one is accepted.
+package storetest
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// Run runs the suite. open returns a new, empty store for each subtest; Run
+// closes it.
+func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
+	tests := []struct {
+		name string
+		f    func(t *testing.T, s mfa.Store)
+	}{
+		{"Users", testUsers},
+		{"Setup", testSetup},
+		{"Authenticators", testAuthenticators},
+		{"ReplaySequential", testReplaySequential},
+		{"ReplayConcurrent", testReplayConcurrent},
+		{"RecoveryCodes", testRecoveryCodes},
+		{"Sessions", testSessions},
+		{"Throttle", testThrottle},
+		{"ThrottleConcurrent", testThrottleConcurrent},
+		{"DeleteCascades", testDeleteCascades},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := open(t)
+			t.Cleanup(func() {
+				if err := s.Close(); err != nil {
+					t.Errorf("Close() = %v", err)
+				}
+			})
+			tc.f(t, s)
+		})
+	}
+}
+
+// t0 is a fixed time; stores must keep at least microsecond precision.
+var t0 = time.Date(2026, 11, 28, 9, 0, 0, 123456000, time.UTC)
+
+func mustUser(t *testing.T, s mfa.Store, name string) mfa.User {
+	t.Helper()
+	u, err := s.CreateUser(context.Background(), mfa.User{Name: name, PasswordHash: "$argon2id$hash-of-" + name, Created: t0})
+	if err != nil {
+		t.Fatalf("CreateUser(%q) = %v", name, err)
+	}
+	return u
+}
+
+func mustAuthenticator(t *testing.T, s mfa.Store, userID int64, id string, confirmed bool) mfa.Authenticator {
+	t.Helper()
+	ctx := context.Background()
+	a := mfa.Authenticator{ID: id, UserID: userID, Name: "phone", SealedSecret: []byte("sealed-" + id),
+		Algorithm: otp.SHA256, Digits: 8, Period: 60 * time.Second, Created: t0}
+	if err := s.CreateAuthenticator(ctx, a); err != nil {
+		t.Fatalf("CreateAuthenticator(%s) = %v", id, err)
+	}
+	if confirmed {
+		if err := s.ConfirmAuthenticator(ctx, userID, id, 100, t0); err != nil {
+			t.Fatalf("ConfirmAuthenticator(%s) = %v", id, err)
+		}
+		a.Confirmed, a.LastUsed, a.LastStep = t0, t0, 100
+	}
+	return a
+}
+
+func wantErr(t *testing.T, what string, err, want error) {
+	t.Helper()
+	if !errors.Is(err, want) {
+		t.Errorf("%s = %v, want %v", what, err, want)
+	}
+}
+
+func testUsers(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	bob := mustUser(t, s, "bob")
+	alice := mustUser(t, s, "alice")
+	if bob.ID == 0 || alice.ID == 0 || bob.ID == alice.ID {
+		t.Fatalf("CreateUser IDs = %d, %d, want distinct non-zero", bob.ID, alice.ID)
+	}
+	_, err := s.CreateUser(ctx, mfa.User{Name: "bob", PasswordHash: "x", Created: t0})
+	wantErr(t, `CreateUser("bob") again`, err, mfa.ErrConflict)
+
+	got, err := s.User(ctx, bob.ID)
+	if err != nil {
+		t.Fatalf("User(%d) = %v", bob.ID, err)
+	}
+	if diff := cmp.Diff(bob, got); diff != "" {
+		t.Errorf("User(%d) mismatch (-want +got):\n%s", bob.ID, diff)
+	}
+	got, err = s.UserByName(ctx, "alice")
+	if err != nil || got.ID != alice.ID {
+		t.Errorf(`UserByName("alice") = %d, %v, want %d`, got.ID, err, alice.ID)
+	}
+	_, err = s.UserByName(ctx, "carol")
+	wantErr(t, `UserByName("carol")`, err, mfa.ErrNotFound)
+	_, err = s.User(ctx, 999999)
+	wantErr(t, "User(999999)", err, mfa.ErrNotFound)
+
+	bob.PasswordHash, bob.Admin, bob.Disabled = "new", true, true
+	if err := s.UpdateUser(ctx, bob); err != nil {
+		t.Fatalf("UpdateUser = %v", err)
+	}
+	got, _ = s.User(ctx, bob.ID)
+	if diff := cmp.Diff(bob, got); diff != "" {
+		t.Errorf("User after UpdateUser mismatch (-want +got):\n%s", diff)
+	}
+	wantErr(t, "UpdateUser(missing)", s.UpdateUser(ctx, mfa.User{ID: 999999}), mfa.ErrNotFound)
+
+	users, err := s.Users(ctx)
+	if err != nil {
+		t.Fatalf("Users() = %v", err)
+	}
+	if len(users) != 2 || users[0].Name != "alice" || users[1].Name != "bob" {
+		t.Errorf("Users() = %v, want alice then bob", users)
+	}
+	if err := s.DeleteUser(ctx, alice.ID); err != nil {
+		t.Fatalf("DeleteUser = %v", err)
+	}
+	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, alice.ID), mfa.ErrNotFound)
+	_, err = s.User(ctx, alice.ID)
+	wantErr(t, "User(deleted)", err, mfa.ErrNotFound)
+}
+
+func testSetup(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	h1, h2 := []byte("token-hash-1...................."), []byte("token-hash-2....................")
+	if err := s.CreateSetupToken(ctx, h1, t0.Add(time.Hour)); err != nil {
+		t.Fatalf("CreateSetupToken = %v", err)
+	}
+	// A new token replaces the old one.
+	if err := s.CreateSetupToken(ctx, h2, t0.Add(time.Hour)); err != nil {
+		t.Fatalf("CreateSetupToken again = %v", err)
+	}
+	admin := mfa.User{Name: "root", PasswordHash: "h", Admin: true, Created: t0}
+	_, err := s.CreateFirstAdmin(ctx, h1, admin, t0)
+	wantErr(t, "CreateFirstAdmin(replaced token)", err, mfa.ErrNotFound)
+	_, err = s.CreateFirstAdmin(ctx, h2, admin, t0.Add(2*time.Hour))
+	wantErr(t, "CreateFirstAdmin(expired token)", err, mfa.ErrNotFound)
+	u, err := s.CreateFirstAdmin(ctx, h2, admin, t0)
+	if err != nil || !u.Admin || u.ID == 0 {
+		t.Fatalf("CreateFirstAdmin = %+v, %v, want an admin", u, err)
+	}
+	_, err = s.CreateFirstAdmin(ctx, h2, mfa.User{Name: "root2", PasswordHash: "h", Created: t0}, t0)
+	wantErr(t, "CreateFirstAdmin(used token)", err, mfa.ErrNotFound)
+	wantErr(t, "CreateSetupToken with users", s.CreateSetupToken(ctx, h1, t0.Add(time.Hour)), mfa.ErrConflict)
+}
+
+func testAuthenticators(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	pending := mustAuthenticator(t, s, u.ID, "a1", false)
+	confirmed := mustAuthenticator(t, s, u.ID, "a2", true)
+	list, err := s.Authenticators(ctx, u.ID)
+	if err != nil {
+		t.Fatalf("Authenticators = %v", err)
+	}
+	if diff := cmp.Diff([]mfa.Authenticator{pending, confirmed}, list); diff != "" {
+		t.Errorf("Authenticators mismatch (-want +got):\n%s", diff)
+	}
+	wantErr(t, "CreateAuthenticator(same id)", s.CreateAuthenticator(ctx, pending), mfa.ErrConflict)
+	wantErr(t, "CreateAuthenticator(no user)", s.CreateAuthenticator(ctx, mfa.Authenticator{ID: "x", UserID: 999999,
+		SealedSecret: []byte("s"), Digits: 6, Period: 30 * time.Second, Created: t0}), mfa.ErrNotFound)
+	wantErr(t, "ConfirmAuthenticator(confirmed)", s.ConfirmAuthenticator(ctx, u.ID, "a2", 5, t0), mfa.ErrNotFound)
+	other := mustUser(t, s, "eve")
+	wantErr(t, "ConfirmAuthenticator(other user)", s.ConfirmAuthenticator(ctx, other.ID, "a1", 5, t0), mfa.ErrNotFound)
+	wantErr(t, "UseStep(pending)", s.UseStep(ctx, u.ID, "a1", 200, t0), mfa.ErrNotFound)
+	wantErr(t, "UseStep(other user)", s.UseStep(ctx, other.ID, "a2", 200, t0), mfa.ErrNotFound)
+
+	// Abandoned enrolments expire; confirmed ones stay.
+	if err := s.DeletePendingAuthenticators(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("DeletePendingAuthenticators = %v", err)
+	}
+	list, _ = s.Authenticators(ctx, u.ID)
+	if len(list) != 1 || list[0].ID != "a2" {
+		t.Errorf("Authenticators after expiry = %v, want a2 only", list)
+	}
+	wantErr(t, "DeleteAuthenticator(a1 gone)", s.DeleteAuthenticator(ctx, u.ID, "a1"), mfa.ErrNotFound)
+	wantErr(t, "DeleteAuthenticator(other user)", s.DeleteAuthenticator(ctx, other.ID, "a2"), mfa.ErrNotFound)
+	if err := s.DeleteAuthenticator(ctx, u.ID, "a2"); err != nil {
+		t.Fatalf("DeleteAuthenticator = %v", err)
+	}
+	list, _ = s.Authenticators(ctx, u.ID)
+	if len(list) != 0 {
+		t.Errorf("Authenticators after delete = %v, want none", list)
+	}
+}
+
+func testReplaySequential(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	mustAuthenticator(t, s, u.ID, "a", true) // confirmed at step 100
+	tests := []struct {
+		step uint64
+		want error
+	}{
+		{100, mfa.ErrReplay}, // used by the confirmation
+		{99, mfa.ErrReplay},  // an older code after a newer one
+		{101, nil},
+		{101, mfa.ErrReplay},
+		{103, nil},
+		{102, mfa.ErrReplay},
+		{104, nil},
+	}
+	for _, tc := range tests {
+		err := s.UseStep(ctx, u.ID, "a", tc.step, t0)
+		if !errors.Is(err, tc.want) {
+			t.Errorf("UseStep(%d) = %v, want %v", tc.step, err, tc.want)
+		}
+	}
+	// Steps are per authenticator: a second phone has its own.
+	mustAuthenticator(t, s, u.ID, "b", true)
+	if err := s.UseStep(ctx, u.ID, "b", 101, t0); err != nil {
+		t.Errorf("UseStep(b, 101) = %v, want nil", err)
+	}
+	list, _ := s.Authenticators(ctx, u.ID)
+	if len(list) != 2 || list[0].LastStep != 104 || list[1].LastStep != 101 {
+		t.Errorf("LastStep = %+v, want 104 and 101", list)
+	}
+}
+
+func testReplayConcurrent(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	mustAuthenticator(t, s, u.ID, "a", true)
+	const n = 100
+	var ok, replay atomic.Int32
+	var wg sync.WaitGroup
+	errs := make(chan error, n)
+	start := make(chan struct{})
+	for range n {
+		wg.Go(func() {
+			<-start
+			err := s.UseStep(ctx, u.ID, "a", 101, t0)
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case errors.Is(err, mfa.ErrReplay):
+				replay.Add(1)
+			default:
+				errs <- err
+			}
+		})
+	}
+	close(start)
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("UseStep = %v", err)
+	}
+	if ok.Load() != 1 || replay.Load() != n-1 {
+		t.Errorf("%d concurrent UseStep(101): %d accepted, %d replays, want 1 and %d", n, ok.Load(), replay.Load(), n-1)
+	}
+}
+
+func testRecoveryCodes(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	other := mustUser(t, s, "eve")
+	var hashes [][]byte
+	for i := range 10 {
+		hashes = append(hashes, bytes.Repeat([]byte{byte(i)}, 32))
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, hashes, t0); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes = %v", err)
+	}
+	if n, err := s.RecoveryCodesLeft(ctx, u.ID); n != 10 || err != nil {
+		t.Errorf("RecoveryCodesLeft = %d, %v, want 10", n, err)
+	}
+	wantErr(t, "UseRecoveryCode(other user)", s.UseRecoveryCode(ctx, other.ID, hashes[3], t0), mfa.ErrNotFound)
+	if err := s.UseRecoveryCode(ctx, u.ID, hashes[3], t0); err != nil {
+		t.Fatalf("UseRecoveryCode = %v", err)
+	}
+	wantErr(t, "UseRecoveryCode again", s.UseRecoveryCode(ctx, u.ID, hashes[3], t0), mfa.ErrNotFound)
+	wantErr(t, "UseRecoveryCode(unknown)", s.UseRecoveryCode(ctx, u.ID, []byte("nope"), t0), mfa.ErrNotFound)
+	if n, _ := s.RecoveryCodesLeft(ctx, u.ID); n != 9 {
+		t.Errorf("RecoveryCodesLeft after one use = %d, want 9", n)
+	}
+	// Concurrent use of one code: exactly one success.
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			if s.UseRecoveryCode(ctx, u.ID, hashes[5], t0) == nil {
+				ok.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if ok.Load() != 1 {
+		t.Errorf("20 concurrent UseRecoveryCode: %d successes, want 1", ok.Load())
+	}
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, hashes[:2], t0); err != nil {
+		t.Fatalf("ReplaceRecoveryCodes = %v", err)
+	}
+	if n, _ := s.RecoveryCodesLeft(ctx, u.ID); n != 2 {
+		t.Errorf("RecoveryCodesLeft after replace = %d, want 2", n)
+	}
+	wantErr(t, "ReplaceRecoveryCodes(no user)", s.ReplaceRecoveryCodes(ctx, 999999, hashes[:1], t0), mfa.ErrNotFound)
+}
+
+func testSessions(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	mk := func(name string, created time.Time) mfa.Session {
+		sess := mfa.Session{TokenHash: []byte(fmt.Sprintf("%-32s", name)), UserID: u.ID, Level: mfa.LevelFull, Created: created, LastSeen: created}
+		if err := s.CreateSession(ctx, sess); err != nil {
+			t.Fatalf("CreateSession(%s) = %v", name, err)
+		}
+		return sess
+	}
+	a := mk("a", t0)
+	b := mk("b", t0.Add(time.Hour))
+	wantErr(t, "CreateSession(duplicate)", s.CreateSession(ctx, a), mfa.ErrConflict)
+	wantErr(t, "CreateSession(no user)", s.CreateSession(ctx, mfa.Session{TokenHash: []byte("zz"), UserID: 999999,
+		Level: mfa.LevelFull, Created: t0, LastSeen: t0}), mfa.ErrNotFound)
+	got, err := s.Session(ctx, a.TokenHash)
+	if err != nil {
+		t.Fatalf("Session = %v", err)
+	}
+	if diff := cmp.Diff(a, got); diff != "" {
+		t.Errorf("Session mismatch (-want +got):\n%s", diff)
+	}
+	if err := s.TouchSession(ctx, a.TokenHash, t0.Add(time.Minute)); err != nil {
+		t.Fatalf("TouchSession = %v", err)
+	}
+	got, _ = s.Session(ctx, a.TokenHash)
+	if !got.LastSeen.Equal(t0.Add(time.Minute)) {
+		t.Errorf("LastSeen after touch = %v, want %v", got.LastSeen, t0.Add(time.Minute))
+	}
+	// Expiry: a is older than the absolute limit, b is fresh.
+	if err := s.DeleteExpiredSessions(ctx, t0.Add(30*time.Minute), t0); err != nil {
+		t.Fatalf("DeleteExpiredSessions = %v", err)
+	}
+	_, err = s.Session(ctx, a.TokenHash)
+	wantErr(t, "Session(expired)", err, mfa.ErrNotFound)
+	if _, err := s.Session(ctx, b.TokenHash); err != nil {
+		t.Errorf("Session(fresh) = %v", err)
+	}
+	c := mk("c", t0)
+	if err := s.DeleteSession(ctx, c.TokenHash); err != nil {
+		t.Errorf("DeleteSession = %v", err)
+	}
+	if err := s.DeleteSession(ctx, c.TokenHash); err != nil {
+		t.Errorf("DeleteSession(absent) = %v, want nil", err)
+	}
+	mk("d", t0)
+	if err := s.DeleteUserSessions(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteUserSessions = %v", err)
+	}
+	_, err = s.Session(ctx, b.TokenHash)
+	wantErr(t, "Session after DeleteUserSessions", err, mfa.ErrNotFound)
+	wantErr(t, "TouchSession(gone)", s.TouchSession(ctx, b.TokenHash, t0), mfa.ErrNotFound)
+}
+
+var testPolicy = mfa.ThrottlePolicy{Free: 3, Base: time.Second, Max: 8 * time.Second, Forget: time.Hour}
+
+func testThrottle(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	tests := []struct {
+		at   time.Duration // after t0
+		want time.Duration // retry after
+	}{
+		{0, 0}, {0, 0}, {0, 0}, // three free failures
+		{0, time.Second},               // then 1s after the last
+		{time.Second, 0},               // allowed, fourth failure
+		{time.Second, 2 * time.Second}, // now 2s
+		{3 * time.Second, 0},           // fifth
+		{3 * time.Second, 4 * time.Second},
+		{7 * time.Second, 0},  // sixth
+		{15 * time.Second, 0}, // 8s, the maximum: seventh
+		{16 * time.Second, 7 * time.Second},
+		{23 * time.Second, 0}, // still 8s, never more
+		{31 * time.Second, 0},
+		{31*time.Second + time.Hour, 0}, // forgotten: counts from zero
+		{31*time.Second + time.Hour, 0},
+		{31*time.Second + time.Hour, 0},
+		{31*time.Second + time.Hour, time.Second},
+	}
+	for i, tc := range tests {
+		got, err := s.Attempt(ctx, "user:bob", testPolicy, t0.Add(tc.at))
+		if err != nil || got != tc.want {
+			t.Fatalf("attempt %d: Attempt(t0+%v) = %v, %v, want %v", i, tc.at, got, err, tc.want)
+		}
+	}
+	// Another key is independent.
+	if got, _ := s.Attempt(ctx, "addr:192.0.2.1", testPolicy, t0.Add(31*time.Second+time.Hour)); got != 0 {
+		t.Errorf("Attempt(other key) = %v, want 0", got)
+	}
+	// Forgive takes back one failure; Reset all.
+	at := t0.Add(2 * time.Hour)
+	for range 3 {
+		s.Attempt(ctx, "user:carol", testPolicy, at)
+	}
+	if err := s.Forgive(ctx, "user:carol"); err != nil {
+		t.Fatalf("Forgive = %v", err)
+	}
+	if got, _ := s.Attempt(ctx, "user:carol", testPolicy, at); got != 0 {
+		t.Errorf("Attempt after Forgive = %v, want 0", got)
+	}
+	if got, _ := s.Attempt(ctx, "user:carol", testPolicy, at); got != time.Second {
+		t.Errorf("Attempt with 3 failures = %v, want 1s", got)
+	}
+	if err := s.ResetThrottle(ctx, "user:carol"); err != nil {
+		t.Fatalf("ResetThrottle = %v", err)
+	}
+	if got, _ := s.Attempt(ctx, "user:carol", testPolicy, at); got != 0 {
+		t.Errorf("Attempt after Reset = %v, want 0", got)
+	}
+	if err := s.Forgive(ctx, "user:nobody"); err != nil {
+		t.Errorf("Forgive(unknown key) = %v, want nil", err)
+	}
+}
+
+func testThrottleConcurrent(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	var allowed atomic.Int32
+	var wg sync.WaitGroup
+	for range 50 {
+		wg.Go(func() {
+			ra, err := s.Attempt(ctx, "user:bob", testPolicy, t0)
+			if err != nil {
+				t.Errorf("Attempt = %v", err)
+			}
+			if ra == 0 {
+				allowed.Add(1)
+			}
+		})
+	}
+	wg.Wait()
+	if allowed.Load() != int32(testPolicy.Free) {
+		t.Errorf("50 concurrent attempts: %d allowed, want %d", allowed.Load(), testPolicy.Free)
+	}
+}
+
+func testDeleteCascades(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	mustAuthenticator(t, s, u.ID, "a", true)
+	if err := s.ReplaceRecoveryCodes(ctx, u.ID, [][]byte{[]byte("h1")}, t0); err != nil {
+		t.Fatal(err)
+	}
+	sess := mfa.Session{TokenHash: []byte("tok"), UserID: u.ID, Level: mfa.LevelFull, Created: t0, LastSeen: t0}
+	if err := s.CreateSession(ctx, sess); err != nil {
+		t.Fatal(err)
+	}
+	// reset-totp: authenticators and recovery codes go, the user stays.
+	if err := s.DeleteAuthenticators(ctx, u.ID); err != nil {
+		t.Fatalf("DeleteAuthenticators = %v", err)
+	}
+	if list, _ := s.Authenticators(ctx, u.ID); len(list) != 0 {
+		t.Errorf("Authenticators after DeleteAuthenticators = %v, want none", list)
+	}
+	if n, _ := s.RecoveryCodesLeft(ctx, u.ID); n != 0 {
+		t.Errorf("RecoveryCodesLeft after DeleteAuthenticators = %d, want 0", n)
+	}
+	mustAuthenticator(t, s, u.ID, "b", true)
+	if err := s.DeleteUser(ctx, u.ID); err != nil {
+		t.Fatal(err)
+	}
+	if list, _ := s.Authenticators(ctx, u.ID); len(list) != 0 {
+		t.Errorf("Authenticators of a deleted user = %v, want none", list)
+	}
+	_, err := s.Session(ctx, sess.TokenHash)
+	wantErr(t, "Session of a deleted user", err, mfa.ErrNotFound)
+}
