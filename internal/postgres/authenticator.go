@@ -1,0 +1,166 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/otp"
+)
+
+const authenticatorColumns = `id, user_id, name, sealed_secret, algorithm, digits, period_seconds,
+	created_at, confirmed_at, last_used_at, last_step`
+
+func scanAuthenticator(row scanner) (mfa.Authenticator, error) {
+	var a mfa.Authenticator
+	var algorithm string
+	var period int64
+	var created, confirmed, lastUsed sql.NullTime
+	var lastStep sql.NullInt64
+	err := row.Scan(&a.ID, &a.UserID, &a.Name, &a.SealedSecret, &algorithm, &a.Digits, &period,
+		&created, &confirmed, &lastUsed, &lastStep)
+	if err != nil {
+		return a, err
+	}
+	if a.Algorithm, err = otp.ParseAlgorithm(algorithm); err != nil {
+		return a, fmt.Errorf("authenticator %s: %w", a.ID, err)
+	}
+	a.Period = time.Duration(period) * time.Second
+	a.Created, a.Confirmed, a.LastUsed = fromDB(created), fromDB(confirmed), fromDB(lastUsed)
+	a.LastStep = uint64(lastStep.Int64)
+	return a, nil
+}
+
+// CreateAuthenticator implements mfa.AuthenticatorStore.
+func (s *Store) CreateAuthenticator(ctx context.Context, a mfa.Authenticator) error {
+	if a.Period%time.Second != 0 {
+		return fmt.Errorf("authenticator %s: %w: period %v is not whole seconds", a.ID, mfa.ErrInvalid, a.Period)
+	}
+	lastStep, err := stepToDB(a.LastStep)
+	if err != nil {
+		return err
+	}
+	var step any
+	if !a.Confirmed.IsZero() || !a.LastUsed.IsZero() {
+		step = lastStep
+	}
+	_, err = s.db.ExecContext(ctx, `INSERT INTO authenticators (`+authenticatorColumns+`)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second),
+		a.Created, toDB(a.Confirmed), toDB(a.LastUsed), step)
+	return dbError(fmt.Sprintf("create authenticator %s", a.ID), err)
+}
+
+// Authenticators implements mfa.AuthenticatorStore.
+func (s *Store) Authenticators(ctx context.Context, userID int64) ([]mfa.Authenticator, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT `+authenticatorColumns+` FROM authenticators
+		WHERE user_id = $1 ORDER BY created_at, id`, userID)
+	if err != nil {
+		return nil, dbError("authenticators", err)
+	}
+	defer rows.Close()
+	var as []mfa.Authenticator
+	for rows.Next() {
+		a, err := scanAuthenticator(rows)
+		if err != nil {
+			return nil, dbError("authenticators", err)
+		}
+		as = append(as, a)
+	}
+	return as, dbError("authenticators", rows.Err())
+}
+
+// ConfirmAuthenticator implements mfa.AuthenticatorStore with one
+// conditional UPDATE: of concurrent confirmations, one finds the
+// authenticator pending.
+func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time) error {
+	dbStep, err := stepToDB(step)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE authenticators SET confirmed_at = $1, last_used_at = $1, last_step = $2
+		WHERE user_id = $3 AND id = $4 AND confirmed_at IS NULL`, now, dbStep, userID, id)
+	return affected(res, err, fmt.Sprintf("pending authenticator %s", id))
+}
+
+// UseStep implements mfa.AuthenticatorStore. The UPDATE moves last_step
+// forward only if step is past it; PostgreSQL re-checks that condition on
+// the newest row version after waiting for a concurrent update, so of two
+// calls with the same step exactly one changes the row.
+func (s *Store) UseStep(ctx context.Context, userID int64, id string, step uint64, now time.Time) error {
+	dbStep, err := stepToDB(step)
+	if err != nil {
+		return err
+	}
+	res, err := s.db.ExecContext(ctx, `UPDATE authenticators SET last_step = $1, last_used_at = $2
+		WHERE user_id = $3 AND id = $4 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)`,
+		dbStep, now, userID, id)
+	err = affected(res, err, fmt.Sprintf("authenticator %s", id))
+	if !errors.Is(err, mfa.ErrNotFound) {
+		return err
+	}
+	// Nothing changed: tell a replay from an authenticator that is absent
+	// or pending. Either way the code is refused.
+	var confirmed bool
+	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM authenticators
+		WHERE user_id = $1 AND id = $2 AND confirmed_at IS NOT NULL)`, userID, id).Scan(&confirmed); err != nil {
+		return dbError(fmt.Sprintf("authenticator %s", id), err)
+	}
+	if confirmed {
+		return fmt.Errorf("authenticator %s: step %d: %w", id, step, mfa.ErrReplay)
+	}
+	return err
+}
+
+// DeleteAuthenticator implements mfa.AuthenticatorStore.
+func (s *Store) DeleteAuthenticator(ctx context.Context, userID int64, id string) error {
+	res, err := s.db.ExecContext(ctx, `DELETE FROM authenticators WHERE user_id = $1 AND id = $2`, userID, id)
+	return affected(res, err, fmt.Sprintf("authenticator %s", id))
+}
+
+// DeleteAuthenticators implements mfa.AuthenticatorStore.
+func (s *Store) DeleteAuthenticators(ctx context.Context, userID int64) error {
+	return s.withTx(ctx, "delete authenticators", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM authenticators WHERE user_id = $1`, userID); err != nil {
+			return dbError("delete authenticators", err)
+		}
+		_, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID)
+		return dbError("delete recovery codes", err)
+	})
+}
+
+// DeletePendingAuthenticators implements mfa.AuthenticatorStore.
+func (s *Store) DeletePendingAuthenticators(ctx context.Context, before time.Time) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM authenticators WHERE confirmed_at IS NULL AND created_at < $1`, before)
+	return dbError("delete pending authenticators", err)
+}
+
+// ReplaceRecoveryCodes implements mfa.RecoveryStore.
+func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, now time.Time) error {
+	return s.withTx(ctx, "recovery codes", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
+			return dbError("recovery codes", err)
+		}
+		_, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at)
+			SELECT $1, h, $2 FROM unnest($3::bytea[]) AS h`, userID, now, hashes)
+		return dbError("recovery codes", err)
+	})
+}
+
+// UseRecoveryCode implements mfa.RecoveryStore with one conditional UPDATE:
+// of concurrent uses of one code, one finds it unused.
+func (s *Store) UseRecoveryCode(ctx context.Context, userID int64, hash []byte, now time.Time) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE recovery_codes SET used_at = $1
+		WHERE user_id = $2 AND hash = $3 AND used_at IS NULL`, now, userID, hash)
+	return affected(res, err, "recovery code")
+}
+
+// RecoveryCodesLeft implements mfa.RecoveryStore.
+func (s *Store) RecoveryCodesLeft(ctx context.Context, userID int64) (int, error) {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM recovery_codes WHERE user_id = $1 AND used_at IS NULL`, userID).Scan(&n)
+	return n, dbError("recovery codes", err)
+}
