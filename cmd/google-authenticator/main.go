@@ -1,0 +1,535 @@
+// Command google-authenticator is otpgate's drop-in for Google's
+// google-authenticator command (libpam-google-authenticator): it creates a
+// new secret, shows it as a QR code and an otpauth:// URI for an
+// authenticator app, and writes ~/.google_authenticator, the state file
+// that Google's PAM module and otpgate read.
+//
+// Usage:
+//
+//	google-authenticator [options]
+//
+// Run "google-authenticator --help" for the options. They are the stock
+// tool's (Debian's 1.08), short and long, with the same ranges, errors and
+// exit statuses, plus --version. The questions come in the same order with
+// the same yes/no meaning (an answer counts by its first letter, y or n;
+// any other answer repeats the question; the end of the input exits with
+// status 1), and the file has the same lines in the same order, so
+// scripts written for the stock tool and the stock PAM module work
+// unchanged. The messages are worded anew.
+//
+// Where it differs from the stock tool, on purpose:
+//
+//   - Secrets are 20 random bytes (32 base32 characters), as RFC 4226 §4
+//     recommends and upstream writes since 1.11; 1.08 writes 16.
+//   - The otpauth:// URI is printed as it is; the stock tool's link to a
+//     Google chart service, which would send the secret to Google, is left
+//     out. With -S other than 30 the URI says period=S, so that apps
+//     generate codes of the right length of time (the stock URI omits it,
+//     and such apps would show wrong codes).
+//   - The confirmation ("enter a code from the app") accepts a phone one
+//     time step off either way, and runs only when standard input is a
+//     terminal: with answers piped in there is nobody to scan the code, and
+//     the stock tool would take the next answer as the code, so that
+//     printf 'y\ny\ny\nn\ny\n' | google-authenticator never wrote a file.
+//     A code or -1 piped in for the stock tool's confirmation still works:
+//     a y/n question ignores an answer that starts with neither letter.
+//   - Without the confirmation (-C, or input that is not a terminal), a
+//     time-based secret shows the code for the current time step. The
+//     stock tool shows the counter-based code for counter 1, which an app
+//     never displays for a time-based key. Counter-based secrets show the
+//     code for counter 1, the first one the app shows, as the stock tool
+//     does.
+//   - A missing or relative $HOME (with no -s) is reported before anything
+//     else, not after the secret has been shown for a file that cannot be
+//     written. The exit status is 1 either way.
+//   - The file is flushed to disk (fsync) before it is renamed into place,
+//     and the directory after, so that a crash leaves the old file or the
+//     new one.
+//
+// The QR code is drawn only when standard output is a terminal, as in
+// 1.08; -Q NONE leaves out the URI and the QR code.
+package main
+
+import (
+	"bufio"
+	"crypto/rand"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"golang.org/x/term"
+
+	"github.com/otpgate/otpgate/internal/qr"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// version is set at build time with -ldflags "-X main.version=...".
+var version = "dev"
+
+// secretSize is the size of a new secret in bytes.
+const secretSize = 20
+
+// defaultFile is the state file under $HOME.
+const defaultFile = ".google_authenticator"
+
+func main() {
+	os.Exit(run(os.Args[1:], os.Getenv, os.Stdin, os.Stdout, os.Stderr, rand.Reader, time.Now))
+}
+
+// run is the whole command; it returns the exit status. Randomness and
+// the clock are injected so that tests are repeatable; stdin and stdout
+// count as terminals when they are terminal *os.File values.
+func run(args []string, getenv func(string) string, stdin io.Reader, stdout, stderr io.Writer, random io.Reader, now func() time.Time) int {
+	err := enrol(args, getenv, stdin, stdout, random, now)
+	var e *exit
+	if !errors.As(err, &e) {
+		if err == nil {
+			return 0
+		}
+		e = &exit{status: 1, msg: err.Error()}
+	}
+	if e.msg != "" {
+		fmt.Fprintf(stderr, "google-authenticator: %s\n", e.msg)
+	}
+	if e.usage {
+		io.WriteString(stdout, usageText)
+	}
+	return e.status
+}
+
+// enrol runs the command's steps in the stock tool's order.
+func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io.Writer, random io.Reader, now func() time.Time) error {
+	o, e := parseArgs(args, stdout)
+	if e != nil {
+		return e
+	}
+	path := o.secretPath
+	if path == "" {
+		home := getenv("HOME")
+		if !strings.HasPrefix(home, "/") {
+			return fail("cannot determine your home directory ($HOME is not an absolute path); name the file with -s")
+		}
+		path = strings.TrimSuffix(home, "/") + "/" + defaultFile
+	}
+	secret, err := otp.NewSecret(random, secretSize)
+	if err != nil {
+		return fmt.Errorf("cannot make a secret: %w", err)
+	}
+	p := prompter{in: bufio.NewReader(stdin), out: stdout}
+
+	totp := o.mode == totpMode
+	if o.mode == askMode {
+		if totp, err = p.yesNo("Should the codes be time-based (a new code every 30 seconds)? Answer\n" +
+			`"n" for counter-based codes (a new code each time you ask the app).`); err != nil {
+			return err
+		}
+	}
+	step := 30
+	if totp && o.stepSize != 0 {
+		step = o.stepSize
+	}
+	key := otp.Key{Secret: secret, Period: time.Duration(step) * time.Second}
+
+	if !o.quiet {
+		if err := show(stdout, o, key, totp); err != nil {
+			return err
+		}
+		if totp && !o.noConfirm && isTerminal(stdin) {
+			if err := confirm(p, key, now); err != nil {
+				return err
+			}
+		} else if totp {
+			fmt.Fprintf(stdout, "The app should now show the code %s (it changes every %d seconds).\n", key.TOTP(now()), step)
+		} else {
+			fmt.Fprintf(stdout, "The app's first code (counter 1) should be %s.\n", key.HOTP(1))
+		}
+	}
+	scratch, err := scratchCodes(random, o.scratch)
+	if err != nil {
+		return err
+	}
+	if !o.quiet && len(scratch) > 0 {
+		fmt.Fprintln(stdout, "Emergency scratch codes, each good for one login (keep them somewhere safe):")
+		for _, c := range scratch {
+			fmt.Fprintf(stdout, "  %s\n", c)
+		}
+	}
+
+	if !o.force {
+		ok, err := p.yesNo(fmt.Sprintf("Write the new secret to %q, replacing any earlier one?", path))
+		if err != nil || !ok {
+			return err
+		}
+	}
+	f := stateFile{secret: secret.Base32(), totp: totp, scratch: scratch}
+	if err := ask(p, &o, &f, step); err != nil {
+		return err
+	}
+	return writeFile(path, f.bytes())
+}
+
+// show prints the key for the app: the URI and, on a terminal, the QR
+// code (unless -Q NONE), then the secret for typing in by hand.
+func show(w io.Writer, o options, key otp.Key, totp bool) error {
+	if o.qr != qrNone {
+		uri := keyURI(key, totp, label(o), issuer(o))
+		fmt.Fprintf(w, "Key URI for your authenticator app (it holds the secret: keep it private):\n  %s\n", uri)
+		if isTerminal(w) {
+			if err := qr.Terminal(w, uri, o.qr.terminalMode()); err != nil {
+				fmt.Fprintf(w, "Cannot draw the QR code (%v): type the secret key into the app instead.\n", err)
+			}
+		}
+	}
+	_, err := fmt.Fprintf(w, "Your new secret key, to type into the app by hand: %s\n", key.Secret.Base32())
+	return err
+}
+
+// confirm asks for a code from the app until it is right (one time step
+// either way counts) or the answer is negative, as the stock tool does:
+// the answer is read like C's strtol, so garbage counts as 0.
+func confirm(p prompter, key otp.Key, now func() time.Time) error {
+	for {
+		line, err := p.line("Enter the code the app shows now (-1 to skip): ")
+		if err != nil {
+			return err
+		}
+		n, negative := leadingNumber(line)
+		if negative {
+			fmt.Fprintln(p.out, "Confirmation skipped.")
+			return nil
+		}
+		if n < 1000000 {
+			if _, err := key.Verify(fmt.Sprintf("%06d", n), now(), otp.Skew(1)); err == nil {
+				fmt.Fprintln(p.out, "Code confirmed: the app is set up.")
+				return nil
+			}
+		}
+		fmt.Fprintln(p.out, "That is not the app's code. Check that the phone's clock is right, and try again.")
+	}
+}
+
+// leadingNumber reads a decimal number at the start of s as strtol does:
+// after white space, an optional sign and digits; anything else is 0.
+// Values too large for a code come back as 1000000.
+func leadingNumber(s string) (n int, negative bool) {
+	s = strings.TrimLeft(s, " \t\n\v\f\r")
+	sign := false
+	if s != "" && (s[0] == '+' || s[0] == '-') {
+		sign = s[0] == '-'
+		s = s[1:]
+	}
+	for i := 0; i < len(s) && '0' <= s[i] && s[i] <= '9'; i++ {
+		if n < 1000000 {
+			n = n*10 + int(s[i]-'0')
+		}
+	}
+	if n > 1000000 {
+		n = 1000000
+	}
+	return n, sign && n != 0
+}
+
+// ask puts the remaining questions (or applies the options that answer
+// them) in the stock tool's order, adding each option line after the
+// secret as the stock tool does.
+func ask(p prompter, o *options, f *stateFile, step int) error {
+	if f.totp {
+		switch o.reuse {
+		case askReuse:
+			yes, err := p.yesNo(fmt.Sprintf("Refuse a code that has been used once already? You can then log in once every\n"+
+				"%d seconds at most, but a code that someone else watched you type or\n"+
+				"intercepted is useless to them after you have used it.", step))
+			if err != nil {
+				return err
+			}
+			if yes {
+				f.insert(`" DISALLOW_REUSE`)
+			}
+		case disallowReuse:
+			f.insert(`" DISALLOW_REUSE`)
+		}
+		if o.stepSize != 0 {
+			f.insert(`" STEP_SIZE ` + strconv.Itoa(o.stepSize))
+		}
+		switch {
+		case o.windowSize == 0:
+			yes, err := p.yesNo(fmt.Sprintf("The app shows a new code every %d seconds. So that clocks a little apart still\n"+
+				"agree, the codes just before and just after the current one count too\n"+
+				"(3 codes: up to %d seconds between this computer's clock and the phone's).\n"+
+				"Accept 17 codes instead (the 8 before and the 8 after the current one,\n"+
+				"up to %s apart)?", step, step, duration(8*step)))
+			if err != nil {
+				return err
+			}
+			if yes {
+				f.insert(`" WINDOW_SIZE 17`)
+			}
+		case o.windowSize < 0:
+			f.insert(`" WINDOW_SIZE 3`)
+		default:
+			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+		}
+	} else {
+		switch {
+		case o.windowSize == 0:
+			yes, err := p.yesNo("Three codes count at any time: the next one and the two after it, in case\n" +
+				"some were shown but not used. Accept 17 instead, for apps that get further\n" +
+				"ahead?")
+			if err != nil {
+				return err
+			}
+			if yes {
+				f.insert(`" WINDOW_SIZE 17`)
+			}
+		case o.windowSize < 0:
+			f.insert(`" WINDOW_SIZE 1`)
+		default:
+			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+		}
+	}
+	switch {
+	case o.rateLimit == 0:
+		yes, err := p.yesNo("Limit logins to 3 attempts every 30 seconds? This slows down anyone guessing\n" +
+			"codes, where the computer you log in to does not do so already.")
+		if err != nil {
+			return err
+		}
+		if yes {
+			f.insert(`" RATE_LIMIT 3 30`)
+		}
+	case o.rateLimit > 0:
+		f.insert(fmt.Sprintf(`" RATE_LIMIT %d %d`, o.rateLimit, o.rateTime))
+	}
+	return nil
+}
+
+// duration writes a number of seconds for a person: "4 minutes",
+// "90 seconds".
+func duration(seconds int) string {
+	if seconds%60 == 0 {
+		return fmt.Sprintf("%d minutes", seconds/60)
+	}
+	return fmt.Sprintf("%d seconds", seconds)
+}
+
+// label returns the URI label: -l, or user@hostname.
+func label(o options) string {
+	if o.label != nil {
+		return *o.label
+	}
+	return userName() + "@" + hostname()
+}
+
+// issuer returns the URI issuer: -i, or the hostname.
+func issuer(o options) string {
+	if o.issuer != nil {
+		return *o.issuer
+	}
+	return hostname()
+}
+
+// userName returns the name of the real user, or the user ID when it has
+// no name, as the stock tool does.
+func userName() string {
+	uid := strconv.Itoa(os.Getuid())
+	if u, err := user.LookupId(uid); err == nil && u.Username != "" {
+		return u.Username
+	}
+	return uid
+}
+
+// hostname returns the host name, or "unix" when it is unknown, as the
+// stock tool does.
+func hostname() string {
+	h, err := os.Hostname()
+	if err != nil || h == "" {
+		return "unix"
+	}
+	return h
+}
+
+// keyURI builds the otpauth:// URI as the stock tool does: label and
+// issuer with its minimal escaping, no issuer parameter when it is empty;
+// and period= when the step is not 30 seconds.
+func keyURI(key otp.Key, totp bool, label, issuer string) string {
+	typ := "hotp"
+	if totp {
+		typ = "totp"
+	}
+	u := "otpauth://" + typ + "/" + escape(label) + "?secret=" + key.Secret.Base32()
+	if issuer != "" {
+		u += "&issuer=" + escape(issuer)
+	}
+	if totp && key.Period != 30*time.Second {
+		u += "&period=" + strconv.Itoa(int(key.Period/time.Second))
+	}
+	return u
+}
+
+// escape percent-encodes what the stock tool's urlEncode does: "%", "&",
+// "?", "=", control characters, space, and bytes from 0x7F up; everything
+// else (":", "/", "@", "+") stays as it is.
+func escape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' || c == '&' || c == '?' || c == '=' || c <= ' ' || c >= 0x7f {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
+	}
+	return b.String()
+}
+
+// scratchCodes makes n emergency codes as the stock tool does: 4 random
+// bytes as a big-endian number, top bit cleared, modulo 10^8; values
+// below 10^7 are drawn again, so that every code has 8 digits.
+func scratchCodes(random io.Reader, n int) ([]string, error) {
+	codes := make([]string, 0, n)
+	var buf [4]byte
+	for len(codes) < n {
+		if _, err := io.ReadFull(random, buf[:]); err != nil {
+			return nil, fmt.Errorf("cannot make scratch codes: %w", err)
+		}
+		v := (binary.BigEndian.Uint32(buf[:]) & 0x7fffffff) % 100000000
+		if v < 10000000 {
+			continue
+		}
+		codes = append(codes, strconv.FormatUint(uint64(v), 10))
+	}
+	return codes, nil
+}
+
+// prompter asks questions on out and reads one line of in per answer.
+type prompter struct {
+	in  *bufio.Reader
+	out io.Writer
+}
+
+// errEOF ends the command with status 1 when the input ends at a
+// question, as the stock tool does.
+var errEOF = &exit{status: 1}
+
+// line prints prompt and returns the next input line. At the end of the
+// input it prints a newline (to end the prompt's line) and returns errEOF.
+func (p prompter) line(prompt string) (string, error) {
+	io.WriteString(p.out, prompt)
+	s, err := p.in.ReadString('\n')
+	if s != "" {
+		return s, nil
+	}
+	if err == io.EOF {
+		io.WriteString(p.out, "\n")
+		return "", errEOF
+	}
+	return "", fmt.Errorf("reading the answer: %w", err)
+}
+
+// yesNo asks question after a blank line, until the answer starts with
+// y or n (either case).
+func (p prompter) yesNo(question string) (bool, error) {
+	io.WriteString(p.out, "\n")
+	for {
+		s, err := p.line(question + " (y/n) ")
+		if err != nil {
+			return false, err
+		}
+		switch s[0] {
+		case 'y', 'Y':
+			return true, nil
+		case 'n', 'N':
+			return false, nil
+		}
+	}
+}
+
+// isTerminal reports whether v is an *os.File open on a terminal.
+func isTerminal(v any) bool {
+	f, ok := v.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// stateFile is the content of a new ~/.google_authenticator, built in the
+// stock tool's order: secret, option lines, mode line, scratch codes.
+type stateFile struct {
+	secret  string
+	options []string
+	totp    bool
+	scratch []string
+}
+
+// insert adds an option line directly after the secret, as the stock
+// tool's addOption does; options added later therefore come first.
+func (f *stateFile) insert(line string) {
+	f.options = append([]string{line}, f.options...)
+}
+
+// bytes returns the file: LF-terminated lines, no blank line.
+func (f *stateFile) bytes() []byte {
+	var b strings.Builder
+	b.WriteString(f.secret + "\n")
+	for _, o := range f.options {
+		b.WriteString(o + "\n")
+	}
+	if f.totp {
+		b.WriteString("\" TOTP_AUTH\n")
+	} else {
+		b.WriteString("\" HOTP_COUNTER 1\n")
+	}
+	for _, c := range f.scratch {
+		b.WriteString(c + "\n")
+	}
+	return []byte(b.String())
+}
+
+// writeFile writes the state file as the stock tool does, made durable:
+// the content goes to path+"~", created exclusively (O_EXCL, O_NOFOLLOW)
+// with mode 0400, is flushed, and is renamed over path (replacing a file
+// or symbolic link there); then the directory is flushed. If path+"~"
+// exists (another run in progress, or one that died), nothing is written.
+// On failure the temporary file is removed and path is left as it was.
+func writeFile(path string, content []byte) error {
+	tmp := path + "~"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o400)
+	if err != nil {
+		if errors.Is(err, os.ErrExist) {
+			return fail("cannot write %q: %q exists (left by a run that did not finish?); nothing written", path, tmp)
+		}
+		return fail("cannot write %q: %v", path, err)
+	}
+	_, err = f.Write(content)
+	if err == nil {
+		err = f.Sync()
+	}
+	if cerr := f.Close(); err == nil {
+		err = cerr
+	}
+	if err == nil {
+		err = os.Rename(tmp, path)
+	}
+	if err != nil {
+		os.Remove(tmp)
+		return fail("cannot write %q: %v", path, err)
+	}
+	d, err := os.Open(filepath.Dir(path))
+	if err == nil {
+		err = d.Sync()
+		d.Close()
+	}
+	if err != nil {
+		return fail("wrote %q, but cannot flush its directory to disk: %v", path, err)
+	}
+	return nil
+}
