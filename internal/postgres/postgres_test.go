@@ -58,6 +58,12 @@ func withParams(t testing.TB, dsn string, params map[string]string) string {
 // schema's name as application_name, so that a test can find its own
 // backends in pg_stat_activity.
 func freshSchema(t testing.TB) (dsn string, admin *sql.DB) {
+	dsn, admin, _ = freshSchemaNamed(t)
+	return dsn, admin
+}
+
+// freshSchemaNamed is freshSchema that also returns the schema's name.
+func freshSchemaNamed(t testing.TB) (dsn string, admin *sql.DB, schema string) {
 	t.Helper()
 	base := baseDSN(t)
 	admin, err := sql.Open("pgx", base)
@@ -67,7 +73,7 @@ func freshSchema(t testing.TB) (dsn string, admin *sql.DB) {
 	t.Cleanup(func() { admin.Close() })
 	b := make([]byte, 6)
 	rand.Read(b)
-	schema := "otpgate_test_" + hex.EncodeToString(b)
+	schema = "otpgate_test_" + hex.EncodeToString(b)
 	ctx := context.Background()
 	if _, err := admin.ExecContext(ctx, `CREATE SCHEMA `+schema); err != nil {
 		t.Fatalf("CREATE SCHEMA: %v", err)
@@ -77,19 +83,18 @@ func freshSchema(t testing.TB) (dsn string, admin *sql.DB) {
 			t.Errorf("DROP SCHEMA: %v", err)
 		}
 	})
-	return withParams(t, base, map[string]string{"search_path": schema, "application_name": schema}), admin
+	return withParams(t, base, map[string]string{"search_path": schema, "application_name": schema}), admin, schema
 }
 
-// open returns a store on a fresh schema, closed when the test ends.
-func open(t testing.TB, opts postgres.Options) (*postgres.Store, string, *sql.DB) {
+// openStore opens a store on dsn, closed when the test ends.
+func openStore(t testing.TB, dsn string, opts postgres.Options) *postgres.Store {
 	t.Helper()
-	dsn, admin := freshSchema(t)
 	s, err := postgres.Open(context.Background(), dsn, opts)
 	if err != nil {
 		t.Fatalf("Open = %v", err)
 	}
 	t.Cleanup(func() { s.Close() })
-	return s, dsn, admin
+	return s
 }
 
 func TestStore(t *testing.T) {
