@@ -420,7 +420,7 @@ type prompter struct {
 
 // errEOF ends the command with status 1 when the input ends at a
 // question, as the stock tool does.
-var errEOF = &exit{status: 1}
+var errEOF = &exit{status: 1, msg: "the input ended before the answer; nothing written"}
 
 // line prints prompt and returns the next input line. At the end of the
 // input it prints a newline (to end the prompt's line) and returns errEOF.
