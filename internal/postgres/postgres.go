@@ -17,11 +17,14 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"database/sql/driver"
 	"embed"
 	"errors"
 	"fmt"
+	"io"
 	"io/fs"
 	"math"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -252,7 +255,32 @@ func dbError(what string, err error) error {
 			return fmt.Errorf("postgres: %s: statement timed out or was cancelled: %w", what, err)
 		}
 	}
+	if unavailable(err) {
+		return fmt.Errorf("postgres: %s: %w: %w", what, errUnavailable, err)
+	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
+}
+
+// errUnavailable marks errors of a database that cannot be reached or went
+// away; the caller refuses what it was asked and the pool reconnects by
+// itself once the server is back.
+var errUnavailable = errors.New("database unavailable")
+
+// unavailable reports whether err means the server cannot be reached or
+// closed the connection: a failed connect, a broken connection, or a
+// server shutting down (SQLSTATE classes 08 and 57P).
+func unavailable(err error) bool {
+	var connect *pgconn.ConnectError
+	var netErr net.Error
+	var pg *pgconn.PgError
+	switch {
+	case errors.As(err, &connect), errors.As(err, &netErr),
+		errors.Is(err, io.ErrUnexpectedEOF), errors.Is(err, io.EOF), errors.Is(err, driver.ErrBadConn):
+		return true
+	case errors.As(err, &pg):
+		return strings.HasPrefix(pg.Code, "08") || strings.HasPrefix(pg.Code, "57P")
+	}
+	return false
 }
 
 // affected turns a change of no row into mfa.ErrNotFound.
