@@ -222,7 +222,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Errorf("after the database came back, %d of 15 rounds accepted a code, want nearly all", recovered)
 	}
 	var last int64
-	if err := admin.QueryRow(`SELECT last_step FROM `+schema+`.authenticators WHERE id = 'a'`).Scan(&last); err != nil {
+	if err := admin.QueryRow(`SELECT last_step FROM ` + schema + `.authenticators WHERE id = 'a'`).Scan(&last); err != nil {
 		t.Fatal(err)
 	}
 	if uint64(last) < lastAccepted {
