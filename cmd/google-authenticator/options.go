@@ -178,7 +178,7 @@ func parseArgs(args []string, stdout io.Writer) (options, *exit) {
 			}
 			if spec.arg && !hasValue {
 				if i == len(args) {
-					return o, &exit{status: 1, msg: fmt.Sprintf("option --%s needs a value", spec.long), usage: true}
+					return o, usageError("option --%s needs a value", spec.long)
 				}
 				value, i = args[i], i+1
 			}
@@ -190,7 +190,7 @@ func parseArgs(args []string, stdout io.Writer) (options, *exit) {
 		for j := 1; j < len(a); j++ {
 			spec, ok := findShort(a[j])
 			if !ok {
-				return o, &exit{status: 1, msg: fmt.Sprintf("unknown option -%s", printable(a[j:j+1])), usage: true}
+				return o, usageError("unknown option -%s", printable(a[j:j+1]))
 			}
 			var value string
 			if spec.arg {
@@ -200,7 +200,7 @@ func parseArgs(args []string, stdout io.Writer) (options, *exit) {
 				case i < len(args):
 					value, i = args[i], i+1
 				default:
-					return o, &exit{status: 1, msg: fmt.Sprintf("option -%c needs a value", spec.short), usage: true}
+					return o, usageError("option -%c needs a value", spec.short)
 				}
 			}
 			if e := o.apply(spec, value, stdout); e != nil {
@@ -255,17 +255,17 @@ func findLong(arg string) (spec optionSpec, value string, hasValue bool, e *exit
 	}
 	switch {
 	case len(matches) == 0:
-		return spec, "", false, &exit{status: 1, msg: fmt.Sprintf("unknown option --%s", printable(name)), usage: true}
+		return spec, "", false, usageError("unknown option --%s", printable(name))
 	case len(matches) > 1:
 		names := make([]string, len(matches))
 		for i, m := range matches {
 			names[i] = "--" + m.long
 		}
-		return spec, "", false, &exit{status: 1, msg: fmt.Sprintf("option --%s is ambiguous: %s", printable(name), strings.Join(names, ", ")), usage: true}
+		return spec, "", false, usageError("option --%s is ambiguous: %s", printable(name), strings.Join(names, ", "))
 	}
 	spec = matches[0]
 	if hasValue && !spec.arg {
-		return spec, "", false, &exit{status: 1, msg: fmt.Sprintf("option --%s takes no value", spec.long), usage: true}
+		return spec, "", false, usageError("option --%s takes no value", spec.long)
 	}
 	return spec, value, hasValue, nil
 }
@@ -423,6 +423,14 @@ func (o *options) apply(s optionSpec, value string, stdout io.Writer) *exit {
 		o.scratch = n
 	}
 	return nil
+}
+
+// usageError is a malformed command line: status 1, a message that
+// points to --help, and nothing on standard output (the stock tool's help
+// text in this case is lost in its unflushed output buffer, unless
+// standard output is a terminal).
+func usageError(format string, args ...any) *exit {
+	return fail(format+" (see google-authenticator --help)", args...)
 }
 
 func duplicate(c byte) *exit { return fail("option -%c given twice", c) }
