@@ -168,14 +168,14 @@ func TestStockAnswers(t *testing.T) {
 				for _, rate := range []string{"yes", "no"} {
 					streams = append(streams,
 						"y\n"+update+"\n"+reuse+"\n"+window+"\n"+rate+"\n", // time-based
-						"n\n"+update+"\n"+window+"\n"+rate+"\n") // counter-based
+						"n\n"+update+"\n"+window+"\n"+rate+"\n")            // counter-based
 				}
 			}
 		}
 	}
 	streams = append(streams,
 		"maybe\n\ny\nx\ny\n-1\nn\n123456\ny\nn\n", // other answers repeat the question
-		"y\ny\ny",      // the last answer without a newline, then the end
+		"y\ny\ny",           // the last answer without a newline, then the end
 		"y\ny\n", "y\n", "", // the end of the input at each question
 	)
 	for _, extra := range [][]string{nil, {"-t", "-d"}, {"-c", "-W"}, {"-u", "-S", "20"}} {
