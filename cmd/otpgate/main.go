@@ -56,7 +56,8 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file of its own.
 var commands = map[string]command{
-	"version": {"print the version", runVersion},
+	"verify-file": {"verify a code against a ~/.google_authenticator file", runVerifyFile},
+	"version":     {"print the version", runVersion},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to

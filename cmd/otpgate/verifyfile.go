@@ -1,0 +1,265 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"os"
+	"os/user"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/otpgate/otpgate/gafile"
+)
+
+// maxAnswer bounds what verify-file reads from standard input.
+const maxAnswer = 4096
+
+// verifyFileUsage is the help text of verify-file.
+const verifyFileUsage = `usage: otpgate verify-file [flags] [module arguments]
+
+Verifies one code, read from standard input, against a ~/.google_authenticator
+state file exactly as pam_google_authenticator does, and saves the file as the
+module would. Exit status: 0 accepted (or no file with nullok), 1 refused,
+2 unusable input, arguments or file; the reason is one line on standard error.
+
+The module's arguments may also be given as they appear in a PAM
+configuration (secret=PATH nullok forward_pass ...). The account is PAM_USER
+when set (as under pam_exec), else the invoking user; the remote host is
+PAM_RHOST. Running as root, the command acts as that account, as the module
+does. A trailing NUL (pam_exec expose_authtok) and a trailing newline are
+removed from the answer. With forward_pass, the password part is discarded.
+
+flags:
+`
+
+// verifyFileConfig holds the flags of verify-file.
+type verifyFileConfig struct {
+	secret, user, allowedPerm, rhost, now string
+	gracePeriod                           int
+	opts                                  gafile.Options
+}
+
+// runVerifyFile is "otpgate verify-file".
+func runVerifyFile(ctx context.Context, e env) error {
+	var c verifyFileConfig
+	fs := flag.NewFlagSet("verify-file", flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	fs.Usage = func() {
+		fmt.Fprint(fs.Output(), verifyFileUsage)
+		fs.PrintDefaults()
+	}
+	fs.StringVar(&c.secret, "secret", "~/.google_authenticator", "state `file`; ~ (at the start or after /), ${HOME} and ${USER} are expanded")
+	fs.StringVar(&c.user, "user", "", "fixed `account` (name or uid) for file access and the owner check, instead of the PAM user")
+	fs.BoolVar(&c.opts.NullOK, "nullok", false, "a missing file is not an error: exit 0 without reading a code")
+	fs.BoolVar(&c.opts.ForwardPass, "forward_pass", false, "the answer is a password followed by the code")
+	fs.BoolVar(&c.opts.NoSkewAdj, "noskewadj", false, "do not learn the time skew of the user's device")
+	fs.BoolVar(&c.opts.NoIncrementHOTP, "no_increment_hotp", false, "a wrong counter-based code does not advance the counter")
+	fs.StringVar(&c.allowedPerm, "allowed_perm", "0600", "permission bits the file may have, in `octal`")
+	fs.BoolVar(&c.opts.NoStrictOwner, "no_strict_owner", false, "do not check who owns the file")
+	fs.BoolVar(&c.opts.AllowReadonly, "allow_readonly", false, "accept even when the file cannot be updated")
+	fs.IntVar(&c.gracePeriod, "grace_period", 0, "accept a host without a code for `seconds` after its last login (0: off)")
+	fs.StringVar(&c.rhost, "rhost", e.getenv("PAM_RHOST"), "the client's `host`, for grace_period")
+	fs.StringVar(&c.now, "now", "", "the time, in Unix `seconds` (default: the clock)")
+	if err := fs.Parse(e.args); err != nil {
+		if errors.Is(err, flag.ErrHelp) {
+			return nil
+		}
+		return exitError{code: 2}
+	}
+	for _, a := range fs.Args() {
+		name, val, hasVal := strings.Cut(a, "=")
+		f := fs.Lookup(name)
+		if f == nil || name == "now" || name == "rhost" {
+			return exitError{code: 2, msg: fmt.Sprintf("verify-file: unknown module argument %q", a)}
+		}
+		if _, isBool := f.Value.(interface{ IsBoolFlag() bool }); isBool == hasVal {
+			return exitError{code: 2, msg: fmt.Sprintf("verify-file: module argument %q: wrong form", a)}
+		}
+		if !hasVal {
+			val = "true"
+		}
+		if err := fs.Set(name, val); err != nil {
+			return exitError{code: 2, msg: fmt.Sprintf("verify-file: module argument %q: %v", a, err)}
+		}
+	}
+
+	now := time.Now()
+	if c.now != "" {
+		n, err := strconv.ParseInt(c.now, 10, 64)
+		if err != nil || n < 0 {
+			return exitError{code: 2, msg: fmt.Sprintf("verify-file: -now %q: want Unix seconds", c.now)}
+		}
+		now = time.Unix(n, 0)
+	}
+	perm, err := strconv.ParseUint(c.allowedPerm, 8, 32)
+	if err != nil || perm == 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("verify-file: allowed_perm %q: want a positive octal number", c.allowedPerm)}
+	}
+	c.opts.AllowedPerm = uint32(perm)
+	if c.gracePeriod < 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("verify-file: grace_period %d: want 0 or more seconds", c.gracePeriod)}
+	}
+	c.opts.GracePeriod = time.Duration(c.gracePeriod) * time.Second
+	c.opts.RemoteHost = c.rhost
+
+	path, uid, err := c.account(e.getenv)
+	if err != nil {
+		return exitError{code: 2, msg: "verify-file: " + err.Error()}
+	}
+	c.opts.UID = uid
+	if err := actAs(uid); err != nil {
+		return exitError{code: 2, msg: "verify-file: " + err.Error()}
+	}
+	answer, err := readAnswer(e.stdin)
+	if err != nil {
+		return exitError{code: 2, msg: "verify-file: reading the answer: " + err.Error()}
+	}
+
+	res, err := gafile.VerifyFile(ctx, path, answer, now, c.opts)
+	switch {
+	case err == nil:
+		fmt.Fprintf(e.stderr, "otpgate: accepted: %s\n", res.Method)
+		return nil
+	case errors.Is(err, gafile.ErrNoFile):
+		fmt.Fprintf(e.stderr, "otpgate: %v (nullok)\n", err)
+		return nil
+	case errors.Is(err, gafile.ErrUnusable), errors.Is(err, gafile.ErrNotSaved):
+		return exitError{code: 2, msg: err.Error()}
+	default:
+		return exitError{code: 1, msg: err.Error()}
+	}
+}
+
+// account resolves the state file's path and the account that must own
+// it, as the module does (spec §4.2, §4.3).
+func (c *verifyFileConfig) account(getenv func(string) string) (path string, uid int, err error) {
+	name := getenv("PAM_USER")
+	if name == "" {
+		u, err := user.Current()
+		if err != nil {
+			return "", 0, fmt.Errorf("who is the user: %w", err)
+		}
+		name = u.Username
+	}
+	home := ""
+	if c.user != "" {
+		if uid, err = parseUser(c.user); err != nil {
+			return "", 0, err
+		}
+	} else {
+		u, err := user.Lookup(name)
+		if err != nil || !strings.HasPrefix(u.HomeDir, "/") {
+			return "", 0, fmt.Errorf("no home directory for user %q", name)
+		}
+		if uid, err = strconv.Atoi(u.Uid); err != nil {
+			return "", 0, fmt.Errorf("user %q: uid %q", name, u.Uid)
+		}
+		home = u.HomeDir
+	}
+	path, err = expandSecret(c.secret, home, name)
+	return path, uid, err
+}
+
+// parseUser reads the module's user= argument: a leading decimal number is
+// a uid (the rest ignored, as strtol does), anything else a user name.
+func parseUser(s string) (int, error) {
+	digits := 0
+	for digits < len(s) && s[digits] >= '0' && s[digits] <= '9' {
+		digits++
+	}
+	if digits > 0 {
+		if n, err := strconv.ParseInt(s[:digits], 10, 32); err == nil {
+			return int(n), nil
+		}
+	}
+	u, err := user.Lookup(s)
+	if err != nil {
+		return 0, fmt.Errorf("user=%s: no such user", s)
+	}
+	return strconv.Atoi(u.Uid)
+}
+
+// expandSecret expands the module's secret= path: "~" at the start or
+// right after "/" and "${HOME}" become home, "${USER}" becomes name; the
+// substituted text is not scanned again. home is "" with user=, where the
+// module does not know the home directory.
+func expandSecret(spec, home, name string) (string, error) {
+	var b strings.Builder
+	tilde := true
+	for i := 0; i < len(spec); {
+		subst, n, isHome := "", 0, false
+		switch {
+		case tilde && spec[i] == '~':
+			subst, n, isHome = home, 1, true
+		case strings.HasPrefix(spec[i:], "${HOME}"):
+			subst, n, isHome = home, 7, true
+		case strings.HasPrefix(spec[i:], "${USER}"):
+			subst, n = name, 7
+		}
+		if n == 0 {
+			tilde = spec[i] == '/'
+			b.WriteByte(spec[i])
+			i++
+			continue
+		}
+		if isHome && home == "" {
+			return "", fmt.Errorf("secret=%s: no home directory when user= is set", spec)
+		}
+		b.WriteString(subst)
+		i += n
+		tilde = false
+	}
+	return b.String(), nil
+}
+
+// actAs makes the process act as uid, with that account's primary group,
+// when it runs as root for another account, as the module switches its
+// file-system ids: the file is then read, and its replacement created, as
+// the user.
+func actAs(uid int) error {
+	euid := os.Geteuid()
+	if euid == uid {
+		return nil
+	}
+	if euid != 0 {
+		return fmt.Errorf("running as user id %d, cannot act as %d", euid, uid)
+	}
+	u, err := user.LookupId(strconv.Itoa(uid))
+	if err != nil {
+		return fmt.Errorf("user id %d: no such user", uid)
+	}
+	gid, err := strconv.Atoi(u.Gid)
+	if err != nil {
+		return fmt.Errorf("user id %d: group %q", uid, u.Gid)
+	}
+	if err := syscall.Setgroups([]int{gid}); err != nil {
+		return fmt.Errorf("setgroups: %w", err)
+	}
+	if err := syscall.Setgid(gid); err != nil {
+		return fmt.Errorf("setgid %d: %w", gid, err)
+	}
+	if err := syscall.Setuid(uid); err != nil {
+		return fmt.Errorf("setuid %d: %w", uid, err)
+	}
+	return nil
+}
+
+// readAnswer reads the answer from r: at most maxAnswer bytes, without a
+// trailing NUL (pam_exec sends one) and one trailing newline.
+func readAnswer(r io.Reader) (string, error) {
+	data, err := io.ReadAll(io.LimitReader(r, maxAnswer+1))
+	if err != nil {
+		return "", err
+	}
+	if len(data) > maxAnswer {
+		return "", fmt.Errorf("longer than %d bytes", maxAnswer)
+	}
+	s := strings.TrimSuffix(string(data), "\x00")
+	s = strings.TrimSuffix(s, "\n")
+	return strings.TrimSuffix(s, "\r"), nil
+}
