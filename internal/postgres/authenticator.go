@@ -3,7 +3,6 @@ package postgres
 import (
 	"context"
 	"database/sql"
-	"errors"
 	"fmt"
 	"time"
 
@@ -86,33 +85,35 @@ func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id strin
 	return affected(res, err, fmt.Sprintf("pending authenticator %s", id))
 }
 
-// UseStep implements mfa.AuthenticatorStore. The UPDATE moves last_step
-// forward only if step is past it; PostgreSQL re-checks that condition on
-// the newest row version after waiting for a concurrent update, so of two
-// calls with the same step exactly one changes the row.
+// UseStep implements mfa.AuthenticatorStore in one statement. Its UPDATE
+// moves last_step forward only if step is past it; PostgreSQL re-checks that
+// condition on the newest row version after waiting for a concurrent
+// update, so of two calls with the same step exactly one changes the row.
 func (s *Store) UseStep(ctx context.Context, userID int64, id string, step uint64, now time.Time) error {
 	dbStep, err := stepToDB(step)
 	if err != nil {
 		return err
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE authenticators SET last_step = $1, last_used_at = $2
-		WHERE user_id = $3 AND id = $4 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)`,
-		dbStep, now, userID, id)
-	err = affected(res, err, fmt.Sprintf("authenticator %s", id))
-	if !errors.Is(err, mfa.ErrNotFound) {
-		return err
-	}
-	// Nothing changed: tell a replay from an authenticator that is absent
-	// or pending. Either way the code is refused.
-	var confirmed bool
-	if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM authenticators
-		WHERE user_id = $1 AND id = $2 AND confirmed_at IS NOT NULL)`, userID, id).Scan(&confirmed); err != nil {
+	// The SELECT around the UPDATE tells, in the same round trip, a replay
+	// from an authenticator that is absent or pending; it reads the
+	// snapshot of before the update, in which confirmed_at is the same.
+	var used, confirmed bool
+	err = s.db.QueryRowContext(ctx, `WITH used AS (
+			UPDATE authenticators SET last_step = $1, last_used_at = $2
+			WHERE user_id = $3 AND id = $4 AND confirmed_at IS NOT NULL AND (last_step IS NULL OR last_step < $1)
+			RETURNING 1)
+		SELECT EXISTS (SELECT 1 FROM used),
+			EXISTS (SELECT 1 FROM authenticators WHERE user_id = $3 AND id = $4 AND confirmed_at IS NOT NULL)`,
+		dbStep, now, userID, id).Scan(&used, &confirmed)
+	switch {
+	case err != nil:
 		return dbError(fmt.Sprintf("authenticator %s", id), err)
-	}
-	if confirmed {
+	case used:
+		return nil
+	case confirmed:
 		return fmt.Errorf("authenticator %s: step %d: %w", id, step, mfa.ErrReplay)
 	}
-	return err
+	return fmt.Errorf("authenticator %s: %w", id, mfa.ErrNotFound)
 }
 
 // DeleteAuthenticator implements mfa.AuthenticatorStore.
