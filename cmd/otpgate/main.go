@@ -58,6 +58,8 @@ type command struct {
 var commands = map[string]command{
 	"verify-file": {"verify a code against a ~/.google_authenticator file", runVerifyFile},
 	"version":     {"print the version", runVersion},
+	"serve":       {"run the server (otpgate serve -h lists every setting)", runServe},
+	"user":        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to

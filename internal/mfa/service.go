@@ -660,3 +660,29 @@ func (s *Service) Cleanup(ctx context.Context) error {
 	}
 	return s.store.DeletePendingAuthenticators(ctx, now.Add(-s.opts.EnrollmentTTL))
 }
+
+// ChangePassword sets a new password after checking the current one
+// (throttled like a sign-in) and ends all of the user's sessions.
+func (s *Service) ChangePassword(ctx context.Context, u User, current, password, addr string) (LoginResult, error) {
+	if err := ValidatePassword(password); err != nil {
+		return LoginResult{}, err
+	}
+	ra, err := s.throttle(ctx, u.Name, addr, s.now())
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if ra > 0 {
+		return LoginResult{Outcome: Throttled, RetryAfter: ra, Reason: "throttled"}, nil
+	}
+	ok, err := s.CheckPassword(ctx, u, current)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if !ok {
+		return LoginResult{Outcome: BadCredentials, Reason: "wrong password"}, nil
+	}
+	if err := s.succeeded(ctx, u.Name, addr, true); err != nil {
+		return LoginResult{}, err
+	}
+	return LoginResult{Outcome: OK, User: u}, s.SetPassword(ctx, u.ID, password)
+}

@@ -1,0 +1,227 @@
+package main
+
+import (
+	"bufio"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+// Config is every setting of the server and the operator's commands. Each
+// comes, first found wins, from a command-line flag, an OTPGATE_* environment
+// variable (OTPGATE_ADDR for -addr, OTPGATE_DATA_DIR for -data-dir...), a
+// line "name = value" in the config file, or its default.
+type Config struct {
+	Addr       string
+	DataDir    string
+	BaseURL    string
+	Issuer     string
+	ConfigFile string
+	SecretKey  string
+
+	RequireTOTP   bool
+	TOTPSkew      int
+	SessionIdle   time.Duration
+	SessionMax    time.Duration
+	EnrollmentTTL time.Duration
+
+	AccountThrottle mfa.ThrottlePolicy
+	AddressThrottle mfa.ThrottlePolicy
+
+	Argon2          mfa.Argon2Params
+	HashConcurrency int
+
+	LogFormat string
+}
+
+// configFlags declares every setting on fs, with its default and help.
+func configFlags(fs *flag.FlagSet, c *Config) {
+	fs.StringVar(&c.Addr, "addr", "127.0.0.1:8080", "`address` to listen on (host:port)")
+	fs.StringVar(&c.DataDir, "data-dir", "otpgate-data", "`directory` for the SQLite database and the secret key file; created on first start (mode 0700)")
+	fs.StringVar(&c.BaseURL, "base-url", "", "public `URL` of the server, e.g. https://mfa.example.org; https makes cookies Secure; empty means http://<addr>")
+	fs.StringVar(&c.Issuer, "issuer", "otpgate", "issuer `name` shown in authenticator apps beside the account")
+	fs.StringVar(&c.ConfigFile, "config", "", "`file` of further settings, one \"name = value\" a line (names as these flags, # comments)")
+	fs.StringVar(&c.SecretKey, "secret-key-file", "", "`file` holding the 32-byte key that encrypts TOTP secrets (64 hex digits); empty means <data-dir>/secret.key, created with mode 0600 on first start")
+	fs.BoolVar(&c.RequireTOTP, "require-totp", false, "require a second factor: users without TOTP must set it up right after their password")
+	fs.IntVar(&c.TOTPSkew, "totp-skew", 1, "TOTP `steps` accepted before and after the current one (clock drift)")
+	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
+	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
+	fs.DurationVar(&c.EnrollmentTTL, "enrollment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
+	throttleFlags(fs, "account", &c.AccountThrottle, mfa.DefaultAccountThrottle)
+	throttleFlags(fs, "address", &c.AddressThrottle, mfa.DefaultAddressThrottle)
+	fs.Func("argon2-memory", "argon2id memory per password hash in `KiB` (default 65536, 64 MiB)", uintSetter(&c.Argon2.Memory))
+	fs.Func("argon2-time", "argon2id `passes` (default 3)", uintSetter(&c.Argon2.Time))
+	fs.Func("argon2-threads", "argon2id `lanes` (default 4)", func(s string) error {
+		var n uint32
+		if err := uintSetter(&n)(s); err != nil || n > 255 {
+			return errors.New("must be 1 to 255")
+		}
+		c.Argon2.Threads = uint8(n)
+		return nil
+	})
+	c.Argon2 = mfa.DefaultArgon2
+	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
+	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+}
+
+func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
+	*p = def
+	fs.IntVar(&p.Free, "throttle-"+kind+"-free", def.Free, "failures per "+kind+" before delays begin")
+	fs.DurationVar(&p.Base, "throttle-"+kind+"-base", def.Base, "first delay per "+kind+"; each further failure doubles it")
+	fs.DurationVar(&p.Max, "throttle-"+kind+"-max", def.Max, "longest delay per "+kind+" (never a permanent lockout)")
+	fs.DurationVar(&p.Forget, "throttle-"+kind+"-forget", def.Forget, "failures per "+kind+" are forgotten after this long without one")
+}
+
+func uintSetter(p *uint32) func(string) error {
+	return func(s string) error {
+		var n uint32
+		if _, err := fmt.Sscan(s, &n); err != nil || n == 0 {
+			return errors.New("must be a positive integer")
+		}
+		*p = n
+		return nil
+	}
+}
+
+// envName is the environment variable of a flag: OTPGATE_ and the name in
+// upper case with '_' for '-'.
+func envName(flagName string) string {
+	return "OTPGATE_" + strings.ToUpper(strings.ReplaceAll(flagName, "-", "_"))
+}
+
+// loadConfig parses args, then fills every flag not given from the
+// environment, then from the config file. It returns the remaining
+// arguments.
+func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) ([]string, error) {
+	if err := fs.Parse(args); err != nil {
+		return nil, err
+	}
+	set := map[string]bool{}
+	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
+	var err error
+	fs.VisitAll(func(f *flag.Flag) {
+		if set[f.Name] || err != nil {
+			return
+		}
+		if v := getenv(envName(f.Name)); v != "" {
+			if e := fs.Set(f.Name, v); e != nil {
+				err = fmt.Errorf("%s: %w", envName(f.Name), e)
+			}
+			set[f.Name] = true
+		}
+	})
+	if err != nil {
+		return nil, err
+	}
+	if path := fs.Lookup("config").Value.String(); path != "" {
+		if err := readConfigFile(fs, path, set); err != nil {
+			return nil, err
+		}
+	}
+	return fs.Args(), nil
+}
+
+// readConfigFile sets, from "name = value" lines, the flags not set yet.
+func readConfigFile(fs *flag.FlagSet, path string, set map[string]bool) error {
+	f, err := os.Open(path)
+	if err != nil {
+		return fmt.Errorf("config file: %w", err)
+	}
+	defer f.Close()
+	sc := bufio.NewScanner(io.LimitReader(f, 1<<20))
+	for n := 1; sc.Scan(); n++ {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' {
+			continue
+		}
+		name, value, ok := strings.Cut(line, "=")
+		name, value = strings.TrimSpace(name), strings.Trim(strings.TrimSpace(value), `"`)
+		if !ok || fs.Lookup(name) == nil || name == "config" {
+			return fmt.Errorf("config file %s: line %d: want \"name = value\" with a setting's name", path, n)
+		}
+		if set[name] {
+			continue
+		}
+		if err := fs.Set(name, value); err != nil {
+			return fmt.Errorf("config file %s: line %d: %s: %w", path, n, name, err)
+		}
+	}
+	return sc.Err()
+}
+
+// Validate checks the settings once, after loading.
+func (c *Config) Validate() error {
+	var errs []error
+	if _, _, err := net.SplitHostPort(c.Addr); err != nil {
+		errs = append(errs, fmt.Errorf("addr %q: want host:port", c.Addr))
+	}
+	if c.DataDir == "" {
+		errs = append(errs, errors.New("data-dir is empty"))
+	}
+	if c.BaseURL != "" {
+		u, err := url.Parse(c.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" || u.RawQuery != "" {
+			errs = append(errs, fmt.Errorf("base-url %q: want an absolute http or https URL", c.BaseURL))
+		}
+	}
+	if c.Issuer == "" || strings.Contains(c.Issuer, ":") || len(c.Issuer) > 64 {
+		errs = append(errs, errors.New("issuer: 1 to 64 characters, no colon"))
+	}
+	if c.TOTPSkew < 0 || c.TOTPSkew > 10 {
+		errs = append(errs, errors.New("totp-skew: 0 to 10"))
+	}
+	if c.SessionIdle <= 0 || c.SessionMax <= 0 || c.EnrollmentTTL <= 0 {
+		errs = append(errs, errors.New("session-idle, session-max and enrollment-ttl must be positive"))
+	}
+	for _, p := range []mfa.ThrottlePolicy{c.AccountThrottle, c.AddressThrottle} {
+		if p.Free < 0 || p.Base <= 0 || p.Max < p.Base || p.Forget <= 0 {
+			errs = append(errs, errors.New("throttle: free >= 0, 0 < base <= max, forget > 0"))
+		}
+	}
+	if c.HashConcurrency < 1 {
+		errs = append(errs, errors.New("hash-concurrency: at least 1"))
+	}
+	if c.LogFormat != "text" && c.LogFormat != "json" {
+		errs = append(errs, errors.New("log-format: text or json"))
+	}
+	return errors.Join(errs...)
+}
+
+// dbPath and keyPath are the files in the data directory.
+func (c *Config) dbPath() string { return filepath.Join(c.DataDir, "otpgate.db") }
+
+func (c *Config) keyPath() string {
+	if c.SecretKey != "" {
+		return c.SecretKey
+	}
+	return filepath.Join(c.DataDir, "secret.key")
+}
+
+// baseURL is the public URL, defaulting to the listening address.
+func (c *Config) baseURL(listen string) string {
+	if c.BaseURL != "" {
+		return strings.TrimSuffix(c.BaseURL, "/")
+	}
+	return "http://" + listen
+}
+
+// printSettings writes the help of every setting with its variable.
+func printSettings(w io.Writer, fs *flag.FlagSet) {
+	fs.VisitAll(func(f *flag.Flag) {
+		name, usage := flag.UnquoteUsage(f)
+		fmt.Fprintf(w, "  -%s %s\n    \t%s\n    \tenv %s", f.Name, name, usage, envName(f.Name))
+		if f.DefValue != "" && f.DefValue != "0" && f.DefValue != "false" {
+			fmt.Fprintf(w, "; default %s", f.DefValue)
+		}
+		fmt.Fprintln(w)
+	})
+}

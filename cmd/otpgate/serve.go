@@ -1,0 +1,245 @@
+package main
+
+import (
+	"context"
+	"crypto/rand"
+	"encoding/hex"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"io/fs"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"path/filepath"
+	"strings"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/sqlite"
+	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
+)
+
+const serveUsage = `usage: otpgate serve [flags]
+
+Runs the otpgate server: sign-in pages, Personal settings → Security → TOTP
+setup, the JSON API POST /api/v1/verify and /healthz. On first start it
+creates the data directory, the SQLite database and the secret key file, and
+prints a one-time link where the first administrator chooses a password.
+SIGINT or SIGTERM stops it after the requests in flight.
+
+Settings (flag, environment variable, or "name = value" in the -config file;
+first found wins):
+`
+
+// newFlagSet returns the flag set of a command with every setting.
+func newFlagSet(name, usage string, e env, c *Config) *flag.FlagSet {
+	fs := flag.NewFlagSet(name, flag.ContinueOnError)
+	fs.SetOutput(e.stderr)
+	configFlags(fs, c)
+	fs.Usage = func() {
+		fmt.Fprint(e.stdout, usage)
+		printSettings(e.stdout, fs)
+	}
+	return fs
+}
+
+// parseConfig loads and checks the settings of a command.
+func parseConfig(fs *flag.FlagSet, c *Config, e env) ([]string, error) {
+	args, err := loadConfig(fs, e.args, e.getenv)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil, err
+	}
+	if err != nil {
+		return nil, exitError{code: 2, msg: err.Error()}
+	}
+	if err := c.Validate(); err != nil {
+		return nil, exitError{code: 2, msg: strings.ReplaceAll(err.Error(), "\n", "; ")}
+	}
+	return args, nil
+}
+
+func newLogger(w io.Writer, format string) *slog.Logger {
+	if format == "json" {
+		return slog.New(slog.NewJSONHandler(w, nil))
+	}
+	return slog.New(slog.NewTextHandler(w, nil))
+}
+
+// openService opens the store and the key file in the data directory
+// (creating both when missing) and builds the service on them.
+func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error) {
+	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+		return nil, nil, fmt.Errorf("data directory: %w", err)
+	}
+	key, err := loadOrCreateKey(c.keyPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	cipher, err := mfa.NewCipher(key, rand.Reader)
+	if err != nil {
+		return nil, nil, err
+	}
+	store, err := sqlite.Open(ctx, c.dbPath())
+	if err != nil {
+		return nil, nil, err
+	}
+	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now}, mfa.Options{
+		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), AccountThrottle: c.AccountThrottle, AddressThrottle: c.AddressThrottle,
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrollmentTTL: c.EnrollmentTTL})
+	return svc, store, nil
+}
+
+// loadOrCreateKey reads the secret key file, or creates it (mode 0600,
+// written to a temporary file and linked into place, so that a crash
+// leaves no torn key and two starts cannot make two keys).
+func loadOrCreateKey(path string) ([]byte, error) {
+	key, err := readKey(path)
+	if !errors.Is(err, fs.ErrNotExist) {
+		return key, err
+	}
+	key = make([]byte, mfa.KeySize)
+	if _, err := rand.Read(key); err != nil {
+		return nil, err
+	}
+	tmp, err := os.CreateTemp(filepath.Dir(path), ".secret-key-*")
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	defer os.Remove(tmp.Name())
+	if err := tmp.Chmod(0o600); err != nil {
+		tmp.Close()
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	_, err = fmt.Fprintf(tmp, "%s\n", hex.EncodeToString(key))
+	if err == nil {
+		err = tmp.Sync()
+	}
+	if cerr := tmp.Close(); err == nil {
+		err = cerr
+	}
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	if err := os.Link(tmp.Name(), path); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return readKey(path) // another process won the race
+		}
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	return key, nil
+}
+
+// readKey reads a key file, refusing one that others can read.
+func readKey(path string) ([]byte, error) {
+	st, err := os.Stat(path)
+	if err != nil {
+		return nil, err
+	}
+	if st.Mode().Perm()&0o077 != 0 {
+		return nil, fmt.Errorf("secret key file %s: mode %v, want 0600 (owner only)", path, st.Mode().Perm())
+	}
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, fmt.Errorf("secret key: %w", err)
+	}
+	key, err := hex.DecodeString(strings.TrimSpace(string(b)))
+	if err != nil || len(key) != mfa.KeySize {
+		return nil, fmt.Errorf("secret key file %s: want %d hex digits", path, 2*mfa.KeySize)
+	}
+	return key, nil
+}
+
+func runServe(ctx context.Context, e env) error {
+	var c Config
+	fs := newFlagSet("serve", serveUsage, e, &c)
+	args, err := parseConfig(fs, &c, e)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if len(args) > 0 {
+		return exitError{code: 2, msg: fmt.Sprintf("serve: unexpected argument %q", args[0])}
+	}
+	log := newLogger(e.stderr, c.LogFormat)
+	svc, store, err := openService(ctx, &c)
+	if err != nil {
+		return err
+	}
+	defer store.Close()
+
+	ln, err := net.Listen("tcp", c.Addr)
+	if err != nil {
+		return err
+	}
+	base := c.baseURL(ln.Addr().String())
+	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base, RequireTOTP: c.RequireTOTP})
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	token, first, err := svc.SetupToken(ctx)
+	if err != nil {
+		ln.Close()
+		return err
+	}
+	if first {
+		// The link is a secret: it goes to the operator's terminal, never
+		// to the log.
+		fmt.Fprintf(e.stdout, "No users yet. Create the first administrator within %v at:\n\n    %s/setup?token=%s\n\n",
+			svc.Options().SetupTTL, base, token)
+	}
+
+	srv := &http.Server{
+		Handler:           handler,
+		ReadHeaderTimeout: 10 * time.Second,
+		ReadTimeout:       30 * time.Second,
+		WriteTimeout:      30 * time.Second,
+		IdleTimeout:       2 * time.Minute,
+		MaxHeaderBytes:    64 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
+	}
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir)
+
+	cleanupDone := make(chan struct{})
+	go func() {
+		defer close(cleanupDone)
+		t := time.NewTicker(10 * time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-t.C:
+				if err := svc.Cleanup(ctx); err != nil && ctx.Err() == nil {
+					log.Error("cleanup", "err", err)
+				}
+			}
+		}
+	}()
+
+	errc := make(chan error, 1)
+	go func() { errc <- srv.Serve(ln) }()
+	select {
+	case err := <-errc:
+		return err
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	sctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 30*time.Second)
+	defer cancel()
+	err = srv.Shutdown(sctx)
+	<-cleanupDone
+	if err != nil {
+		return fmt.Errorf("shutdown: %w", err)
+	}
+	log.Info("stopped")
+	return nil
+}

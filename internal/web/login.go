@@ -1,0 +1,295 @@
+package web
+
+import (
+	"errors"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+// Messages shown on failed sign-ins. The first never tells an unknown user
+// from a wrong password or a disabled account.
+const (
+	msgBadCredentials = "Wrong username or password."
+	msgBadCode        = "The verification code is wrong or was already used. Wait for the next code and try again."
+	msgThrottled      = "Too many failed attempts. Try again in "
+)
+
+func (s *server) handleHome() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok, err := s.session(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if ok && c.session.Level == mfa.LevelFull {
+			http.Redirect(w, r, "/settings", http.StatusSeeOther)
+			return
+		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleNotFound() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		s.showMessage(w, r, http.StatusNotFound, "Not found", "There is no such page.", "/")
+	})
+}
+
+// loginPage is the data of login.html.
+type loginPage struct {
+	page
+	Error    string
+	Username string
+	Next     string
+}
+
+func (s *server) handleLoginForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		next := safeNext(r.URL.Query().Get("next"), "/settings")
+		c, ok, err := s.session(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if ok && c.session.Level == mfa.LevelFull {
+			http.Redirect(w, r, next, http.StatusSeeOther)
+			return
+		}
+		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next})
+	})
+}
+
+// startSession ends the request's old session, if any, and starts a new one
+// at level: the token changes at every sign-in and change of privilege.
+func (s *server) startSession(w http.ResponseWriter, r *http.Request, userID int64, level mfa.Level) error {
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		if err := s.svc.EndSession(r.Context(), c.Value); err != nil {
+			return err
+		}
+	}
+	token, err := s.svc.NewSession(r.Context(), userID, level)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token)
+	return nil
+}
+
+func (s *server) handleLoginSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		name := mfa.NormalizeName(r.PostForm.Get("username"))
+		next := safeNext(r.PostForm.Get("next"), "/settings")
+		setUser(r, name)
+		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: r.PostForm.Get("password"),
+			Code: r.PostForm.Get("otp"), Addr: clientAddr(r)})
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		setReason(r, res.Reason)
+		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next}
+		switch res.Outcome {
+		case mfa.Throttled:
+			data.Error = msgThrottled + retryText(res.RetryAfter) + "."
+			retryAfter(w, res.RetryAfter)
+			s.render(w, r, http.StatusTooManyRequests, "login", data)
+		case mfa.BadCredentials:
+			data.Error = msgBadCredentials
+			s.render(w, r, http.StatusUnauthorized, "login", data)
+		case mfa.BadCode:
+			data.Error = msgBadCode
+			s.render(w, r, http.StatusUnauthorized, "login", data)
+		case mfa.CodeRequired:
+			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/login/totp?next="+url.QueryEscape(next), http.StatusSeeOther)
+		case mfa.OK:
+			s.signedIn(w, r, res, next)
+		}
+	})
+}
+
+// signedIn starts the session of a successful sign-in: full, or, when the
+// operator requires TOTP and the user has none, only enough to set it up.
+func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.LoginResult, next string) {
+	level := mfa.LevelFull
+	if s.opts.RequireTOTP && !res.HasTOTP {
+		level, next = mfa.LevelPassword, "/settings/security"
+	}
+	if err := s.startSession(w, r, res.User.ID, level); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// secondStepPage is the data of login_totp.html.
+type secondStepPage struct {
+	page
+	Error  string
+	Next   string
+	Issuer string
+}
+
+// pendingSession returns the request's session when it waits for a code.
+func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current, bool) {
+	c, ok, err := s.session(r)
+	if err != nil {
+		s.serverError(w, r, err)
+		return current{}, false
+	}
+	if !ok || c.session.Level != mfa.LevelPassword {
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		return current{}, false
+	}
+	return c, true
+}
+
+func (s *server) handleSecondStepForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, ok := s.pendingSession(w, r); !ok {
+			return
+		}
+		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
+			Next: safeNext(r.URL.Query().Get("next"), "/settings"), Issuer: s.svc.Options().Issuer})
+	})
+}
+
+func (s *server) handleSecondStepSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c, ok := s.pendingSession(w, r)
+		if !ok {
+			return
+		}
+		next := safeNext(r.PostForm.Get("next"), "/settings")
+		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"), clientAddr(r))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		setReason(r, res.Reason)
+		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer}
+		switch res.Outcome {
+		case mfa.OK:
+			s.signedIn(w, r, res, next)
+		case mfa.Throttled:
+			data.Error = msgThrottled + retryText(res.RetryAfter) + "."
+			retryAfter(w, res.RetryAfter)
+			s.render(w, r, http.StatusTooManyRequests, "login_totp", data)
+		case mfa.BadCode:
+			data.Error = msgBadCode
+			s.render(w, r, http.StatusUnauthorized, "login_totp", data)
+		default:
+			s.endSession(w, r)
+			http.Redirect(w, r, "/login", http.StatusSeeOther)
+		}
+	})
+}
+
+func (s *server) endSession(w http.ResponseWriter, r *http.Request) error {
+	s.clearSessionCookie(w)
+	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		return s.svc.EndSession(r.Context(), c.Value)
+	}
+	return nil
+}
+
+func (s *server) handleLogout() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := s.endSession(w, r); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/login", http.StatusSeeOther)
+	})
+}
+
+func (s *server) handleLogoutAll() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := currentFrom(r)
+		if err := s.svc.EndAllSessions(r.Context(), c.user.ID); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.clearSessionCookie(w)
+		s.showMessage(w, r, http.StatusOK, "Signed out everywhere", "Every session of your account has ended, on every device.", "/login")
+	})
+}
+
+// setupPage is the data of setup.html.
+type setupPage struct {
+	page
+	Error       string
+	Token       string
+	Username    string
+	MinPassword int
+}
+
+func (s *server) handleSetupForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		token := r.URL.Query().Get("token")
+		if token == "" || len(token) > formLimits["token"] {
+			s.showMessage(w, r, http.StatusNotFound, "Setup link needed", "Open the one-time setup link that otpgate printed when it started.", "/login")
+			return
+		}
+		s.render(w, r, http.StatusOK, "setup", setupPage{page: page{Title: "First administrator"}, Token: token, MinPassword: mfa.MinPasswordLength})
+	})
+}
+
+func (s *server) handleSetupSubmit() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		f := r.PostForm
+		data := setupPage{page: page{Title: "First administrator"}, Token: f.Get("token"),
+			Username: mfa.NormalizeName(f.Get("username")), MinPassword: mfa.MinPasswordLength}
+		if f.Get("password") != f.Get("confirm") {
+			data.Error = "The two passwords differ."
+			s.render(w, r, http.StatusBadRequest, "setup", data)
+			return
+		}
+		u, err := s.svc.CreateFirstAdmin(r.Context(), f.Get("token"), mfa.NewUser{Name: f.Get("username"), Password: f.Get("password")})
+		switch {
+		case errors.Is(err, mfa.ErrInvalid):
+			data.Error = invalidText(err)
+			s.render(w, r, http.StatusBadRequest, "setup", data)
+			return
+		case errors.Is(err, mfa.ErrNotFound), errors.Is(err, mfa.ErrConflict):
+			setReason(r, "setup link invalid")
+			s.showMessage(w, r, http.StatusForbidden, "Setup link not valid",
+				"This setup link is invalid, expired or already used. Sign in instead, or ask the operator to restart otpgate on an empty store.", "/login")
+			return
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		}
+		setUser(r, u.Name)
+		if err := s.startSession(w, r, u.ID, mfa.LevelFull); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/settings/security?done=admin", http.StatusSeeOther)
+	})
+}
+
+// invalidText is the user-facing part of an mfa.ErrInvalid error, which
+// never holds a secret.
+func invalidText(err error) string {
+	msg := strings.TrimPrefix(err.Error(), mfa.ErrInvalid.Error()+": ")
+	return strings.ToUpper(msg[:1]) + msg[1:] + "."
+}

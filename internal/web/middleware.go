@@ -1,0 +1,292 @@
+package web
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+// reqInfo is what handlers tell the access log about a request.
+type reqInfo struct {
+	user   string
+	reason string
+}
+
+type reqInfoKey struct{}
+
+// setUser and setReason record, for the access line, who the request was
+// for and why a sign-in failed. They never take a secret.
+func setUser(r *http.Request, name string) {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		ri.user = name
+	}
+}
+
+func setReason(r *http.Request, reason string) {
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		ri.reason = reason
+	}
+}
+
+type statusWriter struct {
+	http.ResponseWriter
+	status int
+	size   int
+}
+
+func (w *statusWriter) WriteHeader(code int) {
+	if w.status == 0 {
+		w.status = code
+	}
+	w.ResponseWriter.WriteHeader(code)
+}
+
+func (w *statusWriter) Write(b []byte) (int, error) {
+	if w.status == 0 {
+		w.status = http.StatusOK
+	}
+	n, err := w.ResponseWriter.Write(b)
+	w.size += n
+	return n, err
+}
+
+// accessLog writes one line per request. The path is logged without its
+// query, which may hold a setup token.
+func (s *server) accessLog(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		ri := &reqInfo{}
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
+		sw := &statusWriter{ResponseWriter: w}
+		h.ServeHTTP(sw, r)
+		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.size,
+			"duration", time.Since(start), "remote_addr", r.RemoteAddr}
+		if ri.user != "" {
+			attrs = append(attrs, "user", ri.user)
+		}
+		if ri.reason != "" {
+			attrs = append(attrs, "reason", ri.reason)
+		}
+		s.log.InfoContext(r.Context(), "request", attrs...)
+	})
+}
+
+// csp allows our stylesheet and nothing else: no script, no frame, forms
+// posting only to us.
+const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+
+// pageHeaders sets the security headers of every page.
+func pageHeaders(h http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		hd := w.Header()
+		hd.Set("Content-Security-Policy", csp)
+		hd.Set("X-Frame-Options", "DENY")
+		hd.Set("X-Content-Type-Options", "nosniff")
+		hd.Set("Referrer-Policy", "no-referrer")
+		if !strings.HasPrefix(r.URL.Path, "/static/") {
+			hd.Set("Cache-Control", "no-store")
+		}
+		h.ServeHTTP(w, r)
+	})
+}
+
+// clientAddr is the throttling key of the client: its IP, or for IPv6 its
+// /64, since one host usually holds a whole /64.
+func clientAddr(r *http.Request) string {
+	host, _, err := net.SplitHostPort(r.RemoteAddr)
+	if err != nil {
+		host = r.RemoteAddr
+	}
+	ip, err := netip.ParseAddr(host)
+	if err != nil {
+		return host
+	}
+	ip = ip.Unmap()
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// cookieName holds the session token.
+const cookieName = "otpgate_session"
+
+func (s *server) setSessionCookie(w http.ResponseWriter, token string) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+func (s *server) clearSessionCookie(w http.ResponseWriter) {
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+}
+
+// current is the session of a request, when it has a live one.
+type current struct {
+	token   string
+	session mfa.Session
+	user    mfa.User
+}
+
+// session returns the request's live session, or ok false.
+func (s *server) session(r *http.Request) (current, bool, error) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" || len(c.Value) > 100 {
+		return current{}, false, nil
+	}
+	sess, u, err := s.svc.Session(r.Context(), c.Value)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return current{}, false, nil
+	}
+	if err != nil {
+		return current{}, false, err
+	}
+	setUser(r, u.Name)
+	return current{token: c.Value, session: sess, user: u}, true, nil
+}
+
+type currentKey struct{}
+
+func currentFrom(r *http.Request) current {
+	c, _ := r.Context().Value(currentKey{}).(current)
+	return c
+}
+
+// requireFull lets only fully signed-in users through; others go to the
+// login page and come back after.
+func (s *server) requireFull(h http.Handler) http.Handler {
+	return s.requireLevel(h, false)
+}
+
+// requireSetup also lets through a user who passed the password and must
+// set up TOTP because the operator requires it.
+func (s *server) requireSetup(h http.Handler) http.Handler {
+	return s.requireLevel(h, true)
+}
+
+func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c, ok, err := s.session(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if ok && c.session.Level == mfa.LevelPassword && setup && s.opts.RequireTOTP {
+			has, err := s.svc.HasTOTP(r.Context(), c.user.ID)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			ok = !has
+		} else if ok {
+			ok = c.session.Level == mfa.LevelFull
+		}
+		if !ok {
+			next := "/"
+			if r.Method == http.MethodGet {
+				next = r.URL.RequestURI()
+			}
+			http.Redirect(w, r, "/login?next="+url.QueryEscape(next), http.StatusSeeOther)
+			return
+		}
+		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), currentKey{}, c)))
+	})
+}
+
+// serverError logs err and answers 500 without its text.
+func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	s.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
+	http.Error(w, "Internal server error. Try again later.", http.StatusInternalServerError)
+}
+
+// maxFormBytes bounds a page's form body.
+const maxFormBytes = 16 << 10
+
+// errBadForm is a form that cannot be a real one: wrong content type, too
+// large, malformed, not UTF-8 or a field too long.
+type errBadForm struct {
+	status int
+	msg    string
+}
+
+func (e errBadForm) Error() string { return e.msg }
+
+// parseForm reads a urlencoded POST body and checks that every field is
+// valid UTF-8 within its limit (maxLen by name, 1024 bytes by default).
+func parseForm(w http.ResponseWriter, r *http.Request, maxLen map[string]int) error {
+	ct := r.Header.Get("Content-Type")
+	if mt, _, _ := strings.Cut(ct, ";"); strings.TrimSpace(strings.ToLower(mt)) != "application/x-www-form-urlencoded" {
+		return errBadForm{http.StatusUnsupportedMediaType, "The form was sent in a format this page does not take."}
+	}
+	r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
+	if err := r.ParseForm(); err != nil {
+		var mbe *http.MaxBytesError
+		if errors.As(err, &mbe) {
+			return errBadForm{http.StatusRequestEntityTooLarge, "The form is too large."}
+		}
+		return errBadForm{http.StatusBadRequest, "The form could not be read."}
+	}
+	for k, vs := range r.PostForm {
+		limit := 1024
+		if n, ok := maxLen[k]; ok {
+			limit = n
+		}
+		if len(vs) > 1 {
+			return errBadForm{http.StatusBadRequest, fmt.Sprintf("The field %q was sent more than once.", k)}
+		}
+		for _, v := range vs {
+			if !utf8.ValidString(v) {
+				return errBadForm{http.StatusBadRequest, "The form holds text that is not valid UTF-8."}
+			}
+			if len(v) > limit {
+				return errBadForm{http.StatusBadRequest, fmt.Sprintf("The field %q is too long.", k)}
+			}
+		}
+	}
+	return nil
+}
+
+// badForm answers a form parseForm refused, never echoing what was typed.
+func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
+	var bf errBadForm
+	if !errors.As(err, &bf) {
+		s.serverError(w, r, err)
+		return
+	}
+	setReason(r, "bad form")
+	s.showMessage(w, r, bf.status, "Bad request", bf.msg, "/")
+}
+
+// formLimits are the longest values of the fields pages take.
+var formLimits = map[string]int{
+	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
+	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
+	"next": 2048, "token": 128, "id": 64,
+}
+
+// retryText says how long to wait in words.
+func retryText(d time.Duration) string {
+	secs := int(d.Round(time.Second) / time.Second)
+	secs = max(secs, 1)
+	if secs < 120 {
+		return fmt.Sprintf("%d seconds", secs)
+	}
+	return fmt.Sprintf("%d minutes", (secs+59)/60)
+}
+
+// retryAfter sets the Retry-After header in whole seconds, rounded up.
+func retryAfter(w http.ResponseWriter, d time.Duration) int {
+	secs := int((d + time.Second - 1) / time.Second)
+	w.Header().Set("Retry-After", fmt.Sprint(secs))
+	return secs
+}

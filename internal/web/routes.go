@@ -1,0 +1,37 @@
+package web
+
+import (
+	"net/http"
+)
+
+// routes wires every route. Pages sit on their own mux behind
+// CrossOriginProtection and the page headers; the machine endpoints answer
+// JSON or bare statuses.
+func (s *server) routes() http.Handler {
+	pages := http.NewServeMux()
+	pages.Handle("GET /{$}", s.handleHome())
+	pages.Handle("GET /login", s.handleLoginForm())
+	pages.Handle("POST /login", s.handleLoginSubmit())
+	pages.Handle("GET /login/totp", s.handleSecondStepForm())
+	pages.Handle("POST /login/totp", s.handleSecondStepSubmit())
+	pages.Handle("POST /logout", s.handleLogout())
+	pages.Handle("POST /logout/all", s.requireFull(s.handleLogoutAll()))
+	pages.Handle("GET /setup", s.handleSetupForm())
+	pages.Handle("POST /setup", s.handleSetupSubmit())
+	pages.Handle("GET /settings", s.requireFull(s.handleSettings()))
+	pages.Handle("GET /settings/security", s.requireSetup(s.handleSecurity()))
+	pages.Handle("POST /settings/security/totp", s.requireSetup(s.handleTOTPBegin()))
+	pages.Handle("POST /settings/security/totp/confirm", s.requireSetup(s.handleTOTPConfirm()))
+	pages.Handle("POST /settings/security/totp/disable", s.requireFull(s.handleTOTPDisable()))
+	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
+	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))
+	pages.Handle("GET /static/", static())
+	pages.Handle("/", s.handleNotFound())
+
+	mux := http.NewServeMux()
+	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
+	mux.Handle("/api/", handleAPINotFound())
+	mux.Handle("/", pageHeaders(http.NewCrossOriginProtection().Handler(pages)))
+	return s.accessLog(mux)
+}

@@ -1,0 +1,136 @@
+// Package web is otpgate's HTTP side: the pages people use (sign-in with a
+// second step or one form, Personal settings → Security → TOTP setup,
+// recovery codes, first administrator setup) and the machine endpoints
+// (/healthz and the JSON API POST /api/v1/verify). Every route is in
+// routes.go.
+//
+// Pages are server-rendered from embedded html/template sets and work
+// without JavaScript; they are served with a strict Content-Security-Policy,
+// no framing, Cache-Control: no-store, and behind http.CrossOriginProtection.
+// The machine endpoints answer JSON and take no form posts.
+package web
+
+import (
+	"bytes"
+	"embed"
+	"fmt"
+	"html/template"
+	"io/fs"
+	"log/slog"
+	"net/http"
+	"net/url"
+	"strings"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+//go:embed templates/*.html
+var templateFS embed.FS
+
+//go:embed static
+var staticFS embed.FS
+
+// Options configure the web server.
+type Options struct {
+	// BaseURL is the public URL of the server, e.g. https://mfa.example.org;
+	// an https URL makes session cookies Secure. Empty means plain HTTP.
+	BaseURL string
+	// RequireTOTP makes a second factor mandatory: a user without one is
+	// led to TOTP setup right after the password.
+	RequireTOTP bool
+}
+
+// server holds what the handlers share.
+type server struct {
+	log    *slog.Logger
+	svc    *mfa.Service
+	opts   Options
+	secure bool
+	pages  map[string]*template.Template
+}
+
+// pageNames are the page templates; each is parsed with the layout into a
+// set of its own.
+var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message"}
+
+// NewServer returns the handler of every route. It fails when a template
+// does not parse or the base URL is not an absolute http(s) URL.
+func NewServer(log *slog.Logger, svc *mfa.Service, opts Options) (http.Handler, error) {
+	s := &server{log: log, svc: svc, opts: opts, pages: map[string]*template.Template{}}
+	if opts.BaseURL != "" {
+		u, err := url.Parse(opts.BaseURL)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return nil, fmt.Errorf("web: base URL %q is not an absolute http or https URL", opts.BaseURL)
+		}
+		s.secure = u.Scheme == "https"
+	}
+	for _, name := range pageNames {
+		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		if err != nil {
+			return nil, fmt.Errorf("web: template %s: %w", name, err)
+		}
+		s.pages[name] = t
+	}
+	return s.routes(), nil
+}
+
+// static serves the embedded stylesheet.
+func static() http.Handler {
+	sub, _ := fs.Sub(staticFS, "static")
+	return http.StripPrefix("/static/", http.FileServerFS(sub))
+}
+
+// page is what every page template receives besides its own fields.
+type page struct {
+	Title string
+	// User is the signed-in user, nil on public pages.
+	User *mfa.User
+}
+
+// render executes the page's template into a buffer, so that a failing
+// template gives a clean 500 instead of half a page.
+func (s *server) render(w http.ResponseWriter, r *http.Request, status int, name string, data any) {
+	var buf bytes.Buffer
+	if err := s.pages[name].ExecuteTemplate(&buf, "layout", data); err != nil {
+		s.log.ErrorContext(r.Context(), "render", "page", name, "err", err)
+		http.Error(w, "internal error", http.StatusInternalServerError)
+		return
+	}
+	w.Header().Set("Content-Type", "text/html; charset=utf-8")
+	w.WriteHeader(status)
+	w.Write(buf.Bytes())
+}
+
+// messagePage is the data of message.html.
+type messagePage struct {
+	page
+	Message string
+	Next    string
+}
+
+// showMessage renders a page with one message and a link onwards.
+func (s *server) showMessage(w http.ResponseWriter, r *http.Request, status int, title, msg, next string) {
+	s.render(w, r, status, "message", messagePage{page: page{Title: title}, Message: msg, Next: next})
+}
+
+// safeNext returns target when it is a path on this site, and fallback
+// otherwise: no scheme, no host, no "//" or "/\" that browsers read as
+// another host, no control characters.
+func safeNext(target, fallback string) string {
+	if target == "" || len(target) > 2048 || target[0] != '/' {
+		return fallback
+	}
+	if len(target) > 1 && (target[1] == '/' || target[1] == '\\') {
+		return fallback
+	}
+	for _, c := range []byte(target) {
+		if c < 0x20 || c == 0x7f || c == '\\' {
+			return fallback
+		}
+	}
+	u, err := url.Parse(target)
+	if err != nil || u.Scheme != "" || u.Host != "" || u.User != nil || !strings.HasPrefix(u.Path, "/") {
+		return fallback
+	}
+	return target
+}

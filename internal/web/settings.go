@@ -1,0 +1,274 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"html/template"
+	"net/http"
+	"strings"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/qr"
+)
+
+func (s *server) handleSettings() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := currentFrom(r)
+		s.render(w, r, http.StatusOK, "settings", page{Title: "Personal settings", User: &c.user})
+	})
+}
+
+// securityPage is the data of security.html.
+type securityPage struct {
+	page
+	Notice       string
+	Error        string
+	HasTOTP      bool
+	RecoveryLeft int
+	Required     bool
+	Full         bool
+	MinPassword  int
+}
+
+// notices are the messages a redirect to the security page may ask for.
+var notices = map[string]string{
+	"admin":    "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
+	"password": "Your password was changed. Your other sessions have ended.",
+	"disabled": "TOTP is disabled. Sign-in now asks for your password only.",
+}
+
+func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
+	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level == mfa.LevelFull,
+		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")]}
+	var err error
+	if p.HasTOTP, err = s.svc.HasTOTP(r.Context(), c.user.ID); err != nil {
+		return p, err
+	}
+	if p.RecoveryLeft, err = s.svc.RecoveryCodesLeft(r.Context(), c.user.ID); err != nil {
+		return p, err
+	}
+	p.Required = s.opts.RequireTOTP && !p.HasTOTP
+	return p, nil
+}
+
+func (s *server) handleSecurity() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		p, err := s.securityPage(r, currentFrom(r))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "security", p)
+	})
+}
+
+// securityError shows the security page again with an error.
+func (s *server) securityError(w http.ResponseWriter, r *http.Request, status int, msg string) {
+	p, err := s.securityPage(r, currentFrom(r))
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	p.Notice, p.Error = "", msg
+	s.render(w, r, status, "security", p)
+}
+
+// setupTOTPPage is the data of totp_setup.html.
+type setupTOTPPage struct {
+	page
+	Error   string
+	ID      string
+	QR      template.HTML
+	Key     string
+	Account string
+	Issuer  string
+}
+
+func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrollment, msg string) {
+	svg, err := qr.SVG(e.URI.Encode())
+	if err != nil {
+		s.serverError(w, r, fmt.Errorf("qr: %w", err))
+		return
+	}
+	s.render(w, r, status, "totp_setup", setupTOTPPage{page: page{Title: "Set up TOTP", User: &c.user}, Error: msg,
+		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer})
+}
+
+// groups splits a key into groups of 4 for typing by hand.
+func groups(s string) string {
+	var b strings.Builder
+	for i := 0; i < len(s); i += 4 {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(s[i:min(i+4, len(s))])
+	}
+	return b.String()
+}
+
+func (s *server) handleTOTPBegin() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := currentFrom(r)
+		e, err := s.svc.BeginEnrollment(r.Context(), c.user)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.renderSetup(w, r, http.StatusOK, c, e, "")
+	})
+}
+
+// doneTOTPPage is the data of totp_done.html.
+type doneTOTPPage struct {
+	page
+	Notice string
+	Clock  string
+	Codes  []string
+	Next   string
+}
+
+func (s *server) handleTOTPConfirm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		id, code := r.PostForm.Get("id"), r.PostForm.Get("code")
+		conf, err := s.svc.ConfirmEnrollment(r.Context(), c.user, id, code)
+		switch {
+		case errors.Is(err, mfa.ErrWrongCode):
+			setReason(r, "wrong setup code")
+			e, err := s.svc.PendingEnrollment(r.Context(), c.user, id)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			s.renderSetup(w, r, http.StatusBadRequest, c, e,
+				"That code does not match. Enter the code your app shows now; if it still fails, check that your phone sets its clock automatically.")
+			return
+		case errors.Is(err, mfa.ErrNotFound):
+			s.showMessage(w, r, http.StatusBadRequest, "Setup expired", "This TOTP setup has expired or was already confirmed. Start again from the Security page.", "/settings/security")
+			return
+		case err != nil:
+			s.serverError(w, r, err)
+			return
+		}
+		// Adding a second factor changes privilege: new session token.
+		if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "TOTP is enabled", User: &c.user},
+			Notice: "Your authenticator app is set up. From now on, signing in asks for its code.",
+			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: "/settings/security"})
+	})
+}
+
+// clockText warns when the matched step was not the current one.
+func clockText(drift int) string {
+	if drift == 0 {
+		return ""
+	}
+	dir := "ahead of"
+	if drift < 0 {
+		dir, drift = "behind", -drift
+	}
+	return fmt.Sprintf("Your phone's clock seems to be about %d seconds %s the server's. The code was accepted, but set your phone to take its time from the network, or codes may soon stop working.", drift*30, dir)
+}
+
+func (s *server) handleTOTPDisable() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		password, code := r.PostForm.Get("password"), r.PostForm.Get("code")
+		if password == "" && code == "" {
+			s.securityError(w, r, http.StatusBadRequest, "To disable TOTP, enter your password or a current code.")
+			return
+		}
+		res, err := s.svc.DisableTOTP(r.Context(), c.user, password, code, clientAddr(r))
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		setReason(r, res.Reason)
+		switch res.Outcome {
+		case mfa.OK:
+			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/settings/security?done=disabled", http.StatusSeeOther)
+		case mfa.Throttled:
+			retryAfter(w, res.RetryAfter)
+			s.securityError(w, r, http.StatusTooManyRequests, msgThrottled+retryText(res.RetryAfter)+".")
+		case mfa.BadCode:
+			s.securityError(w, r, http.StatusUnauthorized, msgBadCode)
+		default:
+			s.securityError(w, r, http.StatusUnauthorized, "Wrong password.")
+		}
+	})
+}
+
+func (s *server) handleRecoveryRegenerate() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		c := currentFrom(r)
+		has, err := s.svc.HasTOTP(r.Context(), c.user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !has {
+			s.securityError(w, r, http.StatusBadRequest, "Recovery codes need TOTP: set it up first.")
+			return
+		}
+		codes, err := s.svc.RegenerateRecoveryCodes(r.Context(), c.user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "New recovery codes", User: &c.user},
+			Notice: "Your old recovery codes no longer work.", Codes: codes, Next: "/settings/security"})
+	})
+}
+
+func (s *server) handlePasswordChange() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		f := r.PostForm
+		if f.Get("new") != f.Get("confirm") {
+			s.securityError(w, r, http.StatusBadRequest, "The two new passwords differ.")
+			return
+		}
+		res, err := s.svc.ChangePassword(r.Context(), c.user, f.Get("current"), f.Get("new"), clientAddr(r))
+		if errors.Is(err, mfa.ErrInvalid) {
+			s.securityError(w, r, http.StatusBadRequest, invalidText(err))
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		setReason(r, res.Reason)
+		switch res.Outcome {
+		case mfa.OK:
+			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/settings/security?done=password", http.StatusSeeOther)
+		case mfa.Throttled:
+			retryAfter(w, res.RetryAfter)
+			s.securityError(w, r, http.StatusTooManyRequests, msgThrottled+retryText(res.RetryAfter)+".")
+		default:
+			s.securityError(w, r, http.StatusUnauthorized, "Your current password is wrong.")
+		}
+	})
+}
