@@ -35,7 +35,7 @@ func decodeSecret(line []byte) (otp.Secret, error) {
 		case c >= '2' && c <= '7':
 			v = c - '2' + 26
 		default:
-			return nil, fmt.Errorf("gafile: line 1: secret is not base32 (character %d)", i+1)
+			return nil, fmt.Errorf("%w: line 1: secret is not base32 (character %d)", ErrUnusable, i+1)
 		}
 		buf = buf<<5 | uint32(v)
 		bits += 5
@@ -45,7 +45,7 @@ func decodeSecret(line []byte) (otp.Secret, error) {
 		}
 	}
 	if len(out) == 0 {
-		return nil, fmt.Errorf("gafile: line 1: no secret")
+		return nil, fmt.Errorf("%w: line 1: no secret", ErrUnusable)
 	}
 	return out, nil
 }

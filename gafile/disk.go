@@ -23,7 +23,10 @@ type fileError struct {
 
 func (e *fileError) Error() string {
 	msg := strings.TrimPrefix(e.kind.Error(), "gafile: ")
-	if e.err != nil {
+	switch {
+	case errors.Is(e.err, e.kind):
+		msg = strings.TrimPrefix(e.err.Error(), "gafile: ")
+	case e.err != nil:
 		msg += ": " + strings.TrimPrefix(e.err.Error(), "gafile: ")
 	}
 	return fmt.Sprintf("gafile: %q: %s", e.path, msg)

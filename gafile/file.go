@@ -22,14 +22,15 @@ type File struct {
 
 // Parse checks a state file's content as the stock module does (size 1 to
 // MaxSize bytes, no NUL byte, a base32 secret on line 1; spec §3) and
-// returns it. Option lines are not checked here: like the module, Verify
-// reports a bad value when it needs it. Parse keeps its own copy of data.
+// returns it; errors wrap ErrUnusable. Option lines are not checked here:
+// like the module, Verify reports a bad value when it needs it. Parse keeps
+// its own copy of data.
 func Parse(data []byte) (*File, error) {
 	if len(data) < 1 || len(data) > MaxSize {
-		return nil, fmt.Errorf("gafile: size %d bytes, want 1 to %d", len(data), MaxSize)
+		return nil, fmt.Errorf("%w: size %d bytes, want 1 to %d", ErrUnusable, len(data), MaxSize)
 	}
 	if i := bytes.IndexByte(data, 0); i >= 0 {
-		return nil, fmt.Errorf("gafile: line %d: NUL byte", 1+bytes.Count(data[:i], []byte{'\n'}))
+		return nil, fmt.Errorf("%w: line %d: NUL byte", ErrUnusable, 1+bytes.Count(data[:i], []byte{'\n'}))
 	}
 	secret, err := decodeSecret(data[:strcspn(data, "\n")])
 	if err != nil {

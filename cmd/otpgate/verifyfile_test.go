@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpgate/otpgate/gafile"
 	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -142,11 +143,11 @@ func expandCodes(t *testing.T, answer string, content []byte) string {
 	t.Helper()
 	return regexp.MustCompile(`\{\d+\}`).ReplaceAllStringFunc(answer, func(m string) string {
 		n, _ := strconv.ParseUint(m[1:len(m)-1], 10, 64)
-		line, _, _ := bytes.Cut(content, []byte{'\n'})
-		s, err := otp.DecodeSecret(string(line))
+		f, err := gafile.Parse(content)
 		if err != nil {
 			t.Fatal(err)
 		}
+		s := f.Secret()
 		return otp.Key{Secret: s}.HOTP(n)
 	})
 }
