@@ -230,4 +230,3 @@ func TestVerifyFileDifferential(t *testing.T) {
 		})
 	}
 }
-
