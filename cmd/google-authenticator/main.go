@@ -77,6 +77,11 @@ var version = "dev"
 // secretSize is the size of a new secret in bytes.
 const secretSize = 20
 
+// maxURI bounds the otpauth URI's length in bytes, as the stock tool does
+// (it exits with status 1 when escaping the URI for its chart link might
+// take more than 10000 bytes).
+const maxURI = 3333
+
 // defaultFile is the state file under $HOME.
 const defaultFile = ".google_authenticator"
 
@@ -180,7 +185,11 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 // code (unless -Q NONE), then the secret for typing in by hand.
 func show(w io.Writer, o options, key otp.Key, totp bool) error {
 	if o.qr != qrNone {
-		uri := keyURI(key, totp, label(o), issuer(o))
+		l, i := label(o), issuer(o)
+		if stockURILength(l, i) > maxURI {
+			return fail("the label and issuer make the otpauth URI too long (over %d bytes); nothing written", maxURI)
+		}
+		uri := keyURI(key, totp, l, i)
 		fmt.Fprintf(w, "Key URI for your authenticator app (it holds the secret: keep it private):\n  %s\n", uri)
 		if isTerminal(w) {
 			if err := qr.Terminal(w, uri, o.qr.terminalMode()); err != nil {
@@ -372,6 +381,17 @@ func keyURI(key otp.Key, totp bool, label, issuer string) string {
 		u += "&period=" + strconv.Itoa(int(key.Period/time.Second))
 	}
 	return u
+}
+
+// stockURILength returns the length of the stock tool's URI for label
+// and issuer: with its 26-character secret and no period, so that the
+// limit falls where the stock tool's does.
+func stockURILength(label, issuer string) int {
+	n := len("otpauth://totp/") + len(escape(label)) + len("?secret=") + 26
+	if issuer != "" {
+		n += len("&issuer=") + len(escape(issuer))
+	}
+	return n
 }
 
 // escape percent-encodes what the stock tool's urlEncode does: "%", "&",
