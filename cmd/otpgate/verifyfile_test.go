@@ -5,8 +5,11 @@ import (
 	"bytes"
 	"errors"
 	"fmt"
+	"io"
+	"math/rand/v2"
 	"os"
 	"os/exec"
+	"os/user"
 	"path/filepath"
 	"regexp"
 	"strconv"
@@ -229,4 +232,157 @@ func TestVerifyFileDifferential(t *testing.T) {
 			t.Logf("%d attempts compared", attempts)
 		})
 	}
+}
+
+// currentUser returns the name of the user running the test.
+func currentUser(t *testing.T) string {
+	t.Helper()
+	u, err := user.Current()
+	if err != nil {
+		t.Fatal(err)
+	}
+	return u.Username
+}
+
+// startVerify starts otpgate verify-file on file with the given arguments;
+// it blocks reading the answer until the returned pipe is written and closed.
+func startVerify(t *testing.T, bin, file string, now int64, args ...string) (*exec.Cmd, io.WriteCloser, *bytes.Buffer) {
+	t.Helper()
+	argv := append([]string{"verify-file", "--now", strconv.FormatInt(now, 10), "secret=" + file}, args...)
+	cmd := exec.Command(bin, argv...)
+	cmd.Env = append(os.Environ(), "PAM_USER="+currentUser(t))
+	stdin, err := cmd.StdinPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	var stderr bytes.Buffer
+	cmd.Stderr = &stderr
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd, stdin, &stderr
+}
+
+// exitCode waits for cmd and returns its exit status, -1 if killed.
+func exitCode(t *testing.T, cmd *exec.Cmd) int {
+	t.Helper()
+	err := cmd.Wait()
+	var ee *exec.ExitError
+	if err != nil && !errors.As(err, &ee) {
+		t.Fatal(err)
+	}
+	return cmd.ProcessState.ExitCode()
+}
+
+// TestVerifyFileConcurrent starts 50 processes that verify the same valid
+// code against one DISALLOW_REUSE file at the same moment: exactly one may
+// be accepted, and the file must end as one acceptance leaves it.
+func TestVerifyFileConcurrent(t *testing.T) {
+	bin := buildOtpgate(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ga")
+	const content = "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	const n = 50
+	cmds := make([]*exec.Cmd, n)
+	stdins := make([]io.WriteCloser, n)
+	stderrs := make([]*bytes.Buffer, n)
+	for i := range n {
+		cmds[i], stdins[i], stderrs[i] = startVerify(t, bin, file, 300000)
+	}
+	// Every process is started and waiting for its answer: release them all.
+	for _, w := range stdins {
+		io.WriteString(w, "050548\n")
+	}
+	for _, w := range stdins {
+		w.Close()
+	}
+	accepted := 0
+	for i, cmd := range cmds {
+		switch code := exitCode(t, cmd); code {
+		case 0:
+			accepted++
+		case 1:
+			if !strings.Contains(stderrs[i].String(), "already used") {
+				t.Errorf("process %d refused for another reason: %s", i, stderrs[i])
+			}
+		default:
+			t.Errorf("process %d: exit status %d: %s", i, code, stderrs[i])
+		}
+	}
+	if accepted != 1 {
+		t.Errorf("%d of %d processes accepted the same code, want 1", accepted, n)
+	}
+	got, _ := os.ReadFile(file)
+	if want := "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n"; string(got) != want {
+		t.Errorf("file after the race = %q, want %q", got, want)
+	}
+	if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+		t.Errorf("directory holds %d entries after the race, want only the file", len(ents))
+	}
+}
+
+// TestVerifyFileKilled kills verify-file at random moments while it
+// updates a file: the file must always be the old one or the new one.
+func TestVerifyFileKilled(t *testing.T) {
+	bin := buildOtpgate(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ga")
+	old := []byte("2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 100 3600\n\" TOTP_AUTH\n12345678\n")
+	f, err := gafile.Parse(old)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := f.Verify("12345678", time.Unix(300000, 0), gafile.Options{}); err != nil {
+		t.Fatal(err)
+	}
+	updated := f.Bytes()
+
+	reset := func() {
+		os.Remove(file)
+		if err := os.WriteFile(file, old, 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// How long does one uninterrupted run take, from the answer to the exit?
+	reset()
+	cmd, stdin, stderr := startVerify(t, bin, file, 300000)
+	begin := time.Now()
+	io.WriteString(stdin, "12345678\n")
+	stdin.Close()
+	if code := exitCode(t, cmd); code != 0 {
+		t.Fatalf("verify-file: exit status %d: %s", code, stderr)
+	}
+	run := time.Since(begin)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[string]int{}
+	for range 150 {
+		reset()
+		cmd, stdin, _ := startVerify(t, bin, file, 300000)
+		io.WriteString(stdin, "12345678\n")
+		stdin.Close()
+		// The delay only spreads the kills over the run; correctness does
+		// not depend on it.
+		time.Sleep(time.Duration(rng.Int64N(int64(run) * 3 / 2)))
+		cmd.Process.Kill()
+		code := exitCode(t, cmd)
+		got, err := os.ReadFile(file)
+		switch {
+		case err != nil:
+			t.Fatalf("after a kill: %v", err)
+		case bytes.Equal(got, old):
+			seen["old"]++
+		case bytes.Equal(got, updated):
+			seen["new"]++
+		default:
+			t.Fatalf("after a kill (exit %d) the file is neither old nor new:\n%q", code, got)
+		}
+		if code == 0 && !bytes.Equal(got, updated) {
+			t.Fatalf("accepted, but the file was not updated")
+		}
+	}
+	t.Logf("one run takes %v; after kills: %v", run, seen)
 }
