@@ -386,3 +386,154 @@ func TestVerifyFileKilled(t *testing.T) {
 	}
 	t.Logf("one run takes %v; after kills: %v", run, seen)
 }
+
+// TestVerifyFileExitStatus runs verify-file in-process on files in
+// various states, with arguments in flag and module form.
+func TestVerifyFileExitStatus(t *testing.T) {
+	dir := t.TempDir()
+	me := currentUser(t)
+	files := map[string]struct {
+		content string
+		mode    os.FileMode
+	}{
+		"good":           {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n", 0o600},
+		"group":          {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n", 0o640},
+		"padded":         {"2SH3V3GDW7ZNMGYE====\n\" TOTP_AUTH\n", 0o600},
+		"empty":          {"", 0o600},
+		"bad-step":       {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" STEP_SIZE 0\n", 0o600},
+		me + ".ga":       {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n", 0o600},
+		"not-mine":       {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n", 0o600},
+		"rate-limited":   {"2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 1 30 300000\n\" TOTP_AUTH\n", 0o600},
+		"with-a-scratch": {"2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n12345678\n", 0o600},
+	}
+	for name, f := range files {
+		p := filepath.Join(dir, name)
+		if err := os.WriteFile(p, []byte(f.content), f.mode); err != nil {
+			t.Fatal(err)
+		}
+		if err := os.Chmod(p, f.mode); err != nil {
+			t.Fatal(err)
+		}
+	}
+	chowned := os.Chown(filepath.Join(dir, "not-mine"), 12345, 12345) == nil
+	if err := os.Mkdir(filepath.Join(dir, "a-directory"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	at := func(name string) string { return "secret=" + filepath.Join(dir, name) }
+	type exitCase struct {
+		name     string
+		args     []string
+		stdin    string
+		wantCode int
+		wantMsg  string
+	}
+	tests := []exitCase{
+		{"accepted", []string{at("good")}, "050548\n", 0, "accepted: time-based code"},
+		{"flag form", []string{"--secret", filepath.Join(dir, "good")}, "050548", 0, "accepted"},
+		{"pam_exec NUL", []string{at("good")}, "050548\x00", 0, "accepted"},
+		{"CRLF", []string{at("good")}, "050548\r\n", 0, "accepted"},
+		{"forward_pass", []string{at("good"), "forward_pass"}, "hunter2050548\n", 0, "accepted"},
+		{"scratch code", []string{at("with-a-scratch")}, "12345678\n", 0, "accepted: scratch code"},
+		{"wrong", []string{at("good")}, "123457\n", 1, "gafile: "},
+		{"malformed", []string{at("good")}, "abc\n", 1, "malformed answer"},
+		{"two lines", []string{at("good")}, "050548\n\n", 1, "malformed answer"},
+		{"rate limited", []string{at("rate-limited")}, "050548\n", 1, "too many attempts"},
+		{"missing", []string{at("missing")}, "050548\n", 2, "no such file"},
+		{"missing nullok", []string{at("missing"), "nullok"}, "", 0, "no state file"},
+		{"missing -nullok", []string{"-nullok", at("missing")}, "", 0, "no state file"},
+		{"group readable", []string{at("group")}, "050548\n", 2, "permissions 0640 are more permissive than 0600"},
+		{"allowed_perm", []string{at("group"), "allowed_perm=0640"}, "050548\n", 0, "accepted"},
+		{"padded secret", []string{at("padded")}, "050548\n", 2, "line 1: secret is not base32"},
+		{"empty file", []string{at("empty")}, "050548\n", 2, "size 0 bytes"},
+		{"bad STEP_SIZE", []string{at("bad-step")}, "050548\n", 2, "line 3: STEP_SIZE must be 1 to 60"},
+		{"directory", []string{at("a-directory")}, "050548\n", 2, "not a regular file"},
+		{"${USER}", []string{"secret=" + filepath.Join(dir, "${USER}.ga")}, "050548\n", 0, "accepted"},
+		{"user= and ~", []string{"secret=~/.google_authenticator", "user=0"}, "050548\n", 2, "no home directory"},
+		{"unknown user", []string{at("good"), "user=no-such-user-here"}, "050548\n", 2, "no such user"},
+		{"unknown argument", []string{at("good"), "bogus_option"}, "050548\n", 2, `unknown module argument "bogus_option"`},
+		{"bool with value", []string{at("good"), "nullok=1"}, "050548\n", 2, "wrong form"},
+		{"now is not an argument", []string{at("good"), "now=1"}, "050548\n", 2, "unknown module argument"},
+		{"bad allowed_perm", []string{at("good"), "allowed_perm=abc"}, "050548\n", 2, "positive octal"},
+		{"negative grace_period", []string{at("good"), "grace_period=-5"}, "050548\n", 2, "grace_period -5"},
+		{"bad --now", []string{"--now", "yesterday", at("good")}, "050548\n", 2, "Unix seconds"},
+		{"answer too long", []string{at("good")}, strings.Repeat("1", maxAnswer+1), 2, "longer than"},
+	}
+	if chowned {
+		tests = append(tests,
+			exitCase{"other owner", []string{at("not-mine")}, "050548\n", 2, "owned by user id 12345"},
+			exitCase{"no_strict_owner", []string{at("not-mine"), "no_strict_owner"}, "050548\n", 0, "accepted"})
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			getenv := func(k string) string {
+				if k == "PAM_USER" {
+					return me
+				}
+				return ""
+			}
+			var out, errb bytes.Buffer
+			args := append([]string{"verify-file", "--now", "300000"}, tc.args...)
+			err := run(t.Context(), args, getenv, strings.NewReader(tc.stdin), &out, &errb)
+			code, msg := 0, errb.String()
+			var ee exitError
+			if errors.As(err, &ee) {
+				code, msg = ee.code, msg+ee.msg
+			} else if err != nil {
+				t.Fatalf("run(%q) = %v, want an exit status", args, err)
+			}
+			if code != tc.wantCode || !strings.Contains(msg, tc.wantMsg) {
+				t.Errorf("run(%q) = exit %d, %q; want exit %d, %q", tc.args, code, msg, tc.wantCode, tc.wantMsg)
+			}
+			if strings.Contains(msg, "050548") || strings.Contains(msg, "2SH3V3GDW7ZNMGYE") {
+				t.Errorf("run(%q) printed the code or the secret: %q", tc.args, msg)
+			}
+		})
+	}
+}
+
+// TestExpandSecret checks the module's expansion of secret=.
+func TestExpandSecret(t *testing.T) {
+	tests := []struct {
+		spec, home, name, want string
+		wantErr                bool
+	}{
+		{"~/.google_authenticator", "/home/al", "al", "/home/al/.google_authenticator", false},
+		{"${HOME}/.ga", "/home/al", "al", "/home/al/.ga", false},
+		{"/var/otp/${USER}", "/home/al", "al", "/var/otp/al", false},
+		{"/var/otp/~/x", "/home/al", "al", "/var/otp//home/al/x", false},
+		{"/var/otp/a~", "/home/al", "al", "/var/otp/a~", false},
+		{"~~", "/home/al", "al", "/home/al~", false},
+		{"/x/${USER}", "", "al", "/x/al", false},
+		{"/x/${HOME}", "", "al", "", true},
+		{"~/x", "", "al", "", true},
+		{"/x/${USER}", "/h", "${HOME}", "/x/${HOME}", false},
+		{"/x/$USER", "/h", "al", "/x/$USER", false},
+	}
+	for _, tc := range tests {
+		got, err := expandSecret(tc.spec, tc.home, tc.name)
+		if got != tc.want || (err != nil) != tc.wantErr {
+			t.Errorf("expandSecret(%q, %q, %q) = %q, %v; want %q, error %v", tc.spec, tc.home, tc.name, got, err, tc.want, tc.wantErr)
+		}
+	}
+}
+
+// TestParseUser checks the module's reading of user=.
+func TestParseUser(t *testing.T) {
+	tests := []struct {
+		in   string
+		want int
+		ok   bool
+	}{
+		{"0", 0, true},
+		{"1000", 1000, true},
+		{"1000abc", 1000, true},
+		{"root", 0, true},
+		{"no-such-user-here", 0, false},
+	}
+	for _, tc := range tests {
+		got, err := parseUser(tc.in)
+		if got != tc.want || (err == nil) != tc.ok {
+			t.Errorf("parseUser(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+}
