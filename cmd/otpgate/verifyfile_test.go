@@ -14,6 +14,7 @@ import (
 	"regexp"
 	"strconv"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -535,5 +536,132 @@ func TestParseUser(t *testing.T) {
 		if got != tc.want || (err == nil) != tc.ok {
 			t.Errorf("parseUser(%q) = %d, %v; want %d, ok %v", tc.in, got, err, tc.want, tc.ok)
 		}
+	}
+}
+
+// TestVerifyFileNotSaved makes the directory read-only (a read-only bind
+// mount as root, else chmod): an attempt that must change the file fails
+// and leaves it as it was, unless allow_readonly, which accepts it anyway.
+func TestVerifyFileNotSaved(t *testing.T) {
+	bin := buildOtpgate(t)
+	dir := t.TempDir()
+	file := filepath.Join(dir, "ga")
+	const content = "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n"
+	if err := os.WriteFile(file, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	verify := func(args ...string) (int, string) {
+		argv := append([]string{"verify-file", "--now", "300000", "secret=" + file}, args...)
+		var cmd *exec.Cmd
+		if os.Geteuid() == 0 {
+			testenv.LookPath(t, "unshare")
+			cmd = exec.Command("unshare", "--mount", "sh", "-c",
+				`mount --bind "$1" "$1" && mount -o remount,bind,ro "$1" && shift && exec "$@"`,
+				"sh", dir, bin)
+			cmd.Args = append(cmd.Args, argv...)
+		} else {
+			if err := os.Chmod(dir, 0o500); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Chmod(dir, 0o700)
+			cmd = exec.Command(bin, argv...)
+		}
+		cmd.Env = append(os.Environ(), "PAM_USER="+currentUser(t))
+		cmd.Stdin = strings.NewReader("050548\n")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		return exitCode(t, startedCmd(t, cmd)), stderr.String()
+	}
+	tests := []struct {
+		name     string
+		args     []string
+		wantCode int
+		wantMsg  string
+	}{
+		{"fails", nil, 2, "state file not saved"},
+		{"allow_readonly", []string{"allow_readonly"}, 0, "accepted"},
+		{"allow_readonly again", []string{"allow_readonly"}, 0, "accepted"},
+	}
+	for _, tc := range tests {
+		code, msg := verify(tc.args...)
+		if code != tc.wantCode || !strings.Contains(msg, tc.wantMsg) {
+			t.Errorf("%s: exit %d, %q; want exit %d, %q", tc.name, code, msg, tc.wantCode, tc.wantMsg)
+		}
+		if got, _ := os.ReadFile(file); string(got) != content {
+			t.Errorf("%s: the file changed: %q", tc.name, got)
+		}
+		if ents, _ := os.ReadDir(dir); len(ents) != 1 {
+			t.Errorf("%s: %d entries in the directory, want only the file", tc.name, len(ents))
+		}
+	}
+}
+
+// startedCmd starts cmd.
+func startedCmd(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
+	t.Helper()
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	return cmd
+}
+
+// TestVerifyFileActsAsUser runs verify-file as root for another account:
+// like the module, it reads and rewrites the file as that account, so the
+// new file belongs to it.
+func TestVerifyFileActsAsUser(t *testing.T) {
+	testenv.Root(t)
+	bin := buildOtpgate(t)
+	nobody, err := user.Lookup("nobody")
+	if err != nil {
+		testenv.SkipOrFail(t, "no user nobody: %v", err)
+	}
+	uid, _ := strconv.Atoi(nobody.Uid)
+	gid, _ := strconv.Atoi(nobody.Gid)
+	// nobody must be able to reach the file: open up the temporary
+	// directories above it.
+	top := t.TempDir()
+	for d := top; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
+		if err := os.Chmod(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+	}
+	dir := filepath.Join(top, "home")
+	file := filepath.Join(dir, "ga")
+	if err := os.Mkdir(dir, 0o700); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(file, []byte("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{dir, file} {
+		if err := os.Chown(p, uid, gid); err != nil {
+			t.Fatal(err)
+		}
+	}
+	tests := []struct {
+		name     string
+		env      string
+		wantCode int
+		wantMsg  string
+	}{
+		{"root's file check", "PAM_USER=root", 2, "owned by user id " + nobody.Uid + ", want 0"},
+		{"as nobody", "PAM_USER=nobody", 0, "accepted"},
+	}
+	for _, tc := range tests {
+		cmd := exec.Command(bin, "verify-file", "--now", "300000", "secret="+file)
+		cmd.Env = append(os.Environ(), tc.env)
+		cmd.Stdin = strings.NewReader("050548\n")
+		var stderr bytes.Buffer
+		cmd.Stderr = &stderr
+		if code := exitCode(t, startedCmd(t, cmd)); code != tc.wantCode || !strings.Contains(stderr.String(), tc.wantMsg) {
+			t.Errorf("%s: exit %d, %q; want exit %d, %q", tc.name, code, stderr.String(), tc.wantCode, tc.wantMsg)
+		}
+	}
+	var st syscall.Stat_t
+	if err := syscall.Stat(file, &st); err != nil {
+		t.Fatal(err)
+	}
+	if int(st.Uid) != uid || int(st.Gid) != gid || st.Mode&0o7777 != 0o400 {
+		t.Errorf("rewritten file: owner %d:%d mode %04o, want %d:%d 0400", st.Uid, st.Gid, st.Mode&0o7777, uid, gid)
 	}
 }
