@@ -5,6 +5,7 @@ import (
 	"bytes"
 	"context"
 	"errors"
+	"flag"
 	"fmt"
 	"os"
 	"path/filepath"
@@ -17,6 +18,8 @@ import (
 	"github.com/otpgate/otpgate/gafile"
 	"github.com/otpgate/otpgate/otp"
 )
+
+var update = flag.Bool("update", false, "rewrite testdata/scenarios/*.golden")
 
 // outcomes maps the outcome words of testdata/scenarios to errors.
 var outcomes = map[string]error{
@@ -115,7 +118,10 @@ func expandAnswer(t *testing.T, answer string, content []byte) string {
 
 // TestScenarios runs testdata/scenarios/*.txt (spec §6 among them) through
 // File.Verify in memory and through VerifyFile on disk, and checks both
-// give the expected outcome and the same bytes.
+// give the expected outcome and the same bytes. The file after every
+// attempt goes into a transcript, compared with NAME.golden (rewritten with
+// -update); the differential test in cmd/otpgate requires the stock module
+// to produce the same transcript.
 func TestScenarios(t *testing.T) {
 	paths, _ := filepath.Glob("testdata/scenarios/*.txt")
 	if len(paths) == 0 {
@@ -129,6 +135,7 @@ func TestScenarios(t *testing.T) {
 }
 
 func runScenario(t *testing.T, path string) {
+	var transcript bytes.Buffer
 	var content []byte
 	var opts gafile.Options = moduleOptions(t, nil)
 	disk := filepath.Join(t.TempDir(), "ga")
@@ -184,6 +191,11 @@ func runScenario(t *testing.T, path string) {
 			if got, _ := os.ReadFile(disk); !bytes.Equal(got, content) {
 				t.Errorf("%s: file on disk after VerifyFile:\n%q\nafter Verify:\n%q", where, got, content)
 			}
+			verdict := "accepted"
+			if err != nil {
+				verdict = "refused"
+			}
+			fmt.Fprintf(&transcript, "line %d %s\n%s\n", s.line, verdict, strconv.Quote(string(content)))
 		case "option", "no-option":
 			f, err := gafile.Parse(content)
 			if err != nil {
@@ -203,5 +215,18 @@ func runScenario(t *testing.T, path string) {
 		default:
 			t.Fatalf("%s: unknown directive %q", where, s.verb)
 		}
+	}
+	golden := strings.TrimSuffix(path, ".txt") + ".golden"
+	if *update {
+		if err := os.WriteFile(golden, transcript.Bytes(), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	want, err := os.ReadFile(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !bytes.Equal(transcript.Bytes(), want) {
+		t.Errorf("transcript differs from %s (go test -update rewrites it):\n%s", golden, transcript.Bytes())
 	}
 }

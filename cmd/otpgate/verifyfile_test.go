@@ -160,7 +160,8 @@ func expandCodes(t *testing.T, answer string, content []byte) string {
 // (the spec §6 sequences among them) to two copies of one file, one through
 // the stock module and one through otpgate verify-file, and requires the
 // same accept/refuse answer, the same file bytes and the same file mode
-// after every attempt.
+// after every attempt, and the stock module's transcript to equal gafile's
+// golden file.
 func TestVerifyFileDifferential(t *testing.T) {
 	stock := newStockModule(t)
 	bin := buildOtpgate(t)
@@ -184,6 +185,7 @@ func TestVerifyFileDifferential(t *testing.T) {
 				}
 			}
 			attempts := 0
+			var transcript bytes.Buffer
 			for _, s := range readScenario(t, path) {
 				where := fmt.Sprintf("%s:%d", filepath.Base(path), s.line)
 				switch s.verb {
@@ -228,9 +230,21 @@ func TestVerifyFileDifferential(t *testing.T) {
 						t.Errorf("%s: mode after the stock module %v, after verify-file %v", where, sa.Mode(), sb.Mode())
 					}
 					content = a
+					verdict := "accepted"
+					if !want {
+						verdict = "refused"
+					}
+					fmt.Fprintf(&transcript, "line %d %s\n%s\n", s.line, verdict, strconv.Quote(string(a)))
 				}
 			}
 			t.Logf("%d attempts compared", attempts)
+			golden, err := os.ReadFile(strings.TrimSuffix(path, ".txt") + ".golden")
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !bytes.Equal(transcript.Bytes(), golden) {
+				t.Errorf("the stock module's transcript differs from %s.golden:\n%s", strings.TrimSuffix(path, ".txt"), transcript.Bytes())
+			}
 		})
 	}
 }
