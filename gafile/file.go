@@ -105,7 +105,7 @@ func (f *File) option(name string) ([]byte, int) {
 // swallowing the CR and blank lines that followed it; later lines for name
 // are deleted; without such a line, the new one goes right after line 1
 // (and the line breaks that follow it). An empty value leaves a trailing
-// space. value must not hold CR or LF.
+// space. value must not hold CR, LF or NUL.
 func (f *File) SetOption(name, value string) {
 	start := f.findOption(name, 0)
 	stop := start
