@@ -24,7 +24,7 @@ import (
 )
 
 // buildOtpgate builds this command into a temporary directory.
-func buildOtpgate(t *testing.T) string {
+func buildOtpgate(t testing.TB) string {
 	t.Helper()
 	bin := filepath.Join(t.TempDir(), "otpgate")
 	out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput()
@@ -44,7 +44,7 @@ type stockModule struct {
 
 const moduleSO = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so"
 
-func newStockModule(t *testing.T) *stockModule {
+func newStockModule(t testing.TB) *stockModule {
 	t.Helper()
 	testenv.Root(t)
 	testenv.LookPath(t, "pamtester")
@@ -62,7 +62,7 @@ func newStockModule(t *testing.T) *stockModule {
 // try makes one attempt at unix time now with the module arguments args;
 // rhost, if not empty, is passed as PAM_RHOST. It reports whether PAM
 // accepted.
-func (m *stockModule) try(t *testing.T, file string, now int64, answer string, args []string, rhost string) bool {
+func (m *stockModule) try(t testing.TB, file string, now int64, answer string, args []string, rhost string) bool {
 	t.Helper()
 	conf := "auth required " + moduleSO + " secret=" + file + " " + strings.Join(args, " ") + "\n"
 	if err := os.WriteFile(filepath.Join(m.pamDir, "otpgate-test"), []byte(conf), 0o644); err != nil {
@@ -250,7 +250,7 @@ func TestVerifyFileDifferential(t *testing.T) {
 }
 
 // currentUser returns the name of the user running the test.
-func currentUser(t *testing.T) string {
+func currentUser(t testing.TB) string {
 	t.Helper()
 	u, err := user.Current()
 	if err != nil {
@@ -261,7 +261,7 @@ func currentUser(t *testing.T) string {
 
 // startVerify starts otpgate verify-file on file with the given arguments;
 // it blocks reading the answer until the returned pipe is written and closed.
-func startVerify(t *testing.T, bin, file string, now int64, args ...string) (*exec.Cmd, io.WriteCloser, *bytes.Buffer) {
+func startVerify(t testing.TB, bin, file string, now int64, args ...string) (*exec.Cmd, io.WriteCloser, *bytes.Buffer) {
 	t.Helper()
 	argv := append([]string{"verify-file", "--now", strconv.FormatInt(now, 10), "secret=" + file}, args...)
 	cmd := exec.Command(bin, argv...)
@@ -279,7 +279,7 @@ func startVerify(t *testing.T, bin, file string, now int64, args ...string) (*ex
 }
 
 // exitCode waits for cmd and returns its exit status, -1 if killed.
-func exitCode(t *testing.T, cmd *exec.Cmd) int {
+func exitCode(t testing.TB, cmd *exec.Cmd) int {
 	t.Helper()
 	err := cmd.Wait()
 	var ee *exec.ExitError
@@ -678,4 +678,66 @@ func TestVerifyFileActsAsUser(t *testing.T) {
 	if int(st.Uid) != uid || int(st.Gid) != gid || st.Mode&0o7777 != 0o400 {
 		t.Errorf("rewritten file: owner %d:%d mode %04o, want %d:%d 0400", st.Uid, st.Gid, st.Mode&0o7777, uid, gid)
 	}
+}
+
+// benchFile is a typical state file (see gafile's benchmarks).
+const benchFile = "QRN6OXBEKOJQY6IMIIDS5OWC7Y\n\" RATE_LIMIT 3 30\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n" +
+	"84182260\n37160582\n19928367\n60374312\n49511094\n"
+
+// benchAttempts runs one accepted attempt a step apart per iteration
+// through try, which reports acceptance.
+func benchAttempts(b *testing.B, try func(file string, now int64, answer string) bool) {
+	file := filepath.Join(b.TempDir(), "ga")
+	if err := os.WriteFile(file, []byte(benchFile), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	f, err := gafile.Parse([]byte(benchFile))
+	if err != nil {
+		b.Fatal(err)
+	}
+	key := otp.Key{Secret: f.Secret()}
+	step := uint64(10000)
+	for b.Loop() {
+		if !try(file, int64(step)*30, key.HOTP(step)) {
+			b.Fatalf("step %d refused", step)
+		}
+		step++
+	}
+}
+
+// BenchmarkStockModule is the reference: one verification of a typical file
+// by the stock module under pamtester, including the harness (unshare, a
+// bind mount, libfaketime); BenchmarkStockHarness is the harness alone.
+func BenchmarkStockModule(b *testing.B) {
+	stock := newStockModule(b)
+	benchAttempts(b, func(file string, now int64, answer string) bool {
+		return stock.try(b, file, now, answer, nil, "")
+	})
+}
+
+// BenchmarkStockHarness runs /bin/true the way BenchmarkStockModule runs
+// pamtester, to subtract the harness from the stock module's figure.
+func BenchmarkStockHarness(b *testing.B) {
+	stock := newStockModule(b)
+	for b.Loop() {
+		cmd := exec.Command("unshare", "--mount", "sh", "-c",
+			`mount --bind "$1" /etc/pam.d && exec env TZ=UTC LD_PRELOAD="$2" FAKETIME="$3" true`,
+			"sh", stock.pamDir, stock.faketime, "1970-01-04 11:20:00")
+		if out, err := cmd.CombinedOutput(); err != nil {
+			b.Fatalf("%v: %s", err, out)
+		}
+	}
+}
+
+// BenchmarkVerifyFileCommand is the same verification by otpgate
+// verify-file, one process each.
+func BenchmarkVerifyFileCommand(b *testing.B) {
+	bin := buildOtpgate(b)
+	me := currentUser(b)
+	benchAttempts(b, func(file string, now int64, answer string) bool {
+		cmd := exec.Command(bin, "verify-file", "--now", strconv.FormatInt(now, 10), "secret="+file)
+		cmd.Env = append(os.Environ(), "PAM_USER="+me)
+		cmd.Stdin = strings.NewReader(answer + "\n")
+		return cmd.Run() == nil
+	})
 }
