@@ -160,7 +160,8 @@ func expandCodes(t *testing.T, answer string, content []byte) string {
 // (the spec §6 sequences among them) to two copies of one file, one through
 // the stock module and one through otpgate verify-file, and requires the
 // same accept/refuse answer, the same file bytes and the same file mode
-// after every attempt, and the stock module's transcript to equal gafile's
+// after every attempt; a third copy, verified by the two in turn, must
+// follow the same course, and the stock module's transcript to equal gafile's
 // golden file.
 func TestVerifyFileDifferential(t *testing.T) {
 	stock := newStockModule(t)
@@ -173,11 +174,13 @@ func TestVerifyFileDifferential(t *testing.T) {
 		t.Run(filepath.Base(path), func(t *testing.T) {
 			dir := t.TempDir()
 			theirs, mine := filepath.Join(dir, "stock"), filepath.Join(dir, "ours")
+			// shared is a third copy that the two take turns on.
+			shared := filepath.Join(dir, "shared")
 			var content []byte
 			var args []string
 			rhost := ""
 			write := func() {
-				for _, p := range []string{theirs, mine} {
+				for _, p := range []string{theirs, mine, shared} {
 					os.Remove(p)
 					if err := os.WriteFile(p, content, 0o600); err != nil {
 						t.Fatal(err)
@@ -219,10 +222,23 @@ func TestVerifyFileDifferential(t *testing.T) {
 					if (s.args[2] == "ok") != want {
 						t.Errorf("%s: answer %q at %d: stock module accepted = %v, scenario says %s", where, s.args[1], now, want, s.args[2])
 					}
+					turn := "stock module"
+					if attempts%2 == 0 {
+						turn = "verify-file"
+						code, reason = ours(t, bin, shared, now, answer, args, rhost)
+						if (code == 0) != want {
+							t.Errorf("%s: on the shared file, verify-file exit %d (%s), stock module accepted = %v", where, code, reason, want)
+						}
+					} else if stock.try(t, shared, now, answer, args, rhost) != want {
+						t.Errorf("%s: on the shared file, the stock module answered otherwise", where)
+					}
 					a, _ := os.ReadFile(theirs)
 					b, _ := os.ReadFile(mine)
 					if !bytes.Equal(a, b) {
 						t.Fatalf("%s: answer %q at %d: files differ\nstock module:\n%q\nverify-file:\n%q", where, s.args[1], now, a, b)
+					}
+					if c, _ := os.ReadFile(shared); !bytes.Equal(a, c) {
+						t.Fatalf("%s: answer %q at %d: the shared file, last written by the %s, differs:\n%q\nwant\n%q", where, s.args[1], now, turn, c, a)
 					}
 					sa, _ := os.Stat(theirs)
 					sb, _ := os.Stat(mine)
@@ -740,4 +756,41 @@ func BenchmarkVerifyFileCommand(b *testing.B) {
 		cmd.Stdin = strings.NewReader(answer + "\n")
 		return cmd.Run() == nil
 	})
+}
+
+// TestGraceRecordSaved shows the grace-period decision (gafile's package
+// doc): on a plain TOTP file, module 1.08 does not save the record of a
+// successful login, verify-file does, and the stock module honours that
+// record: the host logs in within the period without a code.
+func TestGraceRecordSaved(t *testing.T) {
+	stock := newStockModule(t)
+	bin := buildOtpgate(t)
+	dir := t.TempDir()
+	const content = "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n"
+	theirs, mine := filepath.Join(dir, "stock"), filepath.Join(dir, "ours")
+	for _, p := range []string{theirs, mine} {
+		if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+			t.Fatal(err)
+		}
+	}
+	args := []string{"grace_period=3600"}
+	if !stock.try(t, theirs, 300000, "050548", args, "10.0.0.1") {
+		t.Fatal("the stock module refused the right code")
+	}
+	if got, _ := os.ReadFile(theirs); string(got) != content {
+		t.Errorf("module 1.08 saved the grace record after all: %q", got)
+	}
+	if code, reason := ours(t, bin, mine, 300000, "050548", args, "10.0.0.1"); code != 0 {
+		t.Fatalf("verify-file: exit %d (%s)", code, reason)
+	}
+	want := "2SH3V3GDW7ZNMGYE\n\" LAST0 10.0.0.1 300000\n\" TOTP_AUTH\n"
+	if got, _ := os.ReadFile(mine); string(got) != want {
+		t.Errorf("verify-file saved %q, want %q", got, want)
+	}
+	if !stock.try(t, mine, 301000, "", args, "10.0.0.1") {
+		t.Error("the stock module refused a host within its grace period recorded by verify-file")
+	}
+	if stock.try(t, mine, 301000, "", args, "10.0.0.2") {
+		t.Error("the stock module accepted another host without a code")
+	}
 }
