@@ -12,6 +12,7 @@ import (
 	"os/user"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"syscall"
@@ -793,4 +794,126 @@ func TestGraceRecordSaved(t *testing.T) {
 	if stock.try(t, mine, 301000, "", args, "10.0.0.2") {
 		t.Error("the stock module accepted another host without a code")
 	}
+}
+
+// randomFile returns a random state file as google-authenticator or a
+// hand edit might leave it, and its step size.
+func randomFile(rng *rand.Rand) (content string, step int) {
+	secrets := []string{"2SH3V3GDW7ZNMGYE", "QRN6OXBEKOJQY6IMIIDS5OWC7Y", "WXAISWKSWU76KDKK4QNWEQM6IY7OOGPK", "qrn6 oxbe-kojq y6im iids 5owc 7y"}
+	var lines []string
+	step = 30
+	if rng.IntN(3) == 0 {
+		step = []int{15, 30, 60}[rng.IntN(3)]
+		lines = append(lines, fmt.Sprintf(`" STEP_SIZE %d`, step))
+	}
+	if rng.IntN(2) == 0 {
+		lines = append(lines, fmt.Sprintf(`" RATE_LIMIT %d %d`, 1+rng.IntN(5), 15+rng.IntN(106)))
+	}
+	if rng.IntN(2) == 0 {
+		lines = append(lines, fmt.Sprintf(`" WINDOW_SIZE %d`, 1+rng.IntN(8)))
+	}
+	if rng.IntN(2) == 0 {
+		lines = append(lines, `" DISALLOW_REUSE`)
+	}
+	if rng.IntN(4) == 0 {
+		lines = append(lines, fmt.Sprintf(`" TIME_SKEW %d`, rng.IntN(5)-2))
+	}
+	if rng.IntN(4) == 0 {
+		lines = append(lines, fmt.Sprintf(`" HOTP_COUNTER %d`, 1+rng.IntN(20)))
+	} else {
+		lines = append(lines, `" TOTP_AUTH`)
+	}
+	for range rng.IntN(4) {
+		lines = append(lines, strconv.Itoa(10000000+rng.IntN(90000000)))
+	}
+	if rng.IntN(3) == 0 {
+		lines = append(lines, "")
+	}
+	rng.Shuffle(len(lines), func(i, j int) { lines[i], lines[j] = lines[j], lines[i] })
+	eol := "\n"
+	if rng.IntN(4) == 0 {
+		eol = "\r\n"
+	}
+	return secrets[rng.IntN(len(secrets))] + eol + strings.Join(lines, eol) + eol, step
+}
+
+// randomAnswer returns an answer worth trying at now: a code of a nearby
+// step or counter, a skewed one, a scratch code, a wrong or malformed one.
+func randomAnswer(rng *rand.Rand, f *gafile.File, now int64, step int, forwardPass bool) string {
+	key := otp.Key{Secret: f.Secret()}
+	var code string
+	switch n := rng.IntN(10); {
+	case n < 5:
+		if c := f.HOTPCounter(); c > 0 {
+			code = key.HOTP(uint64(c + int64(rng.IntN(8)-2)))
+		} else {
+			code = key.HOTP(uint64(now/int64(step) + int64(rng.IntN(9)-4)))
+		}
+	case n == 5:
+		code = key.HOTP(uint64(now/int64(step) - 100 + int64(rng.IntN(3))))
+	case n == 6:
+		if codes := f.ScratchCodes(); len(codes) > 0 {
+			code = strconv.Itoa(codes[rng.IntN(len(codes))])
+		} else {
+			code = "12345678"
+		}
+	case n == 7:
+		code = fmt.Sprintf("%06d", rng.IntN(1000000))
+	case n == 8:
+		code = []string{"", "abc", "12345", " 123456", "1234567"}[rng.IntN(5)]
+	default:
+		code = key.HOTP(uint64(now/int64(step) + int64(rng.IntN(3)-1)))
+	}
+	if forwardPass {
+		return []string{"", "pw", "hunter2"}[rng.IntN(3)] + code
+	}
+	return code
+}
+
+// TestVerifyFileRandomDifferential compares the stock module and
+// verify-file on random files and random attempt sequences (a fixed seed,
+// so that a failure can be replayed).
+func TestVerifyFileRandomDifferential(t *testing.T) {
+	stock := newStockModule(t)
+	bin := buildOtpgate(t)
+	rng := rand.New(rand.NewPCG(2026, 11))
+	compared := 0
+	for i := range 12 {
+		content, step := randomFile(rng)
+		dir := t.TempDir()
+		theirs, mine := filepath.Join(dir, "stock"), filepath.Join(dir, "ours")
+		for _, p := range []string{theirs, mine} {
+			if err := os.WriteFile(p, []byte(content), 0o600); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var args []string
+		for _, a := range []string{"forward_pass", "noskewadj", "no_increment_hotp"} {
+			if rng.IntN(4) == 0 {
+				args = append(args, a)
+			}
+		}
+		now := int64(1_700_000_000 + rng.IntN(1_000_000))
+		history := fmt.Sprintf("file %q, module arguments %q", content, args)
+		for range 25 {
+			now += int64(rng.IntN(4)) * int64(rng.IntN(31))
+			f, err := gafile.Parse([]byte(content))
+			if err != nil {
+				t.Fatalf("file %d: %v", i, err)
+			}
+			answer := randomAnswer(rng, f, now, step, slices.Contains(args, "forward_pass"))
+			history += fmt.Sprintf("\n%d %q", now, answer)
+			want := stock.try(t, theirs, now, answer, args, "")
+			code, reason := ours(t, bin, mine, now, answer, args, "")
+			a, _ := os.ReadFile(theirs)
+			b, _ := os.ReadFile(mine)
+			if (code == 0) != want || !bytes.Equal(a, b) {
+				t.Fatalf("file %d: stock module accepted = %v, verify-file exit %d (%s)\nstock module:\n%q\nverify-file:\n%q\nhistory: %s",
+					i, want, code, reason, a, b, history)
+			}
+			content = string(a)
+			compared++
+		}
+	}
+	t.Logf("%d random attempts compared", compared)
 }
