@@ -46,9 +46,6 @@ func (f *File) Bytes() []byte { return f.buf }
 // Secret returns the decoded shared secret of line 1.
 func (f *File) Secret() otp.Secret { return f.secret }
 
-// clone returns an independent copy of f.
-func (f *File) clone() *File { return &File{buf: bytes.Clone(f.buf), secret: f.secret} }
-
 // line returns the 1-based line number of byte offset pos.
 func (f *File) line(pos int) int { return 1 + bytes.Count(f.buf[:pos], []byte{'\n'}) }
 
