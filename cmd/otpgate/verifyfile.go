@@ -33,6 +33,9 @@ when set (as under pam_exec), else the invoking user; the remote host is
 PAM_RHOST. Running as root, the command acts as that account, as the module
 does. A trailing NUL (pam_exec expose_authtok) and a trailing newline are
 removed from the answer. With forward_pass, the password part is discarded.
+For example, after the password module in a PAM stack:
+
+  auth required pam_exec.so expose_authtok quiet /usr/bin/otpgate verify-file secret=${HOME}/.google_authenticator
 
 flags:
 `

@@ -714,6 +714,7 @@ func benchAttempts(b *testing.B, try func(file string, now int64, answer string)
 	}
 	key := otp.Key{Secret: f.Secret()}
 	step := uint64(10000)
+	b.ReportAllocs()
 	for b.Loop() {
 		if !try(file, int64(step)*30, key.HOTP(step)) {
 			b.Fatalf("step %d refused", step)
@@ -736,6 +737,7 @@ func BenchmarkStockModule(b *testing.B) {
 // pamtester, to subtract the harness from the stock module's figure.
 func BenchmarkStockHarness(b *testing.B) {
 	stock := newStockModule(b)
+	b.ReportAllocs()
 	for b.Loop() {
 		cmd := exec.Command("unshare", "--mount", "sh", "-c",
 			`mount --bind "$1" /etc/pam.d && exec env TZ=UTC LD_PRELOAD="$2" FAKETIME="$3" true`,
@@ -916,4 +918,38 @@ func TestVerifyFileRandomDifferential(t *testing.T) {
 		}
 	}
 	t.Logf("%d random attempts compared", compared)
+}
+
+// TestVerifyFileUnderPamExec runs verify-file where it is meant to sit: in a
+// PAM stack, behind pam_exec expose_authtok, driven by pamtester.
+func TestVerifyFileUnderPamExec(t *testing.T) {
+	stock := newStockModule(t)
+	bin := buildOtpgate(t)
+	file := filepath.Join(t.TempDir(), "ga")
+	if err := os.WriteFile(file, []byte("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n"), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	conf := "auth required pam_exec.so expose_authtok quiet " + bin + " verify-file --now 300000 secret=" + file + "\n"
+	if err := os.WriteFile(filepath.Join(stock.pamDir, "otpgate-test"), []byte(conf), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		answer string
+		want   bool
+	}{
+		{"050548", true},
+		{"050548", false},
+		{"123456", false},
+	} {
+		cmd := exec.Command("unshare", "--mount", "sh", "-c",
+			`mount --bind "$1" /etc/pam.d && exec pamtester otpgate-test root authenticate`, "sh", stock.pamDir)
+		cmd.Stdin = strings.NewReader(tc.answer + "\n")
+		out, err := cmd.CombinedOutput()
+		if got := err == nil; got != tc.want {
+			t.Errorf("pam_exec verify-file with %q: accepted = %v, want %v\n%s", tc.answer, got, tc.want, out)
+		}
+	}
+	if got, _ := os.ReadFile(file); string(got) != "2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE 10000\n" {
+		t.Errorf("file after the logins: %q", got)
+	}
 }
