@@ -6,14 +6,27 @@ import (
 	"fmt"
 	"math/rand/v2"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"regexp"
 	"strings"
 	"testing"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
+
+// mainEnv makes the test binary run main instead of the tests, so that a
+// test can run the real command under script(1).
+const mainEnv = "OTPGATE_GOOGLE_AUTHENTICATOR_MAIN"
+
+func TestMain(m *testing.M) {
+	if os.Getenv(mainEnv) == "1" {
+		main()
+	}
+	os.Exit(m.Run())
+}
 
 var update = flag.Bool("update", false, "rewrite the golden files in testdata/")
 
@@ -503,6 +516,29 @@ func FuzzLeadingNumber(f *testing.F) {
 			t.Fatalf("leadingNumber(%q) = %d, %v", s, n, neg)
 		}
 	})
+}
+
+// BenchmarkProcess runs the whole command as a process, non-interactive,
+// for ours (this test binary running main) and the stock tool.
+func BenchmarkProcess(b *testing.B) {
+	self, err := os.Executable()
+	if err != nil {
+		b.Fatal(err)
+	}
+	for _, tool := range []struct{ name, path string }{{"ours", self}, {"stock", stockTool}} {
+		b.Run(tool.name, func(b *testing.B) {
+			testenv.LookPath(b, tool.path)
+			file := filepath.Join(b.TempDir(), "ga")
+			b.ReportAllocs()
+			for b.Loop() {
+				cmd := exec.Command(tool.path, "-t", "-d", "-f", "-r", "3", "-R", "30", "-W", "-C", "-q", "-s", file)
+				cmd.Env = []string{mainEnv + "=1", "HOME=/nonexistent"}
+				if out, err := cmd.CombinedOutput(); err != nil {
+					b.Fatalf("%s: %v\n%s", tool.path, err, out)
+				}
+			}
+		})
+	}
 }
 
 func BenchmarkRun(b *testing.B) {

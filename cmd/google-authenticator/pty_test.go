@@ -26,17 +26,6 @@ import (
 	"github.com/otpgate/otpgate/otp"
 )
 
-// mainEnv makes the test binary run main instead of the tests, so that a
-// test can run the real command under script(1).
-const mainEnv = "OTPGATE_GOOGLE_AUTHENTICATOR_MAIN"
-
-func TestMain(m *testing.M) {
-	if os.Getenv(mainEnv) == "1" {
-		main()
-	}
-	os.Exit(m.Run())
-}
-
 // openPTY opens a pseudo-terminal in raw mode (no echo, no newline
 // translation) and returns its master and slave ends.
 func openPTY(t testing.TB) (master, slave *os.File) {
