@@ -130,16 +130,19 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	}
 	p := prompter{in: bufio.NewReader(stdin), out: stdout}
 
+	step := 30
+	if o.stepSize != 0 {
+		step = o.stepSize
+	}
 	totp := o.mode == totpMode
 	if o.mode == askMode {
-		if totp, err = p.yesNo("Should the codes be time-based (a new code every 30 seconds)? Answer\n" +
-			`"n" for counter-based codes (a new code each time you ask the app).`); err != nil {
+		if totp, err = p.yesNo(fmt.Sprintf("Should the codes be time-based (a new code every %d seconds)? Answer\n"+
+			`"n" for counter-based codes (a new code each time you ask the app).`, step)); err != nil {
 			return err
 		}
 	}
-	step := 30
-	if totp && o.stepSize != 0 {
-		step = o.stepSize
+	if !totp {
+		step = 30 // -S means nothing for counter-based codes
 	}
 	key := otp.Key{Secret: secret, Period: time.Duration(step) * time.Second}
 
