@@ -1,0 +1,212 @@
+package web_test
+
+import (
+	"context"
+	"crypto/rand"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/cookiejar"
+	"net/http/httptest"
+	"net/url"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/sqlite"
+	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// clock is a settable time shared by the service and the test.
+type clock struct {
+	mu sync.Mutex
+	t  time.Time
+}
+
+func (c *clock) Now() time.Time {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.t
+}
+
+func (c *clock) Add(d time.Duration) {
+	c.mu.Lock()
+	c.t = c.t.Add(d)
+	c.mu.Unlock()
+}
+
+// env is one server on a real SQLite store in a temporary directory.
+type env struct {
+	t     *testing.T
+	srv   *httptest.Server
+	svc   *mfa.Service
+	store mfa.Store
+	clock *clock
+	logs  *strings.Builder
+}
+
+// testArgon2 keeps password hashing fast in tests.
+var testArgon2 = mfa.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+
+type setup struct {
+	opts  web.Options
+	mopts mfa.Options
+}
+
+func newEnv(t *testing.T, s setup) *env {
+	t.Helper()
+	ctx := context.Background()
+	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "otpgate.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { store.Close() })
+	key := make([]byte, mfa.KeySize)
+	rand.Read(key)
+	cipher, err := mfa.NewCipher(key, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Mid-step, so that the codes of the previous and next steps are
+	// clearly off the clock.
+	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 15, 0, time.UTC)}
+	if s.mopts.Window == (otp.Window{}) {
+		s.mopts.Window = otp.Skew(1)
+	}
+	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, 4), Cipher: cipher,
+		Rand: rand.Reader, Now: clk.Now}, s.mopts)
+	logs := &strings.Builder{}
+	var logMu sync.Mutex
+	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, logs}, nil))
+	h, err := web.NewServer(log, svc, s.opts)
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := httptest.NewServer(h)
+	t.Cleanup(srv.Close)
+	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs}
+}
+
+type lockedWriter struct {
+	mu *sync.Mutex
+	w  io.Writer
+}
+
+func (l lockedWriter) Write(b []byte) (int, error) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.w.Write(b)
+}
+
+// client is a browser: it keeps cookies and does not follow redirects.
+func (e *env) client() *http.Client {
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+}
+
+type resp struct {
+	status   int
+	body     string
+	location string
+	header   http.Header
+}
+
+func (e *env) do(c *http.Client, req *http.Request) resp {
+	e.t.Helper()
+	r, err := c.Do(req)
+	if err != nil {
+		e.t.Fatalf("%s %s: %v", req.Method, req.URL.Path, err)
+	}
+	defer r.Body.Close()
+	b, _ := io.ReadAll(r.Body)
+	return resp{status: r.StatusCode, body: string(b), location: r.Header.Get("Location"), header: r.Header}
+}
+
+func (e *env) get(c *http.Client, path string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+path, nil)
+	return e.do(c, req)
+}
+
+func (e *env) post(c *http.Client, path string, form url.Values) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(form.Encode()))
+	req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	return e.do(c, req)
+}
+
+func (e *env) postJSON(c *http.Client, path, body string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(body))
+	req.Header.Set("Content-Type", "application/json")
+	return e.do(c, req)
+}
+
+const testPassword = "correct horse battery"
+
+func (e *env) addUser(name string) mfa.User {
+	e.t.Helper()
+	u, err := e.svc.CreateUser(context.Background(), mfa.NewUser{Name: name, Password: testPassword})
+	if err != nil {
+		e.t.Fatalf("CreateUser(%s) = %v", name, err)
+	}
+	return u
+}
+
+// login signs c in with the password alone and checks the redirect.
+func (e *env) login(c *http.Client, name, otpCode, wantLocation string) resp {
+	e.t.Helper()
+	r := e.post(c, "/login", url.Values{"username": {name}, "password": {testPassword}, "otp": {otpCode}})
+	if r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, wantLocation) {
+		e.t.Fatalf("POST /login as %s = %d %q, want 303 to %s\n%s", name, r.status, r.location, wantLocation, r.body)
+	}
+	return r
+}
+
+var (
+	keyRe      = regexp.MustCompile(`<code class="key" id="key">([A-Z2-7 ]+)</code>`)
+	idRe       = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
+	recoveryRe = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
+)
+
+// enroll sets up TOTP for the signed-in c and returns the key and the
+// recovery codes.
+func (e *env) enroll(c *http.Client) (otp.Key, []string) {
+	e.t.Helper()
+	r := e.post(c, "/settings/security/totp", nil)
+	if r.status != 200 {
+		e.t.Fatalf("POST /settings/security/totp = %d\n%s", r.status, r.body)
+	}
+	key, id := e.keyOf(r.body)
+	r = e.post(c, "/settings/security/totp/confirm", url.Values{"id": {id}, "code": {key.TOTP(e.clock.Now())}})
+	if r.status != 200 || !strings.Contains(r.body, "TOTP is enabled") {
+		e.t.Fatalf("confirm = %d\n%s", r.status, r.body)
+	}
+	var codes []string
+	for _, m := range recoveryRe.FindAllStringSubmatch(r.body, -1) {
+		codes = append(codes, m[1])
+	}
+	return key, codes
+}
+
+func (e *env) keyOf(body string) (otp.Key, string) {
+	e.t.Helper()
+	km, im := keyRe.FindStringSubmatch(body), idRe.FindStringSubmatch(body)
+	if km == nil || im == nil {
+		e.t.Fatalf("no key or id in the setup page:\n%s", body)
+	}
+	secret, err := otp.DecodeSecret(km[1])
+	if err != nil {
+		e.t.Fatalf("DecodeSecret(%q) = %v", km[1], err)
+	}
+	return otp.Key{Secret: secret}, im[1]
+}
+
+// nextStep moves the clock to the next TOTP step.
+func (e *env) nextStep() { e.clock.Add(30 * time.Second) }
