@@ -1,0 +1,249 @@
+package mfa
+
+import (
+	"bytes"
+	"context"
+	"crypto/rand"
+	"errors"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+)
+
+func TestCipher(t *testing.T) {
+	key := bytes.Repeat([]byte{7}, KeySize)
+	c, err := NewCipher(key, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	secret := []byte("12345678901234567890")
+	sealed, err := c.Seal(secret, 42, "auth1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if bytes.Contains(sealed, secret) {
+		t.Fatalf("sealed value holds the secret")
+	}
+	got, err := c.Open(sealed, 42, "auth1")
+	if err != nil || !bytes.Equal(got, secret) {
+		t.Fatalf("Open(Seal(secret)) = %q, %v", got, err)
+	}
+	other, _ := NewCipher(bytes.Repeat([]byte{8}, KeySize), rand.Reader)
+	tampered := bytes.Clone(sealed)
+	tampered[len(tampered)-1] ^= 1
+	tests := []struct {
+		name   string
+		c      *Cipher
+		sealed []byte
+		user   int64
+		auth   string
+	}{
+		{"other user", c, sealed, 43, "auth1"},
+		{"other authenticator", c, sealed, 42, "auth2"},
+		{"other key", other, sealed, 42, "auth1"},
+		{"tampered", c, tampered, 42, "auth1"},
+		{"truncated", c, sealed[:5], 42, "auth1"},
+		{"unknown version", c, append([]byte{9}, sealed[1:]...), 42, "auth1"},
+	}
+	for _, tc := range tests {
+		got, err := tc.c.Open(tc.sealed, tc.user, tc.auth)
+		if err == nil {
+			t.Errorf("%s: Open = %q, want an error", tc.name, got)
+		} else if strings.Contains(err.Error(), string(secret)) {
+			t.Errorf("%s: error holds the secret", tc.name)
+		}
+	}
+	if _, err := NewCipher(key[:16], rand.Reader); err == nil {
+		t.Errorf("NewCipher(16 bytes) = nil error, want an error")
+	}
+}
+
+var fastArgon2 = Argon2Params{Memory: 1024, Time: 1, Threads: 1}
+
+func TestHasher(t *testing.T) {
+	ctx := context.Background()
+	h := NewHasher(fastArgon2, rand.Reader, 2)
+	enc, err := h.Hash(ctx, "correct horse")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !strings.HasPrefix(enc, "$argon2id$v=19$m=1024,t=1,p=1$") {
+		t.Errorf("Hash = %q, want PHC argon2id with its parameters", enc)
+	}
+	enc2, _ := h.Hash(ctx, "correct horse")
+	if enc == enc2 {
+		t.Errorf("two hashes of one password are equal: salts missing")
+	}
+	// A hash made with other parameters still checks: they are read from it.
+	h2 := NewHasher(Argon2Params{Memory: 2048, Time: 2, Threads: 2}, rand.Reader, 1)
+	tests := []struct {
+		name, password, enc string
+		want                bool
+	}{
+		{"right", "correct horse", enc, true},
+		{"wrong", "correct horsE", enc, false},
+		{"empty", "", enc, false},
+		{"no user (dummy)", "correct horse", "", false},
+	}
+	for _, tc := range tests {
+		for _, hh := range []*Hasher{h, h2} {
+			got, err := hh.Check(ctx, tc.password, tc.enc)
+			if err != nil || got != tc.want {
+				t.Errorf("%s: Check = %v, %v, want %v", tc.name, got, err, tc.want)
+			}
+		}
+	}
+	for _, bad := range []string{"plain", "$argon2i$v=19$m=1024,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA", "$argon2id$v=19$m=99999999,t=1,p=1$AAAAAAAAAAA$AAAAAAAAAAAAAAAAAAAAAA"} {
+		if ok, err := h.Check(ctx, "x", bad); ok || err == nil {
+			t.Errorf("Check(%q) = %v, %v, want an error", bad, ok, err)
+		}
+	}
+}
+
+func TestHasherBoundsConcurrency(t *testing.T) {
+	h := NewHasher(fastArgon2, rand.Reader, 2)
+	var running, peak atomic.Int32
+	var wg sync.WaitGroup
+	for range 20 {
+		wg.Go(func() {
+			h.acquire(context.Background())
+			n := running.Add(1)
+			for {
+				p := peak.Load()
+				if n <= p || peak.CompareAndSwap(p, n) {
+					break
+				}
+			}
+			time.Sleep(time.Millisecond)
+			running.Add(-1)
+			h.release()
+		})
+	}
+	wg.Wait()
+	if peak.Load() != 2 {
+		t.Errorf("peak concurrent hashes = %d, want 2", peak.Load())
+	}
+	// A caller that gives up while waiting gets its context's error.
+	h.acquire(context.Background())
+	h.acquire(context.Background())
+	ctx, cancel := context.WithCancel(context.Background())
+	cancel()
+	if _, err := h.Hash(ctx, "password"); !errors.Is(err, context.Canceled) {
+		t.Errorf("Hash with a full semaphore and a cancelled context = %v, want context.Canceled", err)
+	}
+}
+
+func TestThrottlePolicyDelay(t *testing.T) {
+	p := ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Hour}
+	tests := []struct {
+		failures int
+		want     time.Duration
+	}{
+		{0, 0}, {4, 0}, {5, time.Second}, {6, 2 * time.Second}, {10, 32 * time.Second},
+		{16, 2048 * time.Second}, {17, time.Hour}, {1000, time.Hour},
+	}
+	for _, tc := range tests {
+		if got := p.Delay(tc.failures); got != tc.want {
+			t.Errorf("Delay(%d) = %v, want %v", tc.failures, got, tc.want)
+		}
+	}
+}
+
+// TestDefaultOdds checks the numbers the package documentation gives: with
+// the default account policy, at most about 24 guesses a day once
+// throttled, so under 3% a year at 3 accepted codes in 10^6.
+func TestDefaultOdds(t *testing.T) {
+	p := DefaultAccountThrottle
+	var elapsed time.Duration
+	guesses := 0
+	for failures := 0; elapsed < 365*24*time.Hour; failures++ {
+		elapsed += p.Delay(failures)
+		guesses++
+	}
+	chance := float64(guesses) * 3 / 1e6
+	if guesses > 8800 || chance > 0.027 {
+		t.Errorf("guesses in a year = %d (chance %.4f), want at most 8800 (2.7%%)", guesses, chance)
+	}
+	t.Logf("default account throttle: %d guesses a year, chance %.2f%%", guesses, chance*100)
+}
+
+func TestValidateName(t *testing.T) {
+	tests := []struct {
+		name string
+		ok   bool
+	}{
+		{"bob", true}, {"b.o_b-1@x", true}, {"", false}, {".bob", false}, {"Bob", false},
+		{"bo b", false}, {"bób", false}, {strings.Repeat("a", 64), true}, {strings.Repeat("a", 65), false},
+	}
+	for _, tc := range tests {
+		if err := ValidateName(tc.name); (err == nil) != tc.ok {
+			t.Errorf("ValidateName(%q) = %v, want ok %v", tc.name, err, tc.ok)
+		}
+	}
+}
+
+func TestRecoveryCodes(t *testing.T) {
+	seen := map[string]bool{}
+	for range 100 {
+		c, err := newRecoveryCode(rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if len(c) != 19 || c[4] != '-' || seen[c] {
+			t.Fatalf("newRecoveryCode = %q, want a new xxxx-xxxx-xxxx-xxxx", c)
+		}
+		seen[c] = true
+		n, ok := normalizeRecoveryCode(" " + strings.ToUpper(strings.ReplaceAll(c, "-", " ")) + " ")
+		if !ok || n != strings.ReplaceAll(c, "-", "") {
+			t.Fatalf("normalizeRecoveryCode(typed %q) = %q, %v", c, n, ok)
+		}
+	}
+	// 16 base32 letters: 80 bits, above the 60 asked for.
+	if recoveryCodeBytes*8 < 60 {
+		t.Errorf("recovery codes have %d bits, want at least 60", recoveryCodeBytes*8)
+	}
+	for _, bad := range []string{"", "123456", "abcd-efgh-ijkl-mno1", "abcd-efgh-ijkl-mnopq"} {
+		if _, ok := normalizeRecoveryCode(bad); ok {
+			t.Errorf("normalizeRecoveryCode(%q) ok, want not a code", bad)
+		}
+	}
+}
+
+// FuzzParseHash: a stored hash parses or is refused, never panics, and a
+// parsed one has bounded costs.
+func FuzzParseHash(f *testing.F) {
+	f.Add("$argon2id$v=19$m=65536,t=3,p=4$c2FsdHNhbHRzYWx0$aGFzaGhhc2hoYXNoaGFzaGhhc2hoYXNoaGFzaGhhc2g")
+	f.Add("$argon2id$v=19$m=1,t=1,p=1$$")
+	f.Add("")
+	f.Fuzz(func(t *testing.T, s string) {
+		p, salt, sum, err := parseHash(s)
+		if err != nil {
+			return
+		}
+		if p.Memory > 4<<20 || p.Time > 100 || p.Threads == 0 || len(salt) < 8 || len(sum) < 16 {
+			t.Fatalf("parseHash(%q) accepted %+v, salt %d, sum %d", s, p, len(salt), len(sum))
+		}
+	})
+}
+
+// FuzzNormalizeRecoveryCode: an accepted code is 16 letters of the
+// alphabet and normalizing it again changes nothing.
+func FuzzNormalizeRecoveryCode(f *testing.F) {
+	f.Add("abcd-efgh-ijkl-mnop")
+	f.Add("ABCD EFGH IJKL MNOP")
+	f.Add("123456")
+	f.Fuzz(func(t *testing.T, s string) {
+		n, ok := normalizeRecoveryCode(s)
+		if !ok {
+			return
+		}
+		if len(n) != 16 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+			t.Fatalf("normalizeRecoveryCode(%q) = %q", s, n)
+		}
+		if n2, ok := normalizeRecoveryCode(n); !ok || n2 != n {
+			t.Fatalf("normalizeRecoveryCode(%q) = %q, %v, want itself", n, n2, ok)
+		}
+	})
+}

@@ -1,0 +1,116 @@
+package web
+
+import (
+	"net/http"
+	"net/http/httptest"
+	"net/url"
+	"strings"
+	"testing"
+)
+
+// FuzzSafeNext checks the redirect-target rule: the answer is the fallback
+// or a path on this site that no browser reads as another host.
+func FuzzSafeNext(f *testing.F) {
+	for _, s := range []string{"/settings", "//evil.example", "/\\evil", "https://evil.example", "/a?b=c#d", "/%2F%2Fevil", "", "javascript:x", "/\x00"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, target string) {
+		got := safeNext(target, "/fallback")
+		if got == "/fallback" {
+			return
+		}
+		if got != target {
+			t.Fatalf("safeNext(%q) = %q, want the target or the fallback", target, got)
+		}
+		if !strings.HasPrefix(got, "/") || strings.HasPrefix(got, "//") || strings.ContainsAny(got, "\\\t\r\n") {
+			t.Fatalf("safeNext(%q) = %q, not a local path", target, got)
+		}
+		base, _ := url.Parse("https://mfa.example.org/login")
+		ref, err := url.Parse(got)
+		if err != nil {
+			t.Fatalf("safeNext(%q) = %q, which does not parse: %v", target, got, err)
+		}
+		if u := base.ResolveReference(ref); u.Host != "mfa.example.org" {
+			t.Fatalf("safeNext(%q) = %q resolves to host %q", target, got, u.Host)
+		}
+	})
+}
+
+// FuzzDecodeVerify feeds arbitrary bodies to the JSON decoder of the API:
+// an error with a 4xx status, or a value that encodes the same fields.
+func FuzzDecodeVerify(f *testing.F) {
+	for _, s := range []string{`{"username":"bob","password":"x","otp":"123456"}`, `{}`, `[]`, `{"a":1}`, `{"username":"bob"} x`, "{\"username\":\"\xff\"}", `{"username":null}`} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/api/v1/verify", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/json")
+		w := httptest.NewRecorder()
+		_, err := decodeJSON[verifyRequest](w, r, maxAPIBody)
+		if err == nil {
+			return
+		}
+		de, ok := err.(errDecode)
+		if !ok || de.status < 400 || de.status > 499 {
+			t.Fatalf("decodeJSON(%q) = %v, want a 4xx errDecode", body, err)
+		}
+		if len(body) > 8 && strings.Contains(de.msg, body) {
+			t.Fatalf("decodeJSON(%q) error quotes the body: %q", body, de.msg)
+		}
+	})
+}
+
+// FuzzParseForm feeds arbitrary bodies to the form reader of the pages:
+// an error with a 4xx status, or fields that are valid UTF-8 within limits.
+func FuzzParseForm(f *testing.F) {
+	for _, s := range []string{"username=bob&password=x", "a=%zz", "username=" + strings.Repeat("a", 70), "otp=%ff", "x=1&x=2", ""} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, body string) {
+		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		err := parseForm(httptest.NewRecorder(), r, formLimits)
+		if err != nil {
+			if bf, ok := err.(errBadForm); !ok || bf.status < 400 || bf.status > 499 {
+				t.Fatalf("parseForm(%q) = %v, want a 4xx errBadForm", body, err)
+			}
+			return
+		}
+		for k, vs := range r.PostForm {
+			if len(vs) != 1 {
+				t.Fatalf("parseForm(%q): field %q has %d values", body, k, len(vs))
+			}
+			if n, ok := formLimits[k]; ok && len(vs[0]) > n {
+				t.Fatalf("parseForm(%q): field %q longer than %d", body, k, n)
+			}
+		}
+	})
+}
+
+func TestClientAddr(t *testing.T) {
+	tests := []struct{ remote, want string }{
+		{"192.0.2.7:1234", "192.0.2.7"},
+		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
+		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
+		{"garbage", "garbage"},
+	}
+	for _, tc := range tests {
+		r := &http.Request{RemoteAddr: tc.remote}
+		if got := clientAddr(r); got != tc.want {
+			t.Errorf("clientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
+		}
+	}
+}
+
+func TestGroups(t *testing.T) {
+	tests := []struct{ in, want string }{
+		{"", ""},
+		{"ABCD", "ABCD"},
+		{"ABCDEFGHIJ", "ABCD EFGH IJ"},
+	}
+	for _, tc := range tests {
+		if got := groups(tc.in); got != tc.want {
+			t.Errorf("groups(%q) = %q, want %q", tc.in, got, tc.want)
+		}
+	}
+}
