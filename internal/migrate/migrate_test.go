@@ -1,0 +1,286 @@
+package migrate_test
+
+import (
+	"context"
+	"crypto/rand"
+	"database/sql"
+	"encoding/hex"
+	"errors"
+	"fmt"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the admin connection
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/migrate"
+	"github.com/otpgate/otpgate/internal/postgres"
+	"github.com/otpgate/otpgate/internal/sqlite"
+	"github.com/otpgate/otpgate/internal/testenv"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// freshPostgres opens a PostgreSQL store on a new schema of the test
+// database (OTPGATE_TEST_POSTGRES_DSN, from scripts/start-postgres), dropped
+// when the test ends.
+func freshPostgres(t testing.TB) *postgres.Store {
+	t.Helper()
+	base := os.Getenv("OTPGATE_TEST_POSTGRES_DSN")
+	if base == "" {
+		testenv.SkipOrFail(t, "OTPGATE_TEST_POSTGRES_DSN not set")
+	}
+	admin, err := sql.Open("pgx", base)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Close() })
+	b := make([]byte, 6)
+	rand.Read(b)
+	schema := "otpgate_test_" + hex.EncodeToString(b)
+	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
+	var dsn string
+	if u, err := url.Parse(base); err == nil && strings.HasPrefix(u.Scheme, "postgres") {
+		q := u.Query()
+		q.Set("search_path", schema)
+		u.RawQuery = q.Encode()
+		dsn = u.String()
+	} else {
+		dsn = base + " search_path=" + schema
+	}
+	s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { s.Close() })
+	return s
+}
+
+// clock is a settable time for the services.
+type clock struct{ t time.Time }
+
+func (c *clock) now() time.Time { return c.t }
+
+func service(t *testing.T, s mfa.Store, key []byte, c *clock) *mfa.Service {
+	t.Helper()
+	cipher, err := mfa.NewCipher(key, rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return mfa.NewService(mfa.Deps{Store: s, Cipher: cipher, Rand: rand.Reader, Now: c.now,
+		Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, 2)},
+		mfa.Options{Window: otp.Skew(1)})
+}
+
+// TestSQLiteToPostgres builds a site on SQLite through the service (users,
+// a deleted one leaving a gap in the IDs, confirmed and pending TOTP,
+// recovery codes, a session, throttle counts, a setup token), moves it, and
+// then signs in on PostgreSQL with what the users hold: the session token,
+// a TOTP code from the enrolled secret and a recovery code.
+func TestSQLiteToPostgres(t *testing.T) {
+	ctx := context.Background()
+	key := make([]byte, mfa.KeySize)
+	rand.Read(key)
+	c := &clock{t: time.Date(2026, 11, 28, 9, 0, 0, 123456789, time.UTC)}
+	path := filepath.Join(t.TempDir(), "otpgate.db")
+	lite, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	svc := service(t, lite, key, c)
+	if _, _, err := svc.SetupToken(ctx); err != nil {
+		t.Fatal(err)
+	}
+	users := map[string]mfa.User{}
+	for _, name := range []string{"alice", "gone", "bob"} {
+		u, err := svc.CreateUser(ctx, mfa.NewUser{Name: name, Password: "password-" + name})
+		if err != nil {
+			t.Fatal(err)
+		}
+		users[name] = u
+	}
+	if err := lite.DeleteUser(ctx, users["gone"].ID); err != nil {
+		t.Fatal(err)
+	}
+	alice, bob := users["alice"], users["bob"]
+	enr, err := svc.BeginEnrollment(ctx, alice)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conf, err := svc.ConfirmEnrollment(ctx, alice, enr.ID, enr.URI.Key.TOTP(c.t))
+	if err != nil || len(conf.RecoveryCodes) == 0 {
+		t.Fatalf("ConfirmEnrollment = %+v, %v", conf, err)
+	}
+	if _, err := svc.BeginEnrollment(ctx, alice); err != nil { // a second phone, pending
+		t.Fatal(err)
+	}
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0], "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+		t.Fatalf("SecondFactor(recovery code) = %v, %v", r.Outcome, err)
+	}
+	token, err := svc.NewSession(ctx, alice.ID, mfa.LevelFull)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// Throttle keys: this failure, and the address of the sign-in above
+	// (forgiven, still there); alice's was reset by her success.
+	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultAccountThrottle, c.t); err != nil {
+		t.Fatal(err)
+	}
+	lite.Close()
+
+	pg := freshPostgres(t)
+	sum, err := migrate.SQLiteToPostgres(ctx, path, pg)
+	if err != nil {
+		t.Fatalf("SQLiteToPostgres = %v", err)
+	}
+	t.Logf("moved %v", sum)
+	want := postgres.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2}
+	want.Checksum = sum.Checksum
+	if sum != want {
+		t.Errorf("moved %v, want %v", sum, want)
+	}
+
+	// The users sign in on PostgreSQL with what they hold.
+	c.t = c.t.Add(time.Minute)
+	svc = service(t, pg, key, c)
+	if _, u, err := svc.Session(ctx, token); err != nil || u.ID != alice.ID {
+		t.Errorf("Session(token) after the move = %v, %v, want alice", u.Name, err)
+	}
+	if r, err := svc.SecondFactor(ctx, alice.ID, enr.URI.Key.TOTP(c.t), "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+		t.Errorf("SecondFactor(TOTP) after the move = %v, %v, want OK (the sealed secret must open)", r.Outcome, err)
+	}
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0], "192.0.2.1"); err != nil || r.Outcome == mfa.OK {
+		t.Errorf("SecondFactor(used recovery code) after the move = %v, %v, want refused", r.Outcome, err)
+	}
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[1], "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+		t.Errorf("SecondFactor(unused recovery code) after the move = %v, %v, want OK", r.Outcome, err)
+	}
+	carol, err := svc.CreateUser(ctx, mfa.NewUser{Name: "carol", Password: "password-carol"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if moved, err := pg.UserByName(ctx, "bob"); err != nil || moved.ID != bob.ID {
+		t.Errorf("bob's ID after the move = %d, %v, want %d", moved.ID, err, bob.ID)
+	}
+	if carol.ID <= bob.ID {
+		t.Errorf("new user's ID after the move = %d, want past the moved ones (%d)", carol.ID, bob.ID)
+	}
+
+	// A second run finds the target not empty and changes nothing.
+	_, err = migrate.SQLiteToPostgres(ctx, path, pg)
+	if !errors.Is(err, mfa.ErrConflict) {
+		t.Errorf("SQLiteToPostgres into a used store = %v, want ErrConflict", err)
+	}
+	if users, _ := pg.Users(ctx); len(users) != 3 {
+		t.Errorf("users after the refused second run = %d, want 3", len(users))
+	}
+}
+
+// TestSummary checks that the checksum sees a change in any table and does
+// not depend on row order or sub-microsecond time.
+func TestSummary(t *testing.T) {
+	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
+	base := func() postgres.Dump {
+		return postgres.Dump{
+			Users: []mfa.User{{ID: 1, Name: "a", Created: t0}, {ID: 2, Name: "b", Created: t0}},
+			Authenticators: []mfa.Authenticator{{ID: "x", UserID: 1, SealedSecret: []byte{1, 2}, Digits: 6,
+				Period: 30 * time.Second, Created: t0, Confirmed: t0, LastStep: 7}},
+			RecoveryCodes: []postgres.RecoveryCode{{UserID: 1, Hash: []byte{9}, Created: t0}},
+			Sessions:      []mfa.Session{{TokenHash: []byte{3}, UserID: 1, Level: mfa.LevelFull, Created: t0, LastSeen: t0}},
+			SetupTokens:   []postgres.SetupToken{{Hash: []byte{4}, Expires: t0}},
+			Throttle:      []postgres.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
+		}
+	}
+	b := base()
+	want := b.Summary()
+	tests := []struct {
+		name   string
+		change func(d *postgres.Dump)
+		same   bool
+	}{
+		{"rows reordered", func(d *postgres.Dump) { d.Users[0], d.Users[1] = d.Users[1], d.Users[0] }, true},
+		{"nanoseconds", func(d *postgres.Dump) { d.Users[0].Created = t0.Add(999) }, true},
+		{"user name", func(d *postgres.Dump) { d.Users[1].Name = "c" }, false},
+		{"user ID", func(d *postgres.Dump) { d.Users[1].ID = 3 }, false},
+		{"sealed secret", func(d *postgres.Dump) { d.Authenticators[0].SealedSecret[1] = 3 }, false},
+		{"last step", func(d *postgres.Dump) { d.Authenticators[0].LastStep = 8 }, false},
+		{"recovery code used", func(d *postgres.Dump) { d.RecoveryCodes[0].Used = t0 }, false},
+		{"session level", func(d *postgres.Dump) { d.Sessions[0].Level = mfa.LevelPassword }, false},
+		{"setup token", func(d *postgres.Dump) { d.SetupTokens[0].Expires = t0.Add(time.Second) }, false},
+		{"throttle", func(d *postgres.Dump) { d.Throttle[0].Failures = 3 }, false},
+		{"row dropped", func(d *postgres.Dump) { d.Sessions = nil }, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			d := base()
+			tc.change(&d)
+			got := d.Summary()
+			if (got == want) != tc.same {
+				t.Errorf("Summary() after %s = %v, want same as before: %v", tc.name, got, tc.same)
+			}
+		})
+	}
+}
+
+// TestSQLiteToPostgresScale moves a store of 100 000 accounts, each with a
+// confirmed authenticator, ten recovery codes and a session, and checks
+// the copy by counts and checksum.
+func TestSQLiteToPostgresScale(t *testing.T) {
+	if testing.Short() {
+		t.Skip("seeds 100 000 accounts")
+	}
+	const n = 100_000
+	ctx := context.Background()
+	pg := freshPostgres(t)
+	path := filepath.Join(t.TempDir(), "otpgate.db")
+	seedSQLite(t, path, n)
+	begin := time.Now()
+	sum, err := migrate.SQLiteToPostgres(ctx, path, pg)
+	if err != nil {
+		t.Fatalf("SQLiteToPostgres = %v", err)
+	}
+	t.Logf("moved %v in %v", sum, time.Since(begin).Round(time.Millisecond))
+	if sum.Users != n || sum.Authenticators != n || sum.RecoveryCodes != 10*n || sum.Sessions != n {
+		t.Errorf("moved %v, want %d of each and %d recovery codes", sum, n, 10*n)
+	}
+}
+
+// seedSQLite fills a SQLite store with n accounts in one transaction, in
+// SQL, as only a test may.
+func seedSQLite(t *testing.T, path string, n int) {
+	t.Helper()
+	ctx := context.Background()
+	s, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s.Close()
+	db, err := sql.Open("sqlite", path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer db.Close()
+	now := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC).UnixNano()
+	for _, q := range []string{
+		fmt.Sprintf(`WITH RECURSIVE i(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM i WHERE n < %d)
+			INSERT INTO users (id, name, password_hash, created_at) SELECT n, 'user' || n, '$argon2id$h' || n, %d + n FROM i`, n, now),
+		fmt.Sprintf(`INSERT INTO authenticators (id, user_id, name, sealed_secret, algorithm, digits, period_seconds,
+			created_at, confirmed_at, last_used_at, last_step)
+			SELECT printf('%%032x', id), id, 'Authenticator app', randomblob(49), 'SHA1', 6, 30, %d, %d, %d, 59000000 + id FROM users`, now, now, now),
+		`WITH RECURSIVE k(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM k WHERE n < 10)
+			INSERT INTO recovery_codes (user_id, hash, created_at, used_at)
+			SELECT id, randomblob(32), ` + fmt.Sprint(now) + `, CASE WHEN k.n = 1 THEN ` + fmt.Sprint(now) + ` END FROM users, k`,
+		fmt.Sprintf(`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at)
+			SELECT randomblob(32), id, 2, %d, %d FROM users`, now, now),
+	} {
+		if _, err := db.ExecContext(ctx, q); err != nil {
+			t.Fatalf("seed: %v", err)
+		}
+	}
+}

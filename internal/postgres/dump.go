@@ -1,0 +1,310 @@
+package postgres
+
+import (
+	"bytes"
+	"cmp"
+	"context"
+	"crypto/sha256"
+	"database/sql"
+	"encoding/hex"
+	"encoding/json"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/jackc/pgx/v5"
+	"github.com/jackc/pgx/v5/stdlib"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+// Dump is every row of a store, as otpgate migrate-store moves it from one
+// store to another: users keep their IDs, because sealed TOTP secrets are
+// bound to them.
+type Dump struct {
+	Users          []mfa.User
+	Authenticators []mfa.Authenticator
+	RecoveryCodes  []RecoveryCode
+	Sessions       []mfa.Session
+	SetupTokens    []SetupToken
+	Throttle       []ThrottleEntry
+}
+
+// RecoveryCode is one stored recovery code: the hash only.
+type RecoveryCode struct {
+	UserID  int64
+	Hash    []byte
+	Created time.Time
+	// Used is when the code was used; zero means unused.
+	Used time.Time
+}
+
+// SetupToken is the hash of the one-time token for the first
+// administrator.
+type SetupToken struct {
+	Hash    []byte
+	Expires time.Time
+}
+
+// ThrottleEntry is the failure count of one throttle key.
+type ThrottleEntry struct {
+	Key         string
+	Failures    int
+	LastFailure time.Time
+}
+
+// Summary counts the rows of a Dump and sums them up.
+type Summary struct {
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys int
+	// Checksum is the hex SHA-256 of every row, in a canonical order and
+	// encoding; equal dumps have equal checksums.
+	Checksum string
+}
+
+// String gives the counts and the checksum on one line.
+func (s Summary) String() string {
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Checksum)
+}
+
+// Normalize sorts every table by its key and rounds times to the
+// microsecond (PostgreSQL's precision) in UTC, so that a dump read back
+// from PostgreSQL equals the one written.
+func (d *Dump) Normalize() {
+	us := func(t *time.Time) {
+		if !t.IsZero() {
+			*t = t.Truncate(time.Microsecond).UTC()
+		}
+	}
+	for i := range d.Users {
+		us(&d.Users[i].Created)
+	}
+	for i := range d.Authenticators {
+		a := &d.Authenticators[i]
+		us(&a.Created)
+		us(&a.Confirmed)
+		us(&a.LastUsed)
+		if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
+			a.LastStep = 0 // meaningless, and not stored
+		}
+	}
+	for i := range d.RecoveryCodes {
+		us(&d.RecoveryCodes[i].Created)
+		us(&d.RecoveryCodes[i].Used)
+	}
+	for i := range d.Sessions {
+		us(&d.Sessions[i].Created)
+		us(&d.Sessions[i].LastSeen)
+	}
+	for i := range d.SetupTokens {
+		us(&d.SetupTokens[i].Expires)
+	}
+	for i := range d.Throttle {
+		us(&d.Throttle[i].LastFailure)
+	}
+	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.RecoveryCodes, func(a, b RecoveryCode) int {
+		return cmp.Or(cmp.Compare(a.UserID, b.UserID), bytes.Compare(a.Hash, b.Hash))
+	})
+	slices.SortFunc(d.Sessions, func(a, b mfa.Session) int { return bytes.Compare(a.TokenHash, b.TokenHash) })
+	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
+	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
+}
+
+// Summary normalizes d and returns its counts and checksum.
+func (d *Dump) Summary() Summary {
+	d.Normalize()
+	h := sha256.New()
+	// JSON of fixed struct types is a canonical encoding here: fields in
+	// declaration order, times in RFC 3339 UTC, bytes in base64.
+	json.NewEncoder(h).Encode(d)
+	return Summary{
+		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
+		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle),
+		Checksum: hex.EncodeToString(h.Sum(nil)),
+	}
+}
+
+// tables lists the store's tables, owners first.
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"}
+
+// Import writes every row of d into the store, which must be empty
+// (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
+// import leaves the store empty. Users keep their IDs, and new users are
+// numbered after the largest.
+func (s *Store) Import(ctx context.Context, d Dump) error {
+	conn, err := s.db.Conn(ctx)
+	if err != nil {
+		return dbError("import", err)
+	}
+	defer conn.Close()
+	return conn.Raw(func(dc any) error {
+		pc := dc.(*stdlib.Conn).Conn()
+		tx, err := pc.Begin(ctx)
+		if err != nil {
+			return dbError("import: begin", err)
+		}
+		defer tx.Rollback(ctx)
+		if err := importTx(ctx, tx, d); err != nil {
+			return err
+		}
+		return dbError("import: commit", tx.Commit(ctx))
+	})
+}
+
+func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
+	// A large import takes longer than the statement timeout meant for
+	// sign-ins.
+	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+		return dbError("import", err)
+	}
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle IN EXCLUSIVE MODE`); err != nil {
+		return dbError("import: lock", err)
+	}
+	for _, table := range tables {
+		var nonEmpty bool
+		if err := tx.QueryRow(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
+			return dbError("import", err)
+		}
+		if nonEmpty {
+			return fmt.Errorf("import: table %s is not empty: %w", table, mfa.ErrConflict)
+		}
+	}
+	copies := []struct {
+		table   string
+		columns []string
+		n       int
+		row     func(i int) ([]any, error)
+	}{
+		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at"}, len(d.Users),
+			func(i int) ([]any, error) {
+				u := d.Users[i]
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created}, nil
+			}},
+		{"authenticators", []string{"id", "user_id", "name", "sealed_secret", "algorithm", "digits", "period_seconds",
+			"created_at", "confirmed_at", "last_used_at", "last_step"}, len(d.Authenticators),
+			func(i int) ([]any, error) {
+				a := d.Authenticators[i]
+				step, err := stepToDB(a.LastStep)
+				var last any = step
+				if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
+					last = nil
+				}
+				return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits,
+					int64(a.Period / time.Second), a.Created, toDB(a.Confirmed), toDB(a.LastUsed), last}, err
+			}},
+		{"recovery_codes", []string{"user_id", "hash", "created_at", "used_at"}, len(d.RecoveryCodes),
+			func(i int) ([]any, error) {
+				c := d.RecoveryCodes[i]
+				return []any{c.UserID, c.Hash, c.Created, toDB(c.Used)}, nil
+			}},
+		{"sessions", []string{"token_hash", "user_id", "level", "created_at", "last_seen_at"}, len(d.Sessions),
+			func(i int) ([]any, error) {
+				x := d.Sessions[i]
+				return []any{x.TokenHash, x.UserID, int16(x.Level), x.Created, x.LastSeen}, nil
+			}},
+		{"setup_tokens", []string{"hash", "expires_at"}, len(d.SetupTokens),
+			func(i int) ([]any, error) { return []any{d.SetupTokens[i].Hash, d.SetupTokens[i].Expires}, nil }},
+		{"throttle", []string{"key", "failures", "last_failure_at"}, len(d.Throttle),
+			func(i int) ([]any, error) {
+				e := d.Throttle[i]
+				return []any{e.Key, e.Failures, e.LastFailure}, nil
+			}},
+	}
+	for _, c := range copies {
+		n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.columns, pgx.CopyFromSlice(c.n, c.row))
+		if err != nil {
+			return dbError("import "+c.table, err)
+		}
+		if int(n) != c.n {
+			return fmt.Errorf("postgres: import %s: copied %d rows of %d", c.table, n, c.n)
+		}
+	}
+	// Number new users after the imported ones.
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`); err != nil {
+		return dbError("import: user IDs", err)
+	}
+	return nil
+}
+
+// Export reads every row of the store, in one snapshot.
+func (s *Store) Export(ctx context.Context) (Dump, error) {
+	var d Dump
+	err := s.withTx(ctx, "export", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
+			return dbError("export", err)
+		}
+		if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return dbError("export", err)
+		}
+		if err := each(ctx, tx, `SELECT `+userColumns+` FROM users`, func(r *sql.Rows) error {
+			u, err := scanUser(r)
+			d.Users = append(d.Users, u)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT `+authenticatorColumns+` FROM authenticators`, func(r *sql.Rows) error {
+			a, err := scanAuthenticator(r)
+			d.Authenticators = append(d.Authenticators, a)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT user_id, hash, created_at, used_at FROM recovery_codes`, func(r *sql.Rows) error {
+			var c RecoveryCode
+			var created, used sql.NullTime
+			err := r.Scan(&c.UserID, &c.Hash, &created, &used)
+			c.Created, c.Used = fromDB(created), fromDB(used)
+			d.RecoveryCodes = append(d.RecoveryCodes, c)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT token_hash, user_id, level, created_at, last_seen_at FROM sessions`, func(r *sql.Rows) error {
+			var x mfa.Session
+			var created, seen sql.NullTime
+			err := r.Scan(&x.TokenHash, &x.UserID, &x.Level, &created, &seen)
+			x.Created, x.LastSeen = fromDB(created), fromDB(seen)
+			d.Sessions = append(d.Sessions, x)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT hash, expires_at FROM setup_tokens`, func(r *sql.Rows) error {
+			var t SetupToken
+			var expires sql.NullTime
+			err := r.Scan(&t.Hash, &expires)
+			t.Expires = fromDB(expires)
+			d.SetupTokens = append(d.SetupTokens, t)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
+			var e ThrottleEntry
+			var last sql.NullTime
+			err := r.Scan(&e.Key, &e.Failures, &last)
+			e.LastFailure = fromDB(last)
+			d.Throttle = append(d.Throttle, e)
+			return err
+		})
+	})
+	return d, err
+}
+
+// each runs query and calls f for every row.
+func each(ctx context.Context, tx *sql.Tx, query string, f func(*sql.Rows) error) error {
+	rows, err := tx.QueryContext(ctx, query)
+	if err != nil {
+		return dbError("export", err)
+	}
+	defer rows.Close()
+	for rows.Next() {
+		if err := f(rows); err != nil {
+			return dbError("export", err)
+		}
+	}
+	return dbError("export", rows.Err())
+}
