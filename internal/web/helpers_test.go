@@ -42,7 +42,7 @@ func (c *clock) Add(d time.Duration) {
 
 // env is one server on a real SQLite store in a temporary directory.
 type env struct {
-	t     *testing.T
+	t     testing.TB
 	srv   *httptest.Server
 	svc   *mfa.Service
 	store mfa.Store
@@ -58,7 +58,7 @@ type setup struct {
 	mopts mfa.Options
 }
 
-func newEnv(t *testing.T, s setup) *env {
+func newEnv(t testing.TB, s setup) *env {
 	t.Helper()
 	ctx := context.Background()
 	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "otpgate.db"))
