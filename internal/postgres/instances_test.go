@@ -258,3 +258,33 @@ func TestErrorsQuoteNoValues(t *testing.T) {
 		t.Errorf("CreateSession(duplicate) = %q, quotes the row", msg)
 	}
 }
+
+// TestMigrateWaitsForLock holds the migration lock (as an instance running a
+// long migration would) for longer than the statement timeout: Open must
+// wait for it rather than fail.
+func TestMigrateWaitsForLock(t *testing.T) {
+	ctx := context.Background()
+	dsn, admin := freshSchema(t)
+	conn, err := admin.Conn(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	const lock = 0x6f74706761746500 // postgres.migrationLock
+	if _, err := conn.ExecContext(ctx, `SELECT pg_advisory_lock($1)`, int64(lock)); err != nil {
+		t.Fatal(err)
+	}
+	go func() {
+		time.Sleep(500 * time.Millisecond)
+		conn.ExecContext(ctx, `SELECT pg_advisory_unlock($1)`, int64(lock))
+	}()
+	begin := time.Now()
+	s, err := postgres.Open(ctx, dsn, postgres.Options{StatementTimeout: 100 * time.Millisecond})
+	if err != nil {
+		t.Fatalf("Open while another instance migrates = %v, want it to wait", err)
+	}
+	s.Close()
+	if d := time.Since(begin); d < 400*time.Millisecond {
+		t.Errorf("Open returned after %v, before the lock was released", d)
+	}
+}

@@ -172,6 +172,11 @@ func (s *Store) migrate(ctx context.Context) error {
 		return err
 	}
 	return s.withTx(ctx, "migrate", func(tx *sql.Tx) error {
+		// A migration over a large table, or the wait for another instance's,
+		// may take longer than the timeout meant for sign-ins; ctx bounds it.
+		if _, err := tx.ExecContext(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
+			return dbError("migrate", err)
+		}
 		if _, err := tx.ExecContext(ctx, `SELECT pg_advisory_xact_lock($1)`, migrationLock); err != nil {
 			return dbError("migration lock", err)
 		}
