@@ -83,9 +83,13 @@ func (s *Store) Attempt(ctx context.Context, key string, p mfa.ThrottlePolicy, n
 		if err == sql.ErrNoRows || now.Sub(lastT) >= p.Forget {
 			failures = 0
 		}
-		if wait := lastT.Add(p.Delay(failures)).Sub(now); failures > 0 && wait > 0 {
-			retry = wait
-			return nil
+		// Free failures never wait, even when a concurrent attempt that
+		// read the clock later was counted first.
+		if d := p.Delay(failures); d > 0 {
+			if wait := lastT.Add(d).Sub(now); wait > 0 {
+				retry = wait
+				return nil
+			}
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO throttle (key, failures, last_failure_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at`,

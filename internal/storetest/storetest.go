@@ -400,6 +400,16 @@ func testThrottle(t *testing.T, s mfa.Store) {
 			t.Fatalf("attempt %d: Attempt(t0+%v) = %v, %v, want %v", i, tc.at, got, err, tc.want)
 		}
 	}
+	// Free failures are free even when counted out of clock order (a
+	// concurrent attempt that read the clock later was counted first).
+	for range 2 {
+		if got, _ := s.Attempt(ctx, "user:dave", testPolicy, t0.Add(time.Second)); got != 0 {
+			t.Errorf("Attempt(free, later clock) = %v, want 0", got)
+		}
+	}
+	if got, _ := s.Attempt(ctx, "user:dave", testPolicy, t0); got != 0 {
+		t.Errorf("Attempt(free, earlier clock) = %v, want 0", got)
+	}
 	// Another key is independent.
 	if got, _ := s.Attempt(ctx, "addr:192.0.2.1", testPolicy, t0.Add(31*time.Second+time.Hour)); got != 0 {
 		t.Errorf("Attempt(other key) = %v, want 0", got)
