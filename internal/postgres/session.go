@@ -53,35 +53,35 @@ func (s *Store) DeleteExpiredSessions(ctx context.Context, created, seen time.Ti
 	return dbError("delete expired sessions", err)
 }
 
-// Attempt implements mfa.ThrottleStore. The upsert creates the key's row
-// or locks the existing one until the transaction ends, so concurrent
-// attempts on the same key, from any instance, are decided one after the
-// other on the count the previous one left.
+// Attempt implements mfa.ThrottleStore with one call of the function
+// throttle_attempt (migrations/0002_throttle_attempt.sql). Its upsert
+// creates the key's row or locks the existing one until the statement's
+// transaction ends, so concurrent attempts on the same key, from any
+// instance, are decided one after the other on the count the previous one
+// left.
 func (s *Store) Attempt(ctx context.Context, key string, p mfa.ThrottlePolicy, now time.Time) (time.Duration, error) {
-	var retryAfter time.Duration
-	err := s.withTx(ctx, "throttle", func(tx *sql.Tx) error {
-		var failures int
-		var last time.Time
-		err := tx.QueryRowContext(ctx, `INSERT INTO throttle (key, failures, last_failure_at) VALUES ($1, 0, $2)
-			ON CONFLICT (key) DO UPDATE SET failures = throttle.failures
-			RETURNING failures, last_failure_at`, key, now).Scan(&failures, &last)
-		if err != nil {
-			return dbError("throttle", err)
+	var wait int64
+	free := max(p.Free, 0)
+	err := s.db.QueryRowContext(ctx, `SELECT throttle_attempt($1, $2, $3, $4, $5)`,
+		key, now, p.Forget.Microseconds(), free, delays(p, free)).Scan(&wait)
+	if err != nil {
+		return 0, dbError("throttle", err)
+	}
+	return time.Duration(wait) * time.Microsecond, nil
+}
+
+// delays lists p.Delay(f) in microseconds for f = free, free+1, ... up to
+// the first count whose delay is the maximum, which every larger count also
+// gets (the doubling reaches it within 64 steps of any sane policy).
+func delays(p mfa.ThrottlePolicy, free int) []int64 {
+	var us []int64
+	for f := free; ; f++ {
+		d := p.Delay(f)
+		us = append(us, d.Microseconds())
+		if d >= p.Max || f >= free+64 {
+			return us
 		}
-		if failures > 0 && !now.Before(last.Add(p.Forget)) {
-			failures = 0
-		}
-		if failures > 0 {
-			if wait := last.Add(p.Delay(failures)).Sub(now); wait > 0 {
-				retryAfter = wait
-				return nil
-			}
-		}
-		_, err = tx.ExecContext(ctx, `UPDATE throttle SET failures = $1, last_failure_at = $2 WHERE key = $3`,
-			failures+1, now, key)
-		return dbError("throttle", err)
-	})
-	return retryAfter, err
+	}
 }
 
 // Forgive implements mfa.ThrottleStore.
