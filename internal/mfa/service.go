@@ -92,9 +92,6 @@ func NewService(d Deps, opts Options) *Service {
 // Options returns the rules in force, defaults filled in.
 func (s *Service) Options() Options { return s.opts }
 
-// Now returns the service's current time.
-func (s *Service) Now() time.Time { return s.now() }
-
 // Store returns the service's store.
 func (s *Service) Store() Store { return s.store }
 

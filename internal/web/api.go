@@ -62,14 +62,13 @@ func (s *server) handleAPIVerify() http.Handler {
 			encodeJSON(w, http.StatusBadRequest, apiError{"otp too long"})
 			return
 		}
-		setUser(r, name)
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: clientAddr(r)})
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "verify", "err", err)
 			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
 			return
 		}
-		setReason(r, res.Reason)
+		logAttempt(r, name, res)
 		resp := verifyResponse{Outcome: res.Outcome.String()}
 		status := http.StatusUnauthorized
 		switch res.Outcome {

@@ -62,6 +62,16 @@ func (s *server) handleLoginForm() http.Handler {
 	})
 }
 
+// logAttempt records a sign-in's outcome for the access line. The name is
+// logged only when it is an account's: an unknown "name" is often a
+// password typed in the wrong field.
+func logAttempt(r *http.Request, name string, res mfa.LoginResult) {
+	if res.User.ID != 0 || res.Reason == "wrong password" || res.Reason == "user disabled" {
+		setUser(r, name)
+	}
+	setReason(r, res.Reason)
+}
+
 // startSession ends the request's old session, if any, and starts a new one
 // at level: the token changes at every sign-in and change of privilege.
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, userID int64, level mfa.Level) error {
@@ -86,14 +96,13 @@ func (s *server) handleLoginSubmit() http.Handler {
 		}
 		name := mfa.NormalizeName(r.PostForm.Get("username"))
 		next := safeNext(r.PostForm.Get("next"), "/settings")
-		setUser(r, name)
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: r.PostForm.Get("password"),
 			Code: r.PostForm.Get("otp"), Addr: clientAddr(r)})
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(r, res.Reason)
+		logAttempt(r, name, res)
 		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next}
 		switch res.Outcome {
 		case mfa.Throttled:

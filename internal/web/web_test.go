@@ -742,7 +742,8 @@ func TestAccessLog(t *testing.T) {
 			t.Errorf("log lacks %q:\n%s", want, logs)
 		}
 	}
-	for _, secret := range []string{"secret-typed-password", "987654", testPassword} {
+	e.post(e.client(), "/login", url.Values{"username": {"my-password-typed-here"}, "password": {"x"}})
+	for _, secret := range []string{"secret-typed-password", "987654", testPassword, "my-password-typed-here"} {
 		if strings.Contains(logs, secret) {
 			t.Errorf("log holds a secret %q", secret)
 		}
