@@ -411,9 +411,29 @@ type Enrollment struct {
 	URI otp.URI
 }
 
+// maxPending bounds a user's unconfirmed setups: starting another removes
+// the oldest, so that repeated clicks cannot fill the store.
+const maxPending = 3
+
 // BeginEnrollment creates a pending authenticator with a new secret (SHA-1,
 // 6 digits, 30 s, 160 bits: what every app supports).
 func (s *Service) BeginEnrollment(ctx context.Context, u User) (Enrollment, error) {
+	auths, err := s.store.Authenticators(ctx, u.ID)
+	if err != nil {
+		return Enrollment{}, err
+	}
+	var pending []Authenticator
+	for _, a := range auths {
+		if a.Confirmed.IsZero() {
+			pending = append(pending, a)
+		}
+	}
+	for len(pending) >= maxPending {
+		if err := s.store.DeleteAuthenticator(ctx, u.ID, pending[0].ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return Enrollment{}, err
+		}
+		pending = pending[1:]
+	}
 	idb := make([]byte, 16)
 	if _, err := io.ReadFull(s.rand, idb); err != nil {
 		return Enrollment{}, fmt.Errorf("authenticator id: %w", err)

@@ -749,3 +749,36 @@ func TestAccessLog(t *testing.T) {
 		}
 	}
 }
+
+func TestPendingSetupsBounded(t *testing.T) {
+	e := newEnv(t, setup{})
+	u := e.addUser("bob")
+	c := e.client()
+	e.login(c, "bob", "", "/settings")
+	var ids []string
+	for range 5 {
+		_, id := e.keyOf(e.post(c, "/settings/security/totp", nil).body)
+		ids = append(ids, id)
+		e.clock.Add(time.Second)
+	}
+	auths, err := e.store.Authenticators(context.Background(), u.ID)
+	var got []string
+	for _, a := range auths {
+		got = append(got, a.ID)
+	}
+	if err != nil || strings.Join(got, " ") != strings.Join(ids[2:], " ") {
+		t.Errorf("after 5 setups started, pending = %v, want the last 3 %v", got, ids[2:])
+	}
+	// An abandoned setup expires after 15 minutes.
+	e.clock.Add(16 * time.Minute)
+	r := e.post(c, "/settings/security/totp/confirm", url.Values{"id": {ids[4]}, "code": {"123456"}})
+	if r.status != 400 || !strings.Contains(r.body, "Setup expired") {
+		t.Errorf("confirm after 16 minutes = %d, want 400 Setup expired", r.status)
+	}
+	if err := e.svc.Cleanup(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	if auths, _ := e.store.Authenticators(context.Background(), u.ID); len(auths) != 0 {
+		t.Errorf("after Cleanup: %d pending, want 0", len(auths))
+	}
+}
