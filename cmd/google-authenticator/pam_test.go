@@ -26,7 +26,9 @@ func pamModule(t testing.TB) {
 
 // pamAuth asks the stock PAM module, through pamtester, whether answer
 // logs root in with the state file secret, at unix time at (faketime
-// freezes the module's clock there). Linux-PAM reads service files only
+// freezes the module's clock there: an absolute time in libfaketime's own
+// format stops the clock, where "@time" would let it run on and a slow
+// start would cross a 1-second step). Linux-PAM reads service files only
 // from /etc/pam.d, so a private directory is bind-mounted over it in a
 // mount namespace of its own. It reports success, and pamtester's output.
 func pamAuth(t testing.TB, secret, answer string, at time.Time) (bool, string) {
@@ -42,8 +44,8 @@ func pamAuth(t testing.TB, secret, answer string, at time.Time) (bool, string) {
 		t.Fatal(err)
 	}
 	cmd := exec.Command(unshare, "--mount", "sh", "-c",
-		`mount --bind "$1" /etc/pam.d && exec faketime "@$2" pamtester -v otpgate-test root authenticate`,
-		"sh", pamd, fmt.Sprint(at.Unix()))
+		`mount --bind "$1" /etc/pam.d && exec env TZ=UTC faketime -f "$2" pamtester -v otpgate-test root authenticate`,
+		"sh", pamd, at.UTC().Format("2006-01-02 15:04:05"))
 	cmd.Stdin = strings.NewReader(answer)
 	out, err := cmd.CombinedOutput()
 	if err != nil && !strings.Contains(string(out), "Authentication failure") {
