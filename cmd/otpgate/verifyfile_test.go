@@ -523,32 +523,6 @@ func TestVerifyFileExitStatus(t *testing.T) {
 	}
 }
 
-// TestExpandSecret checks the module's expansion of secret=.
-func TestExpandSecret(t *testing.T) {
-	tests := []struct {
-		spec, home, name, want string
-		wantErr                bool
-	}{
-		{"~/.google_authenticator", "/home/al", "al", "/home/al/.google_authenticator", false},
-		{"${HOME}/.ga", "/home/al", "al", "/home/al/.ga", false},
-		{"/var/otp/${USER}", "/home/al", "al", "/var/otp/al", false},
-		{"/var/otp/~/x", "/home/al", "al", "/var/otp//home/al/x", false},
-		{"/var/otp/a~", "/home/al", "al", "/var/otp/a~", false},
-		{"~~", "/home/al", "al", "/home/al~", false},
-		{"/x/${USER}", "", "al", "/x/al", false},
-		{"/x/${HOME}", "", "al", "", true},
-		{"~/x", "", "al", "", true},
-		{"/x/${USER}", "/h", "${HOME}", "/x/${HOME}", false},
-		{"/x/$USER", "/h", "al", "/x/$USER", false},
-	}
-	for _, tc := range tests {
-		got, err := expandSecret(tc.spec, tc.home, tc.name)
-		if got != tc.want || (err != nil) != tc.wantErr {
-			t.Errorf("expandSecret(%q, %q, %q) = %q, %v; want %q, error %v", tc.spec, tc.home, tc.name, got, err, tc.want, tc.wantErr)
-		}
-	}
-}
-
 // TestParseUser checks the module's reading of user=.
 func TestParseUser(t *testing.T) {
 	tests := []struct {
