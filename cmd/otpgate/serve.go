@@ -71,7 +71,7 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 // openService opens the store and the key file in the data directory
 // (creating both when missing) and builds the service on them.
-func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error) {
+func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -87,8 +87,20 @@ func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now}, mfa.Options{
+	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now}
+	files, err := c.userFiles(log)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	if files != nil {
+		deps.Files = files
+		if os.Geteuid() != 0 && c.UserFileStrictOwner {
+			log.Warn("user files: not running as root, so only files owned by this account can be used (see -user-file-strict-owner)")
+		}
+	}
+	svc := mfa.NewService(deps, mfa.Options{
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), AccountThrottle: c.AccountThrottle, AddressThrottle: c.AddressThrottle,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrollmentTTL: c.EnrollmentTTL})
 	return svc, store, nil
@@ -168,7 +180,7 @@ func runServe(ctx context.Context, e env) error {
 		return exitError{code: 2, msg: fmt.Sprintf("serve: unexpected argument %q", args[0])}
 	}
 	log := newLogger(e.stderr, c.LogFormat)
-	svc, store, err := openService(ctx, &c)
+	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err
 	}
