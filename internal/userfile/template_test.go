@@ -31,7 +31,6 @@ func TestExpand(t *testing.T) {
 	}
 }
 
-
 func TestValidateTemplate(t *testing.T) {
 	tests := []struct {
 		template string
