@@ -41,6 +41,8 @@ func buildOtpgate(t testing.TB) string {
 type stockModule struct {
 	pamDir   string
 	faketime string
+	// user is the PAM user; empty means root.
+	user string
 }
 
 const moduleSO = "/lib/x86_64-linux-gnu/security/pam_google_authenticator.so"
@@ -69,9 +71,13 @@ func (m *stockModule) try(t testing.TB, file string, now int64, answer string, a
 	if err := os.WriteFile(filepath.Join(m.pamDir, "otpgate-test"), []byte(conf), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	pamtester := "pamtester otpgate-test root authenticate"
+	pamUser := m.user
+	if pamUser == "" {
+		pamUser = "root"
+	}
+	pamtester := "pamtester otpgate-test " + pamUser + " authenticate"
 	if rhost != "" {
-		pamtester = "pamtester -I rhost=" + rhost + " otpgate-test root authenticate"
+		pamtester = "pamtester -I rhost=" + rhost + " otpgate-test " + pamUser + " authenticate"
 	}
 	stamp := time.Unix(now, 0).UTC().Format("2006-01-02 15:04:05")
 	cmd := exec.Command("unshare", "--mount", "sh", "-c",
