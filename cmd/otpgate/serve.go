@@ -29,7 +29,16 @@ Runs the otpgate server: sign-in pages, Personal settings → Security → TOTP
 setup, the JSON API POST /api/v1/verify and /healthz. On first start it
 creates the data directory, the SQLite database and the secret key file, and
 prints a one-time link where the first administrator chooses a password.
-SIGINT or SIGTERM stops it after the requests in flight.
+SIGINT or SIGTERM stops it after the requests in flight. POST /api/v1/enrol
+and /api/v1/enrol/confirm serve the terminal command "otpgate enrol".
+
+With -user-file, a user without TOTP in the store takes codes from their
+google-authenticator state file, checked and updated with the stock PAM
+module's rules (rate limit, reuse, scratch codes, skew), so that the module
+and otpgate share it; a user without a file signs in with the password alone
+unless -require-totp. As root, otpgate reads and writes each file as its
+user, who must own it (-user-file-strict-owner); an unusable file fails the
+sign-in.
 
 Settings (flag, environment variable, or "name = value" in the -config file;
 first found wins):

@@ -135,3 +135,31 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 		t.Errorf("the server logged the secret or a code")
 	}
 }
+
+// TestUserFileSettings: the template and the mask are checked at start,
+// and serve --help documents them.
+func TestUserFileSettings(t *testing.T) {
+	tests := []struct {
+		args []string
+		want string
+	}{
+		{[]string{"-user-file", "/var/lib/otp/all"}, "every user would share one file"},
+		{[]string{"-user-file", "relative/${USER}"}, "absolute path"},
+		{[]string{"-user-file", "/x/../${USER}"}, "clean path"},
+		{[]string{"-user-file", "/x/${LOGNAME}"}, "only ${USER} and ${HOME}"},
+		{[]string{"-user-file", "/x/${USER}", "-user-file-perm", "0800"}, "user-file-perm"},
+		{[]string{"-user-file", "/x/${USER}", "-user-file-perm", "0"}, "user-file-perm"},
+	}
+	for _, tc := range tests {
+		args := append([]string{"serve", "-data-dir", t.TempDir()}, tc.args...)
+		if out, code := runStdin("", args...); code != 2 || !strings.Contains(out, tc.want) {
+			t.Errorf("serve %q = %d %q, want 2 and %q", tc.args, code, out, tc.want)
+		}
+	}
+	out, _ := runStdin("", "serve", "--help")
+	for _, want := range []string{"-user-file template", "OTPGATE_USER_FILE", "-user-file-perm octal", "-user-file-strict-owner", "${USER} and ${HOME}"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("serve --help lacks %q", want)
+		}
+	}
+}
