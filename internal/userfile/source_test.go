@@ -31,7 +31,7 @@ func code(offset int) string {
 // nobodyHome makes a home directory for the account nobody in a temporary
 // directory that nobody can reach, and a Source whose look-up gives that
 // home to the user name "alice".
-func nobodyHome(t *testing.T, opts Options) (*Source, string, int, *bytes.Buffer) {
+func nobodyHome(t testing.TB, opts Options) (*Source, string, int, *bytes.Buffer) {
 	t.Helper()
 	testenv.Root(t)
 	nobody, err := user.Lookup("nobody")
@@ -71,7 +71,7 @@ func nobodyHome(t *testing.T, opts Options) (*Source, string, int, *bytes.Buffer
 }
 
 // writeFile writes a state file owned by uid with mode perm.
-func writeFile(t *testing.T, path, content string, uid int, perm os.FileMode) {
+func writeFile(t testing.TB, path, content string, uid int, perm os.FileMode) {
 	t.Helper()
 	os.Remove(path)
 	if err := os.WriteFile(path, []byte(content), perm); err != nil {
