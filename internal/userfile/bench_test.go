@@ -46,4 +46,3 @@ func BenchmarkVerifyFileAsServer(b *testing.B) {
 		}
 	}
 }
-
