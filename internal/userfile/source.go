@@ -126,14 +126,15 @@ func (s *Source) VerifyCode(ctx context.Context, name, code string, now time.Tim
 		})
 	}
 	v := verdict(err)
-	s.counts[v].Add(1)
+	// count is how many attempts have had this result since the start.
+	attrs := []any{"user", name, "result", v.String(), "count", s.counts[v].Add(1)}
 	switch v {
 	case mfa.FileAccepted:
-		s.log.InfoContext(ctx, "user file", "user", name, "result", v.String(), "method", res.Method.String())
+		s.log.InfoContext(ctx, "user file", append(attrs, "method", res.Method.String())...)
 	case mfa.FileUnusable:
-		s.log.WarnContext(ctx, "user file", "user", name, "result", v.String(), "err", err)
+		s.log.WarnContext(ctx, "user file", append(attrs, "err", err)...)
 	default:
-		s.log.InfoContext(ctx, "user file", "user", name, "result", v.String())
+		s.log.InfoContext(ctx, "user file", attrs...)
 	}
 	return v
 }
