@@ -6,14 +6,17 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/userfile"
 )
 
 // Config is every setting of the server and the operator's commands. Each
@@ -41,6 +44,10 @@ type Config struct {
 	HashConcurrency int
 
 	LogFormat string
+
+	UserFile            string
+	UserFilePerm        string
+	UserFileStrictOwner bool
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -71,6 +78,9 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	c.Argon2 = mfa.DefaultArgon2
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&c.UserFile, "user-file", "", "path `template` of users' google-authenticator files, with ${USER} and ${HOME} (from the system's accounts), e.g. /home/${USER}/.google_authenticator: users without TOTP in the store take codes from theirs; empty means off")
+	fs.StringVar(&c.UserFilePerm, "user-file-perm", "0600", "permission bits a user file may have, in `octal` (module allowed_perm)")
+	fs.BoolVar(&c.UserFileStrictOwner, "user-file-strict-owner", true, "a user file must be owned by its user (false: module no_strict_owner); as root, otpgate reads and writes each file as its user")
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
@@ -193,7 +203,37 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("log-format: text or json"))
 	}
+	if c.UserFile != "" {
+		if err := userfile.ValidateTemplate(c.UserFile); err != nil {
+			errs = append(errs, fmt.Errorf("user-file: %w", err))
+		}
+	}
+	if _, err := c.userFilePerm(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// userFilePerm parses -user-file-perm.
+func (c *Config) userFilePerm() (uint32, error) {
+	perm, err := strconv.ParseUint(c.UserFilePerm, 8, 32)
+	if err != nil || perm == 0 || perm > 0o3777 {
+		return 0, fmt.Errorf("user-file-perm %q: want octal permission bits, e.g. 0600", c.UserFilePerm)
+	}
+	return uint32(perm), nil
+}
+
+// userFiles returns the source of users' files, or nil when -user-file is
+// not set.
+func (c *Config) userFiles(log *slog.Logger) (*userfile.Source, error) {
+	if c.UserFile == "" {
+		return nil, nil
+	}
+	perm, err := c.userFilePerm()
+	if err != nil {
+		return nil, err
+	}
+	return userfile.New(log, userfile.Options{Template: c.UserFile, AllowedPerm: perm, NoStrictOwner: !c.UserFileStrictOwner})
 }
 
 // dbPath and keyPath are the files in the data directory.

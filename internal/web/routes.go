@@ -31,6 +31,8 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
+	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
+	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
 	mux.Handle("/api/", handleAPINotFound())
 	mux.Handle("/", pageHeaders(http.NewCrossOriginProtection().Handler(pages)))
 	return s.accessLog(mux)
