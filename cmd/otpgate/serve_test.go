@@ -387,6 +387,15 @@ func TestUserCommands(t *testing.T) {
 		{"add no terminal", "", []string{"add", "erin"}, 2, ""},
 		{"add empty stdin", "", []string{"add", "--password-stdin", "erin"}, 1, ""},
 		{"add no name", "", []string{"add"}, 2, ""},
+		{"add with profile", "dave password\n", []string{"add", "--password-stdin", "--display-name", "Dave Ünder", "--groups", "Staff, hpc,staff", "dave"}, 0, "user dave added"},
+		{"add bad group", "erin password\n", []string{"add", "--password-stdin", "--groups", "hpc,a b", "erin"}, 1, ""},
+		{"add bad display name", "erin password\n", []string{"add", "--password-stdin", "--display-name", "Erin\r\nX-Evil: 1", "erin"}, 1, ""},
+		{"set display name", "", []string{"set", "bob", "--display-name", "Bob B."}, 0, `user bob: display name "Bob B.", groups ""`},
+		{"set groups", "", []string{"set", "bob", "--groups", "jupyter"}, 0, `user bob: display name "Bob B.", groups "jupyter"`},
+		{"set nothing", "", []string{"set", "bob"}, 2, ""},
+		{"set bad group", "", []string{"set", "bob", "--groups", "-x"}, 1, ""},
+		{"set unknown", "", []string{"set", "nobody", "--groups", "x"}, 1, ""},
+		{"profile flag on disable", "", []string{"disable", "bob", "--groups", "x"}, 2, ""},
 		{"passwd", "new bob password\n", []string{"passwd", "--password-stdin", "bob"}, 0, "password of bob changed"},
 		{"passwd unknown", "new password\n", []string{"passwd", "--password-stdin", "nobody"}, 1, ""},
 		{"disable", "", []string{"disable", "bob"}, 0, "user bob disabled"},
@@ -406,7 +415,8 @@ func TestUserCommands(t *testing.T) {
 		})
 	}
 	out, _ := user("", "list")
-	if !regexp.MustCompile(`bob\s+no\s+no\s+no`).MatchString(out) || strings.Contains(out, "carol") {
+	if !regexp.MustCompile(`bob\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
+		!regexp.MustCompile(`dave\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
 		t.Errorf("final list =\n%s", out)
 	}
 }
