@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	url0 "net/url"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,7 +96,7 @@ func (e *env) auth(endpoint, token, original string, extra ...string) resp {
 // faUsers makes alice (TOTP, group hpc), bob (no TOTP, group staff) and
 // carol (TOTP, no group) and returns their full sessions, and alice's
 // session that has passed only the password.
-func faUsers(t *testing.T, e *env) (alice, bob, carol, alicePending string) {
+func faUsers(t testing.TB, e *env) (alice, bob, carol, alicePending string) {
 	ctx := context.Background()
 	for _, p := range []struct {
 		name, display string

@@ -48,6 +48,8 @@ type env struct {
 	store mfa.Store
 	clock *clock
 	logs  *strings.Builder
+	// handler is the server's handler, for benchmarks without a network.
+	handler http.Handler
 	// aliceCode gives alice's current code, once forward-auth tests
 	// enrolled her.
 	aliceCode func() string
@@ -59,6 +61,8 @@ var testArgon2 = mfa.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 type setup struct {
 	opts  web.Options
 	mopts mfa.Options
+	// logTo, when set, takes the server's log instead of env.logs.
+	logTo io.Writer
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -85,14 +89,18 @@ func newEnv(t testing.TB, s setup) *env {
 		Rand: rand.Reader, Now: clk.Now}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, logs}, nil))
+	var lw io.Writer = lockedWriter{&logMu, logs}
+	if s.logTo != nil {
+		lw = s.logTo
+	}
+	log := slog.New(slog.NewTextHandler(lw, nil))
 	h, err := web.NewServer(log, svc, s.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs}
+	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs, handler: h}
 }
 
 type lockedWriter struct {
