@@ -87,7 +87,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "parent `domain` of the session cookie, e.g. example.org, so that one sign-in serves every app under it (forward-auth), and sign-in may return to those hosts (rd); empty means a cookie for this host only")
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `addresses` and CIDR prefixes of reverse proxies (e.g. 127.0.0.1/32,::1) whose X-Forwarded-*, X-Real-IP and X-Original-URL headers are read; from others they are ignored; empty trusts none")
 	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
-	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; a sign-out or disabling done through this server takes effect at once, one done elsewhere (another instance, the user command) within this `duration`; 0 disables the cache")
+	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; sign-out, sign-out everywhere, password and TOTP changes made through this server take effect at once, revocations made elsewhere (another instance; the user command: disable, passwd, reset-totp, set) within this `duration`; 0 disables the cache")
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
