@@ -92,7 +92,7 @@ func (s *server) handleAPIEnrol() http.Handler {
 			encodeJSON(w, http.StatusBadRequest, apiError{"username and password are required, within their lengths"})
 			return
 		}
-		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: clientAddr(r)})
+		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
 		logAttempt(r, name, res)
 		var resp enrolResponse
 		switch {
@@ -131,7 +131,7 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 			return
 		}
 		hadFile := s.svc.HasFile(r.Context(), name)
-		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), name, req.ID, req.Code, clientAddr(r))
+		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), name, req.ID, req.Code, s.clientAddr(r))
 		logAttempt(r, name, res)
 		var resp enrolResponse
 		switch {

@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
+	"log/slog"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -19,6 +18,9 @@ import (
 type reqInfo struct {
 	user   string
 	reason string
+	// trusted tells, once per request, whether the peer is a trusted
+	// proxy (see fromTrustedProxy).
+	trusted bool
 }
 
 type reqInfoKey struct{}
@@ -59,33 +61,65 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// logged is what the access log keeps of a request: its status, size and
+// what handlers tell about it, in one allocation.
+type logged struct {
+	statusWriter
+	reqInfo
+}
+
 // accessLog writes one line per request. The path is logged without its
-// query, which may hold a setup token.
+// query, which may hold a setup token. The record goes straight to the
+// handler, without the caller's program counter, which slog would
+// otherwise look up on every request; the client's address is added when
+// it differs from the peer's (a trusted proxy's).
 func (s *server) accessLog(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &reqInfo{}
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.size,
-			"duration", time.Since(start), "remote_addr", r.RemoteAddr}
-		if ri.user != "" {
-			attrs = append(attrs, "user", ri.user)
+		l := &logged{statusWriter: statusWriter{ResponseWriter: w}}
+		peer, peerOK := peerAddr(r)
+		l.trusted = peerOK && s.isTrusted(peer)
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, &l.reqInfo))
+		h.ServeHTTP(&l.statusWriter, r)
+		ctx := r.Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			return
 		}
-		if ri.reason != "" {
-			attrs = append(attrs, "reason", ri.reason)
+		rec := slog.NewRecord(start, slog.LevelInfo, "request", 0)
+		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", l.status),
+			slog.Int("bytes", l.size), slog.Duration("duration", time.Since(start)), slog.String("remote_addr", r.RemoteAddr))
+		if l.trusted {
+			if ip, ok := s.clientIP(r); ok && ip != peer {
+				rec.AddAttrs(slog.String("client_addr", ip.String()))
+			}
 		}
-		s.log.InfoContext(r.Context(), "request", attrs...)
+		if l.user != "" {
+			rec.AddAttrs(slog.String("user", l.user))
+		}
+		if l.reason != "" {
+			rec.AddAttrs(slog.String("reason", l.reason))
+		}
+		s.log.Handler().Handle(ctx, rec)
 	})
 }
 
-// csp allows our stylesheet and nothing else: no script, no frame, forms
-// posting only to us.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// pageCSP allows our stylesheet and nothing else: no script, no frame,
+// forms posting only to us. With a cookie domain, a form may also lead
+// (through the redirect after sign-in or sign-out, which browsers check
+// against form-action) to the domain and the hosts under it.
+func pageCSP(cookieDomain string) string {
+	formAction := "'self'"
+	if cookieDomain != "" {
+		for _, scheme := range []string{"https", "http"} {
+			formAction += " " + scheme + "://" + cookieDomain + ":* " + scheme + "://*." + cookieDomain + ":*"
+		}
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
 
 // pageHeaders sets the security headers of every page.
-func pageHeaders(h http.Handler) http.Handler {
+func pageHeaders(csp string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", csp)
@@ -99,36 +133,25 @@ func pageHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the throttling key of the client: its IP, or for IPv6 its
-// /64, since one host usually holds a whole /64.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
 // cookieName holds the session token.
 const cookieName = "otpgate_session"
 
+// setSessionCookie sets the token for this host or, with a cookie domain,
+// for the domain and every host under it.
 func (s *server) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", Domain: s.opts.CookieDomain,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// clearSessionCookie removes the cookie; with a cookie domain, also a
+// host-only one left from before the domain was set.
 func (s *server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", Domain: s.opts.CookieDomain, MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	if s.opts.CookieDomain != "" {
+		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	}
 }
 
 // current is the session of a request, when it has a live one.
@@ -271,7 +294,7 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 var formLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
-	"next": 2048, "token": 128, "id": 64,
+	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64,
 }
 
 // retryText says how long to wait in words.
