@@ -7,13 +7,16 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/web"
 )
 
 // Config is every setting of the server and the operator's commands. Each
@@ -41,6 +44,16 @@ type Config struct {
 	HashConcurrency int
 
 	LogFormat string
+
+	// Forward-auth: see web.Options.
+	CookieDomain    string
+	TrustedProxies  string
+	AccessRules     string
+	SessionCacheTTL time.Duration
+	// proxies and rules are TrustedProxies and AccessRules parsed by
+	// Validate; rules is nil without a file.
+	proxies []netip.Prefix
+	rules   *access.Rules
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -71,6 +84,10 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	c.Argon2 = mfa.DefaultArgon2
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	fs.StringVar(&c.CookieDomain, "cookie-domain", "", "parent `domain` of the session cookie, e.g. example.org, so that one sign-in serves every app under it (forward-auth), and sign-in may return to those hosts (rd); empty means a cookie for this host only")
+	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `addresses` and CIDR prefixes of reverse proxies (e.g. 127.0.0.1/32,::1) whose X-Forwarded-*, X-Real-IP and X-Original-URL headers are read; from others they are ignored; empty trusts none")
+	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
+	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; a sign-out or disabling done through this server takes effect at once, one done elsewhere (another instance, the user command) within this `duration`; 0 disables the cache")
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
@@ -193,7 +210,44 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("log-format: text or json"))
 	}
+	errs = append(errs, c.validateForwardAuth()...)
 	return errors.Join(errs...)
+}
+
+// validateForwardAuth checks the forward-auth settings and parses the
+// trusted proxies and the rules file.
+func (c *Config) validateForwardAuth() []error {
+	var errs []error
+	d := c.CookieDomain
+	if d != "" {
+		if !access.ValidHostName(d) {
+			errs = append(errs, fmt.Errorf("cookie-domain %q: want a lower-case DNS name such as example.org", d))
+		} else if u, err := url.Parse(c.BaseURL); c.BaseURL != "" && err == nil {
+			if h := strings.ToLower(u.Hostname()); h != d && !strings.HasSuffix(h, "."+d) {
+				errs = append(errs, fmt.Errorf("cookie-domain %q: the base-url host %q is not under it, so browsers would refuse the cookie", d, h))
+			}
+		}
+	}
+	var err error
+	if c.proxies, err = web.ParseTrustedProxies(c.TrustedProxies); err != nil {
+		errs = append(errs, fmt.Errorf("trusted-proxies: %w", err))
+	}
+	if c.AccessRules != "" {
+		f, err := os.Open(c.AccessRules)
+		if err != nil {
+			errs = append(errs, fmt.Errorf("access-rules: %w", err))
+		} else {
+			c.rules, err = access.Parse(c.AccessRules, io.LimitReader(f, 4<<20))
+			f.Close()
+			if err != nil {
+				errs = append(errs, fmt.Errorf("access-rules: %w", err))
+			}
+		}
+	}
+	if c.SessionCacheTTL < 0 || c.SessionCacheTTL > time.Minute {
+		errs = append(errs, errors.New("session-cache-ttl: 0 (off) to 1m"))
+	}
+	return errs
 }
 
 // dbPath and keyPath are the files in the data directory.

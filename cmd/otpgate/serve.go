@@ -31,6 +31,28 @@ creates the data directory, the SQLite database and the secret key file, and
 prints a one-time link where the first administrator chooses a password.
 SIGINT or SIGTERM stops it after the requests in flight.
 
+Forward-auth: a reverse proxy asks GET /auth/nginx (nginx auth_request:
+401 without a session) or /auth/redirect (Caddy forward_auth, Traefik
+forwardAuth: 302 to the login page) about the original URL, which it sends
+in X-Original-URL or X-Forwarded-Proto/-Host/-Uri (read only from
+-trusted-proxies). 200 carries Remote-User, Remote-Name and Remote-Groups;
+403 means signed in but not allowed. The -access-rules file has one rule a
+line; the first whose host and path match decides, no match denies:
+
+  # comment
+  host notebook.example.org  path /         groups hpc,staff  second-factor required
+  host wiki.example.org      path /private  deny
+  host wiki.example.org:8443                users alice,bob
+  host *.example.org                        users *           second-factor optional
+
+  host    a name, name:port, *.domain (hosts under it) or * (any host)
+  path    prefix on whole segments (/lab matches /lab/x, not /labs); default /
+  users   comma-separated user names, or * for every signed-in user
+  groups  comma-separated group names (otpgate user set NAME --groups ...)
+  deny    instead of users/groups: refuse everyone
+  second-factor  required (default) or optional: a user without a second
+          factor passes with the password alone; one who has it must pass it
+
 Settings (flag, environment variable, or "name = value" in the -config file;
 first found wins):
 `
@@ -179,7 +201,8 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	base := c.baseURL(ln.Addr().String())
-	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base, RequireTOTP: c.RequireTOTP})
+	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base, RequireTOTP: c.RequireTOTP,
+		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL})
 	if err != nil {
 		ln.Close()
 		return err

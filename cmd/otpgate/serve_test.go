@@ -320,6 +320,12 @@ func TestConfigErrors(t *testing.T) {
 		{"missing config", []string{"serve", "-config", filepath.Join(dir, "missing")}},
 		{"argument", []string{"serve", "-data-dir", dir, "extra"}},
 		{"bad throttle", []string{"serve", "-throttle-account-base", "0s"}},
+		{"bad cookie domain", []string{"serve", "-cookie-domain", "Example.ORG"}},
+		{"cookie domain not over base url", []string{"serve", "-cookie-domain", "example.org", "-base-url", "https://mfa.example.net"}},
+		{"bad trusted proxy", []string{"serve", "-trusted-proxies", "127.0.0.1,proxy.example.org"}},
+		{"missing rules", []string{"serve", "-access-rules", filepath.Join(dir, "missing")}},
+		{"bad rules", []string{"serve", "-access-rules", bad}},
+		{"bad cache ttl", []string{"serve", "-session-cache-ttl", "-1s"}},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -387,6 +393,15 @@ func TestUserCommands(t *testing.T) {
 		{"add no terminal", "", []string{"add", "erin"}, 2, ""},
 		{"add empty stdin", "", []string{"add", "--password-stdin", "erin"}, 1, ""},
 		{"add no name", "", []string{"add"}, 2, ""},
+		{"add with profile", "dave password\n", []string{"add", "--password-stdin", "--display-name", "Dave Ünder", "--groups", "Staff, hpc,staff", "dave"}, 0, "user dave added"},
+		{"add bad group", "erin password\n", []string{"add", "--password-stdin", "--groups", "hpc,a b", "erin"}, 1, ""},
+		{"add bad display name", "erin password\n", []string{"add", "--password-stdin", "--display-name", "Erin\r\nX-Evil: 1", "erin"}, 1, ""},
+		{"set display name", "", []string{"set", "bob", "--display-name", "Bob B."}, 0, `user bob: display name "Bob B.", groups ""`},
+		{"set groups", "", []string{"set", "bob", "--groups", "jupyter"}, 0, `user bob: display name "Bob B.", groups "jupyter"`},
+		{"set nothing", "", []string{"set", "bob"}, 2, ""},
+		{"set bad group", "", []string{"set", "bob", "--groups", "-x"}, 1, ""},
+		{"set unknown", "", []string{"set", "nobody", "--groups", "x"}, 1, ""},
+		{"profile flag on disable", "", []string{"disable", "bob", "--groups", "x"}, 2, ""},
 		{"passwd", "new bob password\n", []string{"passwd", "--password-stdin", "bob"}, 0, "password of bob changed"},
 		{"passwd unknown", "new password\n", []string{"passwd", "--password-stdin", "nobody"}, 1, ""},
 		{"disable", "", []string{"disable", "bob"}, 0, "user bob disabled"},
@@ -406,7 +421,58 @@ func TestUserCommands(t *testing.T) {
 		})
 	}
 	out, _ := user("", "list")
-	if !regexp.MustCompile(`bob\s+no\s+no\s+no`).MatchString(out) || strings.Contains(out, "carol") {
+	if !regexp.MustCompile(`bob\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
+		!regexp.MustCompile(`dave\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
 		t.Errorf("final list =\n%s", out)
 	}
+}
+
+// TestServeForwardAuth runs serve with forward-auth settings from the
+// command line and a rules file, and checks that a user made with the user
+// command passes with the identity headers, and that a refused rule, a
+// missing session and an untrusted header source are refused.
+func TestServeForwardAuth(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	rules := filepath.Join(t.TempDir(), "rules.conf")
+	os.WriteFile(rules, []byte("host app.example.org path /staff groups staff second-factor optional\nhost app.example.org deny\n"), 0o600)
+	s := startServer(t, dir, "-trusted-proxies", "127.0.0.1/32", "-access-rules", rules, "-session-cache-ttl", "0")
+	defer s.stop()
+	var out, errb bytes.Buffer
+	err := run(context.Background(), append([]string{"user", "add", "-data-dir", dir, "--password-stdin", "--display-name", "Ann Ng", "--groups", "staff,hpc", "ann"}, fastFlags...),
+		func(string) string { return "" }, strings.NewReader("ann password\n"), &out, &errb)
+	if err != nil {
+		t.Fatalf("user add = %v\n%s", err, errb.String())
+	}
+	ann := newBrowser(t, s.url)
+	if code, body := ann.post("/login", url.Values{"username": {"ann"}, "password": {"ann password"}}); code != 200 || !strings.Contains(body, "Personal settings") {
+		t.Fatalf("ann's login = %d\n%s", code, body)
+	}
+	check := func(original string, want int, wantUser string) http.Header {
+		t.Helper()
+		req, _ := http.NewRequest("GET", s.url+"/auth/nginx", nil)
+		req.Header.Set("X-Original-URL", original)
+		r, err := ann.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		r.Body.Close()
+		if r.StatusCode != want || r.Header.Get("Remote-User") != wantUser {
+			t.Errorf("/auth/nginx for %s = %d %q, want %d %q", original, r.StatusCode, r.Header.Get("Remote-User"), want, wantUser)
+		}
+		return r.Header
+	}
+	h := check("https://app.example.org/staff/x", 200, "ann")
+	if h.Get("Remote-Name") != "Ann Ng" || h.Get("Remote-Groups") != "hpc,staff" {
+		t.Errorf("identity headers = %q", h)
+	}
+	check("https://app.example.org/other", 403, "")
+	// The user command changes groups; with the cache off, at once.
+	err = run(context.Background(), []string{"user", "set", "-data-dir", dir, "ann", "--groups", "hpc"},
+		func(string) string { return "" }, strings.NewReader(""), &out, &errb)
+	if err != nil {
+		t.Fatalf("user set = %v", err)
+	}
+	check("https://app.example.org/staff/x", 403, "")
+	ann.post("/logout", nil)
+	check("https://app.example.org/staff/x", 401, "")
 }

@@ -21,9 +21,13 @@ const userUsage = `usage: otpgate user <action> [flags] NAME
 Manages accounts in the server's store; safe while the server runs.
 
 actions:
-  add NAME          create a user (-admin for an administrator)
+  add NAME          create a user (-admin for an administrator; optional
+                    --display-name "Full Name" and --groups a,b)
+  set NAME          change a user's --display-name and/or --groups (an
+                    empty value clears it); sessions stay, and a running
+                    server sees the change within its -session-cache-ttl
   passwd NAME       set a user's password (ends the user's sessions)
-  list              list users: name, admin, disabled, TOTP
+  list              list users: name, admin, disabled, TOTP, display name, groups
   disable NAME      refuse the user's sign-ins and end its sessions
   enable NAME       allow a disabled user again
   delete NAME       delete the user and all its data
@@ -46,14 +50,23 @@ func runUser(ctx context.Context, e env) error {
 	case "help", "-h", "-help", "--help":
 		fmt.Fprint(e.stdout, userUsage)
 		return nil
-	case "add", "passwd", "list", "disable", "enable", "delete", "reset-totp":
+	case "add", "set", "passwd", "list", "disable", "enable", "delete", "reset-totp":
 	default:
-		return exitError{code: 2, msg: fmt.Sprintf("user: unknown action %q (add, passwd, list, disable, enable, delete, reset-totp)", action)}
+		return exitError{code: 2, msg: fmt.Sprintf("user: unknown action %q (add, set, passwd, list, disable, enable, delete, reset-totp)", action)}
 	}
 	var c Config
 	fs := newFlagSet("user "+action, userUsage, e, &c)
 	admin := fs.Bool("admin", false, "add: make the user an administrator")
 	stdinPassword := fs.Bool("password-stdin", false, "add, passwd: read the password from the first line of standard input")
+	var displayName, groupList *string
+	fs.Func("display-name", "add, set: the user's display name (sent to protected apps as Remote-Name)", func(v string) error {
+		displayName = &v
+		return nil
+	})
+	fs.Func("groups", "add, set: the user's groups, comma-separated (for access rules; sent as Remote-Groups)", func(v string) error {
+		groupList = &v
+		return nil
+	})
 	// Flags may come before or after the name.
 	var names []string
 	args := e.args[1:]
@@ -86,12 +99,35 @@ func runUser(ctx context.Context, e env) error {
 		return listUsers(ctx, svc, e.stdout)
 	}
 	name := mfa.NormalizeName(names[0])
+	if (displayName != nil || groupList != nil) && action != "add" && action != "set" {
+		return exitError{code: 2, msg: fmt.Sprintf("user %s: --display-name and --groups belong to add and set", action)}
+	}
+	var groups *[]string
+	if groupList != nil {
+		g, err := mfa.ParseGroups(*groupList)
+		if err != nil {
+			return userError(err)
+		}
+		groups = &g
+	}
 	if action == "add" {
+		nu := mfa.NewUser{Name: name, Admin: *admin}
+		if displayName != nil {
+			nu.DisplayName = *displayName
+		}
+		if groups != nil {
+			nu.Groups = *groups
+		}
+		// Check the profile before asking for a password.
+		if err := mfa.ValidateDisplayName(nu.DisplayName); err != nil {
+			return userError(err)
+		}
 		password, err := readPassword(e, *stdinPassword)
 		if err != nil {
 			return err
 		}
-		u, err := svc.CreateUser(ctx, mfa.NewUser{Name: name, Password: password, Admin: *admin})
+		nu.Password = password
+		u, err := svc.CreateUser(ctx, nu)
 		if err != nil {
 			return userError(err)
 		}
@@ -103,6 +139,15 @@ func runUser(ctx context.Context, e env) error {
 		return userError(err)
 	}
 	switch action {
+	case "set":
+		if displayName == nil && groups == nil {
+			return exitError{code: 2, msg: "user set: give --display-name, --groups or both"}
+		}
+		u, err = svc.SetProfile(ctx, u.ID, mfa.Profile{DisplayName: displayName, Groups: groups})
+		if err != nil {
+			return userError(err)
+		}
+		fmt.Fprintf(e.stdout, "user %s: display name %q, groups %q\n", u.Name, u.DisplayName, strings.Join(u.Groups, ","))
 	case "passwd":
 		password, err := readPassword(e, *stdinPassword)
 		if err != nil {
@@ -151,15 +196,24 @@ func listUsers(ctx context.Context, svc *mfa.Service, w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tTOTP\tCREATED")
+	fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tTOTP\tCREATED\tGROUPS\tDISPLAY NAME")
 	for _, u := range users {
 		has, err := svc.HasTOTP(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), yesNo(has), u.Created.Format("2006-01-02 15:04"))
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), yesNo(has),
+			u.Created.Format("2006-01-02 15:04"), orDash(strings.Join(u.Groups, ",")), orDash(u.DisplayName))
 	}
 	return tw.Flush()
+}
+
+// orDash shows an empty column as "-".
+func orDash(s string) string {
+	if s == "" {
+		return "-"
+	}
+	return s
 }
 
 func yesNo(b bool) string {

@@ -6,8 +6,14 @@ import (
 	"github.com/otpgate/otpgate/otp"
 )
 
-// MaxNameLength is the longest user name accepted, in bytes.
+// MaxNameLength is the longest user or group name accepted, in bytes.
 const MaxNameLength = 64
+
+// MaxDisplayNameLength is the longest display name accepted, in bytes.
+const MaxDisplayNameLength = 128
+
+// MaxGroups is the most groups a user may be in.
+const MaxGroups = 64
 
 // User is one account. Its second factors are its confirmed Authenticators.
 type User struct {
@@ -24,6 +30,15 @@ type User struct {
 	Admin bool
 	// Disabled users cannot sign in; their data stays.
 	Disabled bool
+	// DisplayName is the name shown to people and passed to protected apps
+	// (forward-auth's Remote-Name): up to MaxDisplayNameLength bytes of
+	// UTF-8 without control characters; empty means none (see
+	// ValidateDisplayName).
+	DisplayName string
+	// Groups are the user's groups, for access rules and forward-auth's
+	// Remote-Groups: each a valid user name (see ValidateGroups), sorted,
+	// without duplicates; nil means none.
+	Groups []string
 	// Created is when the user was created.
 	Created time.Time
 }

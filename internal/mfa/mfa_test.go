@@ -5,6 +5,8 @@ import (
 	"context"
 	"crypto/rand"
 	"errors"
+	"fmt"
+	"slices"
 	"strings"
 	"sync"
 	"sync/atomic"
@@ -246,4 +248,57 @@ func FuzzNormalizeRecoveryCode(f *testing.F) {
 			t.Fatalf("normalizeRecoveryCode(%q) = %q, %v, want itself", n, n2, ok)
 		}
 	})
+}
+
+func TestParseGroups(t *testing.T) {
+	tests := []struct {
+		in   string
+		want []string
+		ok   bool
+	}{
+		{"", nil, true},
+		{" , ,", nil, true},
+		{"hpc", []string{"hpc"}, true},
+		{"Staff, hpc,staff", []string{"hpc", "staff"}, true},
+		{"a b", nil, false},
+		{"-x", nil, false},
+		{"hpc,ü", nil, false},
+		{strings.Repeat("g,", 10) + strings.Repeat("x", 65), nil, false},
+	}
+	for _, tc := range tests {
+		got, err := ParseGroups(tc.in)
+		if (err == nil) != tc.ok || !slices.Equal(got, tc.want) {
+			t.Errorf("ParseGroups(%q) = %q, %v, want %q, ok %v", tc.in, got, err, tc.want, tc.ok)
+		}
+	}
+	many := make([]string, MaxGroups+1)
+	for i := range many {
+		many[i] = fmt.Sprintf("g%d", i)
+	}
+	if _, err := NormalizeGroups(many); err == nil {
+		t.Errorf("NormalizeGroups(%d groups) = nil error, want refused", len(many))
+	}
+}
+
+func TestValidateDisplayName(t *testing.T) {
+	tests := []struct {
+		in string
+		ok bool
+	}{
+		{"", true},
+		{"Ada Lovelace", true},
+		{"Zoë Ørsted-Łukasz 李", true},
+		{"Eve\r\nX-Evil: 1", false},
+		{"tab\there", false},
+		{"nul\x00", false},
+		{"\xff\xfe", false},
+		{" padded", false},
+		{"line\u2028sep", false},
+		{strings.Repeat("x", MaxDisplayNameLength+1), false},
+	}
+	for _, tc := range tests {
+		if err := ValidateDisplayName(tc.in); (err == nil) != tc.ok {
+			t.Errorf("ValidateDisplayName(%q) = %v, want ok %v", tc.in, err, tc.ok)
+		}
+	}
 }

@@ -2,7 +2,10 @@ package mfa
 
 import (
 	"fmt"
+	"slices"
 	"strings"
+	"unicode"
+	"unicode/utf8"
 )
 
 // NormalizeName returns the canonical form of a user name as typed: trimmed
@@ -27,6 +30,71 @@ func ValidateName(name string) error {
 		default:
 			return fmt.Errorf("%w: user name may hold only a-z, 0-9, '.', '_', '-' and '@', starting with a letter or digit", ErrInvalid)
 		}
+	}
+	return nil
+}
+
+// ValidateDisplayName checks a display name: at most MaxDisplayNameLength
+// bytes of valid UTF-8, no control characters (it travels in an HTTP
+// header), no leading or trailing space. Empty is allowed.
+func ValidateDisplayName(s string) error {
+	if len(s) > MaxDisplayNameLength {
+		return fmt.Errorf("%w: display name longer than %d bytes", ErrInvalid, MaxDisplayNameLength)
+	}
+	if !utf8.ValidString(s) {
+		return fmt.Errorf("%w: display name is not valid UTF-8", ErrInvalid)
+	}
+	for _, r := range s {
+		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+			return fmt.Errorf("%w: display name holds a control character", ErrInvalid)
+		}
+	}
+	if strings.TrimSpace(s) != s {
+		return fmt.Errorf("%w: display name starts or ends with a space", ErrInvalid)
+	}
+	return nil
+}
+
+// ParseGroups turns a comma-separated list as an operator types it ("hpc,
+// Staff") into normalized, sorted, unique group names, each checked like a
+// user name; an empty list gives nil.
+func ParseGroups(list string) ([]string, error) {
+	var groups []string
+	for g := range strings.SplitSeq(list, ",") {
+		g = NormalizeName(g)
+		if g == "" {
+			continue
+		}
+		groups = append(groups, g)
+	}
+	return NormalizeGroups(groups)
+}
+
+// NormalizeGroups sorts groups, drops duplicates and checks each name with
+// ValidateGroup; no groups gives nil.
+func NormalizeGroups(groups []string) ([]string, error) {
+	if len(groups) == 0 {
+		return nil, nil
+	}
+	out := slices.Clone(groups)
+	slices.Sort(out)
+	out = slices.Compact(out)
+	if len(out) > MaxGroups {
+		return nil, fmt.Errorf("%w: more than %d groups", ErrInvalid, MaxGroups)
+	}
+	for _, g := range out {
+		if err := ValidateGroup(g); err != nil {
+			return nil, err
+		}
+	}
+	return out, nil
+}
+
+// ValidateGroup checks a group name: the rules of a user name (see
+// ValidateName).
+func ValidateGroup(g string) error {
+	if err := ValidateName(g); err != nil {
+		return fmt.Errorf("%w: group %q: group names follow the rules of user names", ErrInvalid, g)
 	}
 	return nil
 }

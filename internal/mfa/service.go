@@ -100,6 +100,9 @@ type NewUser struct {
 	Name     string
 	Password string
 	Admin    bool
+	// DisplayName and Groups are optional (see User).
+	DisplayName string
+	Groups      []string
 }
 
 // CreateUser validates and stores a new user with a hashed password.
@@ -119,11 +122,45 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := ValidatePassword(nu.Password); err != nil {
 		return User{}, err
 	}
+	if err := ValidateDisplayName(nu.DisplayName); err != nil {
+		return User{}, err
+	}
+	groups, err := NormalizeGroups(nu.Groups)
+	if err != nil {
+		return User{}, err
+	}
 	hash, err := s.hasher.Hash(ctx, nu.Password)
 	if err != nil {
 		return User{}, err
 	}
-	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, Created: s.now()}, nil
+	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, DisplayName: nu.DisplayName, Groups: groups, Created: s.now()}, nil
+}
+
+// Profile is what SetProfile changes; a nil field is left as it is.
+type Profile struct {
+	DisplayName *string
+	Groups      *[]string
+}
+
+// SetProfile changes a user's display name and groups. Sessions stay:
+// forward-auth reads both afresh (within its session cache TTL).
+func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User, error) {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return User{}, err
+	}
+	if p.DisplayName != nil {
+		if err := ValidateDisplayName(*p.DisplayName); err != nil {
+			return User{}, err
+		}
+		u.DisplayName = *p.DisplayName
+	}
+	if p.Groups != nil {
+		if u.Groups, err = NormalizeGroups(*p.Groups); err != nil {
+			return User{}, err
+		}
+	}
+	return u, s.store.UpdateUser(ctx, u)
 }
 
 // SetPassword changes a user's password and ends all of its sessions.

@@ -16,7 +16,8 @@ type UserStore interface {
 	UserByName(ctx context.Context, name string) (User, error)
 	// Users returns every user, ordered by name.
 	Users(ctx context.Context) ([]User, error)
-	// UpdateUser stores the password hash, Admin and Disabled of u.ID.
+	// UpdateUser stores the password hash, Admin, Disabled, DisplayName and
+	// Groups of u.ID.
 	UpdateUser(ctx context.Context, u User) error
 	// DeleteUser removes the user and everything it owns.
 	DeleteUser(ctx context.Context, id int64) error

@@ -11,6 +11,7 @@ import (
 	"errors"
 	"fmt"
 	"os"
+	"strings"
 	"time"
 
 	_ "modernc.org/sqlite" // registers the "sqlite" driver
@@ -23,7 +24,7 @@ import (
 
 // sqliteSchema is the version of the SQLite schema (its migrations) that
 // ReadSQLite knows how to read.
-const sqliteSchema = 1
+const sqliteSchema = 2
 
 // SQLiteToPostgres copies every row of the SQLite database at path into
 // to, which must be empty (mfa.ErrConflict otherwise), then reads to back
@@ -80,10 +81,14 @@ func ReadSQLite(ctx context.Context, path string) (postgres.Dump, error) {
 		return d, fmt.Errorf("migrate: SQLite schema is at version %d; this otpgate copies version %d", version, sqliteSchema)
 	}
 	err = errors.Join(
-		each(ctx, tx, `SELECT id, name, password_hash, admin, disabled, created_at FROM users`, func(r *sql.Rows) error {
+		each(ctx, tx, `SELECT id, name, password_hash, admin, disabled, created_at, display_name, group_names FROM users`, func(r *sql.Rows) error {
 			var u mfa.User
 			var created int64
-			err := r.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
+			var groups string
+			err := r.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups)
+			if groups != "" {
+				u.Groups = strings.Split(groups, ",")
+			}
 			u.Created = unixNano(sql.NullInt64{Int64: created, Valid: true})
 			d.Users = append(d.Users, u)
 			return err

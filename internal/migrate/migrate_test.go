@@ -10,6 +10,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -105,6 +106,10 @@ func TestSQLiteToPostgres(t *testing.T) {
 		}
 		users[name] = u
 	}
+	bobName, bobGroups := "Bob Ünder", []string{"hpc", "staff"}
+	if _, err := svc.SetProfile(ctx, users["bob"].ID, mfa.Profile{DisplayName: &bobName, Groups: &bobGroups}); err != nil {
+		t.Fatal(err)
+	}
 	if err := lite.DeleteUser(ctx, users["gone"].ID); err != nil {
 		t.Fatal(err)
 	}
@@ -167,6 +172,8 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	if moved, err := pg.UserByName(ctx, "bob"); err != nil || moved.ID != bob.ID {
 		t.Errorf("bob's ID after the move = %d, %v, want %d", moved.ID, err, bob.ID)
+	} else if moved.DisplayName != bobName || !slices.Equal(moved.Groups, bobGroups) {
+		t.Errorf("bob's profile after the move = %q, %q, want %q, %q", moved.DisplayName, moved.Groups, bobName, bobGroups)
 	}
 	if carol.ID <= bob.ID {
 		t.Errorf("new user's ID after the move = %d, want past the moved ones (%d)", carol.ID, bob.ID)
@@ -208,6 +215,9 @@ func TestSummary(t *testing.T) {
 		{"nanoseconds", func(d *postgres.Dump) { d.Users[0].Created = t0.Add(999) }, true},
 		{"user name", func(d *postgres.Dump) { d.Users[1].Name = "c" }, false},
 		{"user ID", func(d *postgres.Dump) { d.Users[1].ID = 3 }, false},
+		{"display name", func(d *postgres.Dump) { d.Users[1].DisplayName = "B" }, false},
+		{"groups", func(d *postgres.Dump) { d.Users[1].Groups = []string{"hpc"} }, false},
+		{"empty groups", func(d *postgres.Dump) { d.Users[1].Groups = []string{} }, true},
 		{"sealed secret", func(d *postgres.Dump) { d.Authenticators[0].SealedSecret[1] = 3 }, false},
 		{"last step", func(d *postgres.Dump) { d.Authenticators[0].LastStep = 8 }, false},
 		{"recovery code used", func(d *postgres.Dump) { d.RecoveryCodes[0].Used = t0 }, false},

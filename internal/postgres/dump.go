@@ -78,6 +78,9 @@ func (d *Dump) Normalize() {
 	}
 	for i := range d.Users {
 		us(&d.Users[i].Created)
+		if len(d.Users[i].Groups) == 0 {
+			d.Users[i].Groups = nil // none, however it was read
+		}
 	}
 	for i := range d.Authenticators {
 		a := &d.Authenticators[i]
@@ -177,10 +180,10 @@ func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
 		n       int
 		row     func(i int) ([]any, error)
 	}{
-		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at"}, len(d.Users),
+		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names"}, len(d.Users),
 			func(i int) ([]any, error) {
 				u := d.Users[i]
-				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created}, nil
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups)}, nil
 			}},
 		{"authenticators", []string{"id", "user_id", "name", "sealed_secret", "algorithm", "digits", "period_seconds",
 			"created_at", "confirmed_at", "last_used_at", "last_step"}, len(d.Authenticators),

@@ -4,19 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(row scanner) (mfa.User, error) {
 	var u mfa.User
 	var created sql.NullTime
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
+	var groups string
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups)
+	u.Groups = splitGroups(groups)
 	u.Created = fromDB(created)
 	return u, err
 }
@@ -34,9 +37,9 @@ type querier interface {
 }
 
 func createUser(ctx context.Context, q querier, u mfa.User) (mfa.User, error) {
-	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at)
-		VALUES ($1, $2, $3, $4, $5) RETURNING id`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created).Scan(&u.ID)
+	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names)
+		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups)).Scan(&u.ID)
 	if err != nil {
 		return mfa.User{}, dbError(fmt.Sprintf("create user %q", u.Name), err)
 	}
@@ -75,8 +78,8 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 
 // UpdateUser implements mfa.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $1, admin = $2, disabled = $3 WHERE id = $4`,
-		u.PasswordHash, u.Admin, u.Disabled, u.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $1, admin = $2, disabled = $3, display_name = $4, group_names = $5 WHERE id = $6`,
+		u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), u.ID)
 	return affected(res, err, fmt.Sprintf("user %d", u.ID))
 }
 
@@ -132,4 +135,15 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, hash []byte, u mfa.User, n
 		return err
 	})
 	return u, err
+}
+
+// joinGroups and splitGroups convert between User.Groups and the
+// group_names column: valid group names hold no comma.
+func joinGroups(groups []string) string { return strings.Join(groups, ",") }
+
+func splitGroups(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

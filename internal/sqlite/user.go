@@ -4,19 +4,22 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names`
 
 type scanner interface{ Scan(dest ...any) error }
 
 func scanUser(row scanner) (mfa.User, error) {
 	var u mfa.User
 	var created sql.NullInt64
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created)
+	var groups string
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups)
+	u.Groups = splitGroups(groups)
 	u.Created = fromDB(created)
 	return u, err
 }
@@ -32,8 +35,9 @@ func (s *Store) CreateUser(ctx context.Context, u mfa.User) (mfa.User, error) {
 }
 
 func createUser(ctx context.Context, tx *sql.Tx, u mfa.User) (mfa.User, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at) VALUES (?, ?, ?, ?, ?)`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created))
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names)
+		VALUES (?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups))
 	if isUnique(err) {
 		return mfa.User{}, fmt.Errorf("user %q: %w", u.Name, mfa.ErrConflict)
 	}
@@ -77,8 +81,8 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 // UpdateUser implements mfa.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, admin = ?, disabled = ? WHERE id = ?`,
-			u.PasswordHash, u.Admin, u.Disabled, u.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, admin = ?, disabled = ?, display_name = ?, group_names = ? WHERE id = ?`,
+			u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), u.ID)
 		return affected(res, err, fmt.Sprintf("user %d", u.ID))
 	})
 }
@@ -145,4 +149,15 @@ func (s *Store) CreateFirstAdmin(ctx context.Context, hash []byte, u mfa.User, n
 		return err
 	})
 	return u, err
+}
+
+// joinGroups and splitGroups convert between User.Groups and the
+// group_names column: valid group names hold no comma.
+func joinGroups(groups []string) string { return strings.Join(groups, ",") }
+
+func splitGroups(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
 }

@@ -29,6 +29,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		f    func(t *testing.T, s mfa.Store)
 	}{
 		{"Users", testUsers},
+		{"UserProfile", testUserProfile},
 		{"Setup", testSetup},
 		{"Authenticators", testAuthenticators},
 		{"ReplaySequential", testReplaySequential},
@@ -137,6 +138,60 @@ func testUsers(t *testing.T, s mfa.Store) {
 	wantErr(t, "DeleteUser again", s.DeleteUser(ctx, alice.ID), mfa.ErrNotFound)
 	_, err = s.User(ctx, alice.ID)
 	wantErr(t, "User(deleted)", err, mfa.ErrNotFound)
+}
+
+// testUserProfile checks that display names and groups are kept on create,
+// changed by UpdateUser, cleared, and read back by every lookup.
+func testUserProfile(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	carol, err := s.CreateUser(ctx, mfa.User{Name: "carol", PasswordHash: "h", Created: t0,
+		DisplayName: "Carol Ørsted-Lévy 🚀", Groups: []string{"hpc", "staff"}})
+	if err != nil {
+		t.Fatalf("CreateUser(carol) = %v", err)
+	}
+	plain := mustUser(t, s, "dave")
+	check := func(when string, want mfa.User) {
+		t.Helper()
+		got, err := s.User(ctx, want.ID)
+		if err != nil {
+			t.Fatalf("%s: User(%d) = %v", when, want.ID, err)
+		}
+		if diff := cmp.Diff(want, got); diff != "" {
+			t.Errorf("%s: User mismatch (-want +got):\n%s", when, diff)
+		}
+		byName, _ := s.UserByName(ctx, want.Name)
+		if diff := cmp.Diff(want, byName); diff != "" {
+			t.Errorf("%s: UserByName mismatch (-want +got):\n%s", when, diff)
+		}
+	}
+	check("created", carol)
+	check("created without profile", plain)
+	if plain.DisplayName != "" || plain.Groups != nil {
+		t.Errorf("new user without profile = %q, %v, want empty, nil", plain.DisplayName, plain.Groups)
+	}
+
+	carol.DisplayName, carol.Groups = "Carol", []string{"jupyter"}
+	if err := s.UpdateUser(ctx, carol); err != nil {
+		t.Fatalf("UpdateUser(carol) = %v", err)
+	}
+	check("changed", carol)
+	carol.DisplayName, carol.Groups = "", nil
+	if err := s.UpdateUser(ctx, carol); err != nil {
+		t.Fatalf("UpdateUser(carol, cleared) = %v", err)
+	}
+	check("cleared", carol)
+
+	plain.Groups = []string{"a", "b", "c"}
+	if err := s.UpdateUser(ctx, plain); err != nil {
+		t.Fatalf("UpdateUser(dave) = %v", err)
+	}
+	users, err := s.Users(ctx)
+	if err != nil || len(users) != 2 {
+		t.Fatalf("Users() = %v, %v, want 2 users", users, err)
+	}
+	if diff := cmp.Diff([]mfa.User{carol, plain}, users); diff != "" {
+		t.Errorf("Users() mismatch (-want +got):\n%s", diff)
+	}
 }
 
 func testSetup(t *testing.T, s mfa.Store) {

@@ -62,7 +62,7 @@ func (s *server) handleAPIVerify() http.Handler {
 			encodeJSON(w, http.StatusBadRequest, apiError{"otp too long"})
 			return
 		}
-		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: clientAddr(r)})
+		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "verify", "err", err)
 			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})

@@ -88,17 +88,44 @@ func FuzzParseForm(f *testing.F) {
 }
 
 func TestClientAddr(t *testing.T) {
-	tests := []struct{ remote, want string }{
-		{"192.0.2.7:1234", "192.0.2.7"},
-		{"[2001:db8:1:2:3:4:5:6]:443", "2001:db8:1:2::/64"},
-		{"[::ffff:192.0.2.7]:80", "192.0.2.7"},
-		{"garbage", "garbage"},
+	proxies, err := ParseTrustedProxies("127.0.0.1, 10.0.0.0/8,::1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &server{opts: Options{TrustedProxies: proxies}}
+	tests := []struct {
+		name, remote, xff, xrealip, want string
+	}{
+		{"v4", "192.0.2.7:1234", "", "", "192.0.2.7"},
+		{"v6 /64", "[2001:db8:1:2:3:4:5:6]:443", "", "", "2001:db8:1:2::/64"},
+		{"mapped", "[::ffff:192.0.2.7]:80", "", "", "192.0.2.7"},
+		{"garbage", "garbage", "", "", "garbage"},
+		{"untrusted peer: XFF ignored", "192.0.2.7:1", "198.51.100.1", "198.51.100.2", "192.0.2.7"},
+		{"trusted peer: XFF", "127.0.0.1:1", "198.51.100.1", "", "198.51.100.1"},
+		{"trusted peer: rightmost untrusted", "127.0.0.1:1", "203.0.113.9, 198.51.100.1, 10.1.2.3", "", "198.51.100.1"},
+		{"trusted peer: XFF v6", "[::1]:1", "2001:db8::1", "", "2001:db8::/64"},
+		{"trusted peer: malformed XFF", "127.0.0.1:1", "198.51.100.1, bogus", "", "127.0.0.1"},
+		{"trusted peer: all trusted", "127.0.0.1:1", "10.0.0.1", "", "127.0.0.1"},
+		{"trusted peer: X-Real-IP", "127.0.0.1:1", "", "198.51.100.3", "198.51.100.3"},
+		{"trusted peer: bad X-Real-IP", "127.0.0.1:1", "", "not-an-ip", "127.0.0.1"},
 	}
 	for _, tc := range tests {
-		r := &http.Request{RemoteAddr: tc.remote}
-		if got := clientAddr(r); got != tc.want {
-			t.Errorf("clientAddr(%q) = %q, want %q", tc.remote, got, tc.want)
+		r := &http.Request{RemoteAddr: tc.remote, Header: http.Header{}}
+		if tc.xff != "" {
+			r.Header.Set("X-Forwarded-For", tc.xff)
 		}
+		if tc.xrealip != "" {
+			r.Header.Set("X-Real-IP", tc.xrealip)
+		}
+		if got := s.clientAddr(r); got != tc.want {
+			t.Errorf("%s: clientAddr(%q, XFF %q, X-Real-IP %q) = %q, want %q", tc.name, tc.remote, tc.xff, tc.xrealip, got, tc.want)
+		}
+	}
+	if _, err := ParseTrustedProxies("127.0.0.1,example.org"); err == nil {
+		t.Errorf("ParseTrustedProxies(host name) = nil error, want refused")
+	}
+	if _, err := ParseTrustedProxies("10.0.0.0/33"); err == nil {
+		t.Errorf("ParseTrustedProxies(/33) = nil error, want refused")
 	}
 }
 

@@ -48,6 +48,9 @@ type env struct {
 	store mfa.Store
 	clock *clock
 	logs  *strings.Builder
+	// aliceCode gives alice's current code, once forward-auth tests
+	// enrolled her.
+	aliceCode func() string
 }
 
 // testArgon2 keeps password hashing fast in tests.

@@ -48,7 +48,7 @@ type loginPage struct {
 
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next := safeNext(r.URL.Query().Get("next"), "/settings")
+		next := s.redirectParam(r.URL.Query())
 		c, ok, err := s.session(r)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -72,10 +72,24 @@ func logAttempt(r *http.Request, name string, res mfa.LoginResult) {
 	setReason(r, res.Reason)
 }
 
+// redirectParam is where to go after sign-in: rd (as forward-auth sends
+// it) or next, when allowed (see safeRedirect), else the settings page.
+func (s *server) redirectParam(v url.Values) string {
+	target := v.Get("rd")
+	if target == "" {
+		target = v.Get("next")
+	}
+	return s.safeRedirect(target, "/settings")
+}
+
 // startSession ends the request's old session, if any, and starts a new one
-// at level: the token changes at every sign-in and change of privilege.
+// at level: the token changes at every sign-in and change of privilege. The
+// user's cached forward-auth answers are forgotten, since what they say
+// (second factor, password) may have changed.
 func (s *server) startSession(w http.ResponseWriter, r *http.Request, userID int64, level mfa.Level) error {
+	s.cache.forgetUser(userID)
 	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		s.cache.forget(c.Value)
 		if err := s.svc.EndSession(r.Context(), c.Value); err != nil {
 			return err
 		}
@@ -95,9 +109,9 @@ func (s *server) handleLoginSubmit() http.Handler {
 			return
 		}
 		name := mfa.NormalizeName(r.PostForm.Get("username"))
-		next := safeNext(r.PostForm.Get("next"), "/settings")
+		next := s.redirectParam(r.PostForm)
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: r.PostForm.Get("password"),
-			Code: r.PostForm.Get("otp"), Addr: clientAddr(r)})
+			Code: r.PostForm.Get("otp"), Addr: s.clientAddr(r)})
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -132,7 +146,8 @@ func (s *server) handleLoginSubmit() http.Handler {
 func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.LoginResult, next string) {
 	level := mfa.LevelFull
 	if s.opts.RequireTOTP && !res.HasTOTP {
-		level, next = mfa.LevelPassword, "/settings/security"
+		// TOTP setup first; the page carries next on to its end.
+		level, next = mfa.LevelPassword, "/settings/security?next="+url.QueryEscape(next)
 	}
 	if err := s.startSession(w, r, res.User.ID, level); err != nil {
 		s.serverError(w, r, err)
@@ -169,7 +184,7 @@ func (s *server) handleSecondStepForm() http.Handler {
 			return
 		}
 		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-			Next: safeNext(r.URL.Query().Get("next"), "/settings"), Issuer: s.svc.Options().Issuer})
+			Next: s.redirectParam(r.URL.Query()), Issuer: s.svc.Options().Issuer})
 	})
 }
 
@@ -183,8 +198,8 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 		if !ok {
 			return
 		}
-		next := safeNext(r.PostForm.Get("next"), "/settings")
-		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"), clientAddr(r))
+		next := s.redirectParam(r.PostForm)
+		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"), s.clientAddr(r))
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -211,24 +226,52 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 func (s *server) endSession(w http.ResponseWriter, r *http.Request) error {
 	s.clearSessionCookie(w)
 	if c, err := r.Cookie(cookieName); err == nil && c.Value != "" {
+		s.cache.forget(c.Value)
 		return s.svc.EndSession(r.Context(), c.Value)
 	}
 	return nil
 }
 
+// logoutPage is the data of logout.html.
+type logoutPage struct {
+	page
+	RD string
+}
+
+// handleLogoutForm shows the sign-out button (a protected app links to
+// /logout?rd=URL); a GET never signs out, so a link cannot do it for an
+// attacker.
+func (s *server) handleLogoutForm() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := s.safeRedirect(r.URL.Query().Get("rd"), "")
+		s.render(w, r, http.StatusOK, "logout", logoutPage{page: page{Title: "Sign out"}, RD: rd})
+	})
+}
+
+// handleLogout ends the session, which every app behind forward-auth
+// shares, then goes to rd when allowed, else to the login page.
 func (s *server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		rd := ""
+		if r.Header.Get("Content-Type") != "" {
+			if err := parseForm(w, r, formLimits); err != nil {
+				s.badForm(w, r, err)
+				return
+			}
+			rd = r.PostForm.Get("rd")
+		}
 		if err := s.endSession(w, r); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		http.Redirect(w, r, "/login", http.StatusSeeOther)
+		http.Redirect(w, r, s.safeRedirect(rd, "/login"), http.StatusSeeOther)
 	})
 }
 
 func (s *server) handleLogoutAll() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		c := currentFrom(r)
+		s.cache.forgetUser(c.user.ID)
 		if err := s.svc.EndAllSessions(r.Context(), c.user.ID); err != nil {
 			s.serverError(w, r, err)
 			return

@@ -4,9 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"net"
 	"net/http"
-	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -80,12 +78,23 @@ func (s *server) accessLog(h http.Handler) http.Handler {
 	})
 }
 
-// csp allows our stylesheet and nothing else: no script, no frame, forms
-// posting only to us.
-const csp = "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
+// pageCSP allows our stylesheet and nothing else: no script, no frame,
+// forms posting only to us. With a cookie domain, a form may also lead
+// (through the redirect after sign-in or sign-out, which browsers check
+// against form-action) to the domain and the hosts under it.
+func pageCSP(cookieDomain string) string {
+	formAction := "'self'"
+	if cookieDomain != "" {
+		for _, scheme := range []string{"https", "http"} {
+			formAction += " " + scheme + "://" + cookieDomain + ":* " + scheme + "://*." + cookieDomain + ":*"
+		}
+	}
+	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+		"; frame-ancestors 'none'; base-uri 'none'"
+}
 
 // pageHeaders sets the security headers of every page.
-func pageHeaders(h http.Handler) http.Handler {
+func pageHeaders(csp string, h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		hd := w.Header()
 		hd.Set("Content-Security-Policy", csp)
@@ -99,36 +108,25 @@ func pageHeaders(h http.Handler) http.Handler {
 	})
 }
 
-// clientAddr is the throttling key of the client: its IP, or for IPv6 its
-// /64, since one host usually holds a whole /64.
-func clientAddr(r *http.Request) string {
-	host, _, err := net.SplitHostPort(r.RemoteAddr)
-	if err != nil {
-		host = r.RemoteAddr
-	}
-	ip, err := netip.ParseAddr(host)
-	if err != nil {
-		return host
-	}
-	ip = ip.Unmap()
-	if ip.Is6() {
-		p, _ := ip.Prefix(64)
-		return p.String()
-	}
-	return ip.String()
-}
-
 // cookieName holds the session token.
 const cookieName = "otpgate_session"
 
+// setSessionCookie sets the token for this host or, with a cookie domain,
+// for the domain and every host under it.
 func (s *server) setSessionCookie(w http.ResponseWriter, token string) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: token, Path: "/", Domain: s.opts.CookieDomain,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
 }
 
+// clearSessionCookie removes the cookie; with a cookie domain, also a
+// host-only one left from before the domain was set.
 func (s *server) clearSessionCookie(w http.ResponseWriter) {
-	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
-		Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", Domain: s.opts.CookieDomain, MaxAge: -1,
+		HttpOnly: true, Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	if s.opts.CookieDomain != "" {
+		http.SetCookie(w, &http.Cookie{Name: cookieName, Value: "", Path: "/", MaxAge: -1, HttpOnly: true,
+			Secure: s.secure, SameSite: http.SameSiteLaxMode})
+	}
 }
 
 // current is the session of a request, when it has a live one.
@@ -271,7 +269,7 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 var formLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
-	"next": 2048, "token": 128, "id": 64,
+	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64,
 }
 
 // retryText says how long to wait in words.

@@ -14,6 +14,7 @@ func (s *server) routes() http.Handler {
 	pages.Handle("POST /login", s.handleLoginSubmit())
 	pages.Handle("GET /login/totp", s.handleSecondStepForm())
 	pages.Handle("POST /login/totp", s.handleSecondStepSubmit())
+	pages.Handle("GET /logout", s.handleLogoutForm())
 	pages.Handle("POST /logout", s.handleLogout())
 	pages.Handle("POST /logout/all", s.requireFull(s.handleLogoutAll()))
 	pages.Handle("GET /setup", s.handleSetupForm())
@@ -32,6 +33,9 @@ func (s *server) routes() http.Handler {
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
 	mux.Handle("/api/", handleAPINotFound())
-	mux.Handle("/", pageHeaders(http.NewCrossOriginProtection().Handler(pages)))
+	// Any method: nginx's auth_request asks with the original request's.
+	mux.Handle("/auth/nginx", s.handleForwardAuth(false))
+	mux.Handle("/auth/redirect", s.handleForwardAuth(true))
+	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(pages)))
 	return s.accessLog(mux)
 }

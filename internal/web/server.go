@@ -18,9 +18,12 @@ import (
 	"io/fs"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
+	"time"
 
+	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
@@ -38,7 +41,29 @@ type Options struct {
 	// RequireTOTP makes a second factor mandatory: a user without one is
 	// led to TOTP setup right after the password.
 	RequireTOTP bool
+	// CookieDomain, e.g. example.org, sets the session cookie for that
+	// domain and every host under it, so that one sign-in serves every app
+	// behind forward-auth; redirects after sign-in may go to those hosts.
+	// Empty means a host-only cookie. The base URL's host must be the
+	// domain or under it.
+	CookieDomain string
+	// TrustedProxies are the peers whose X-Forwarded-*, X-Real-IP and
+	// X-Original-URL headers are read; from any other peer they are
+	// ignored. None by default.
+	TrustedProxies []netip.Prefix
+	// Rules decide forward-auth; nil means DefaultRules.
+	Rules *access.Rules
+	// SessionCacheTTL is how long forward-auth trusts a positive session
+	// check without asking the store (see sessionCache); zero disables
+	// the cache.
+	SessionCacheTTL time.Duration
+	// Now tells the time for the session cache; nil means time.Now.
+	Now func() time.Time
 }
+
+// DefaultRules is the rule forward-auth applies without a rules file:
+// every fully signed-in user with a second factor passes.
+const DefaultRules = "host * users * second-factor required"
 
 // server holds what the handlers share.
 type server struct {
@@ -47,23 +72,51 @@ type server struct {
 	opts   Options
 	secure bool
 	pages  map[string]*template.Template
+	// baseURL is the public URL without a final '/', baseHost its host
+	// name in lower case, without port; both empty when unknown.
+	baseURL, baseHost string
+	rules             *access.Rules
+	cache             *sessionCache
+	now               func() time.Time
+	// csp is the pages' Content-Security-Policy.
+	csp string
 }
 
 // pageNames are the page templates; each is parsed with the layout into a
 // set of its own.
-var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message"}
+var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout"}
 
 // NewServer returns the handler of every route. It fails when a template
 // does not parse or the base URL is not an absolute http(s) URL.
 func NewServer(log *slog.Logger, svc *mfa.Service, opts Options) (http.Handler, error) {
-	s := &server{log: log, svc: svc, opts: opts, pages: map[string]*template.Template{}}
+	s := &server{log: log, svc: svc, opts: opts, pages: map[string]*template.Template{}, rules: opts.Rules,
+		cache: newSessionCache(opts.SessionCacheTTL), now: opts.Now}
+	if s.now == nil {
+		s.now = time.Now
+	}
+	if s.rules == nil {
+		rs, err := access.Parse("default rules", strings.NewReader(DefaultRules))
+		if err != nil {
+			return nil, fmt.Errorf("web: %w", err)
+		}
+		s.rules = rs
+	}
+	d := opts.CookieDomain
+	if d != "" && !access.ValidHostName(d) {
+		return nil, fmt.Errorf("web: cookie domain %q is not a lower-case DNS name", d)
+	}
 	if opts.BaseURL != "" {
 		u, err := url.Parse(opts.BaseURL)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
 			return nil, fmt.Errorf("web: base URL %q is not an absolute http or https URL", opts.BaseURL)
 		}
 		s.secure = u.Scheme == "https"
+		s.baseURL, s.baseHost = strings.TrimSuffix(opts.BaseURL, "/"), strings.ToLower(u.Hostname())
+		if d != "" && s.baseHost != d && !strings.HasSuffix(s.baseHost, "."+d) {
+			return nil, fmt.Errorf("web: base URL host %q is not under the cookie domain %q: browsers would refuse the cookie", s.baseHost, d)
+		}
 	}
+	s.csp = pageCSP(d)
 	for _, name := range pageNames {
 		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {

@@ -28,6 +28,8 @@ type securityPage struct {
 	Required     bool
 	Full         bool
 	MinPassword  int
+	// Next is where to go once TOTP is set up (sign-in's rd), if anywhere.
+	Next string
 }
 
 // notices are the messages a redirect to the security page may ask for.
@@ -39,7 +41,8 @@ var notices = map[string]string{
 
 func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
 	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level == mfa.LevelFull,
-		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")]}
+		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")],
+		Next: s.safeRedirect(r.URL.Query().Get("next"), "")}
 	var err error
 	if p.HasTOTP, err = s.svc.HasTOTP(r.Context(), c.user.ID); err != nil {
 		return p, err
@@ -82,16 +85,21 @@ type setupTOTPPage struct {
 	Key     string
 	Account string
 	Issuer  string
+	Next    string
 }
 
 func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrollment, msg string) {
+	next := ""
+	if r.PostForm != nil {
+		next = s.safeRedirect(r.PostForm.Get("next"), "")
+	}
 	svg, err := qr.SVG(e.URI.Encode())
 	if err != nil {
 		s.serverError(w, r, fmt.Errorf("qr: %w", err))
 		return
 	}
 	s.render(w, r, status, "totp_setup", setupTOTPPage{page: page{Title: "Set up TOTP", User: &c.user}, Error: msg,
-		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer})
+		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer, Next: next})
 }
 
 // groups splits a key into groups of 4 for typing by hand.
@@ -108,6 +116,10 @@ func groups(s string) string {
 
 func (s *server) handleTOTPBegin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, formLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
 		c := currentFrom(r)
 		e, err := s.svc.BeginEnrollment(r.Context(), c.user)
 		if err != nil {
@@ -154,14 +166,22 @@ func (s *server) handleTOTPConfirm() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		// Adding a second factor changes privilege: new session token.
+		// The first second factor ends the user's other sessions, which never
+		// passed it (forward-auth rules that require one would otherwise
+		// let them through); and a change of privilege gets a new token.
+		if len(conf.RecoveryCodes) > 0 {
+			if err := s.svc.EndAllSessions(r.Context(), c.user.ID); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+		}
 		if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "TOTP is enabled", User: &c.user},
 			Notice: "Your authenticator app is set up. From now on, signing in asks for its code.",
-			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: "/settings/security"})
+			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: s.safeRedirect(r.PostForm.Get("next"), "/settings/security")})
 	})
 }
 
@@ -189,7 +209,7 @@ func (s *server) handleTOTPDisable() http.Handler {
 			s.securityError(w, r, http.StatusBadRequest, "To disable TOTP, enter your password or a current code.")
 			return
 		}
-		res, err := s.svc.DisableTOTP(r.Context(), c.user, password, code, clientAddr(r))
+		res, err := s.svc.DisableTOTP(r.Context(), c.user, password, code, s.clientAddr(r))
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -247,7 +267,7 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.securityError(w, r, http.StatusBadRequest, "The two new passwords differ.")
 			return
 		}
-		res, err := s.svc.ChangePassword(r.Context(), c.user, f.Get("current"), f.Get("new"), clientAddr(r))
+		res, err := s.svc.ChangePassword(r.Context(), c.user, f.Get("current"), f.Get("new"), s.clientAddr(r))
 		if errors.Is(err, mfa.ErrInvalid) {
 			s.securityError(w, r, http.StatusBadRequest, invalidText(err))
 			return

@@ -1,0 +1,152 @@
+package web
+
+import (
+	"crypto/sha256"
+	"errors"
+	"net/http"
+	"net/url"
+
+	"github.com/otpgate/otpgate/internal/access"
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+// Identity headers sent to the proxy on a 2xx; the shipped proxy
+// configurations copy exactly these to the upstream request.
+const (
+	headerUser   = "Remote-User"
+	headerName   = "Remote-Name"
+	headerGroups = "Remote-Groups"
+)
+
+// handleForwardAuth answers a proxy's sub-request about its original URL:
+// 200 with identity headers when the session may pass, 403 when signed in
+// but not allowed, 400 for malformed forwarded headers, and for no valid
+// session 401 (nginx auth_request) or, when redirect is set (Caddy
+// forward_auth, Traefik forwardAuth), 302 to the login page with rd.
+func (s *server) handleForwardAuth(redirect bool) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		h := w.Header()
+		h["Cache-Control"] = noStore
+		trusted := s.fromTrustedProxy(r)
+		if !trusted && hasForwarded(r) {
+			s.log.WarnContext(r.Context(), "forward-auth: forwarded headers from an untrusted peer ignored",
+				"remote_addr", r.RemoteAddr)
+		}
+		t, terr := s.originalURL(r, trusted)
+		if terr != nil && terr != errNoTarget {
+			s.refuse(w, r, http.StatusBadRequest, "malformed forwarded headers: "+terr.Error())
+			return
+		}
+		id, ok, err := s.forwardSession(r)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !ok {
+			if !redirect {
+				w.WriteHeader(http.StatusUnauthorized)
+				return
+			}
+			loc := s.baseURL + "/login"
+			if terr == nil {
+				loc += "?rd=" + url.QueryEscape(t.url)
+			}
+			h["Location"] = []string{loc}
+			w.WriteHeader(http.StatusFound)
+			return
+		}
+		if terr != nil {
+			s.refuse(w, r, http.StatusForbidden, terr.Error())
+			return
+		}
+		rule := s.rules.Match(t.host, t.path)
+		switch {
+		case rule == nil:
+			s.refuse(w, r, http.StatusForbidden, "no access rule for "+t.host+t.path)
+			return
+		case !rule.Allows(mfa.User{Name: id.name, Groups: id.groupList}):
+			s.refuse(w, r, http.StatusForbidden, "not allowed by the "+rule.String())
+			return
+		case rule.SecondFactor == access.Required && !id.hasSecondFactor:
+			s.refuse(w, r, http.StatusForbidden, "the "+rule.String()+" requires a second factor, and the user has none")
+			return
+		}
+		h[headerUser] = []string{id.name}
+		h[headerName] = []string{id.display}
+		h[headerGroups] = []string{id.groups}
+		w.WriteHeader(http.StatusOK)
+	})
+}
+
+var noStore = []string{"no-store"}
+
+// refuse answers a bare status and gives the access line the reason.
+func (s *server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
+	setReason(r, reason)
+	w.WriteHeader(status)
+}
+
+// maxToken bounds a session cookie's value: a token is 43 characters.
+const maxToken = 100
+
+// forwardSession returns the identity of the request's session when it is
+// full (the second factor passed, or none to pass), from the cache when it
+// can.
+func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
+	token, ok := sessionToken(r)
+	if !ok {
+		return identity{}, false, nil
+	}
+	key := sha256.Sum256([]byte(token))
+	now := s.now()
+	if id, ok := s.cache.get(key, now); ok {
+		setUser(r, id.name)
+		return id, true, nil
+	}
+	sess, u, err := s.svc.Session(r.Context(), token)
+	if errors.Is(err, mfa.ErrNotFound) {
+		return identity{}, false, nil
+	}
+	if err != nil {
+		return identity{}, false, err
+	}
+	setUser(r, u.Name)
+	if sess.Level != mfa.LevelFull {
+		setReason(r, "second factor not passed yet")
+		return identity{}, false, nil
+	}
+	has, err := s.svc.HasTOTP(r.Context(), u.ID)
+	if err != nil {
+		return identity{}, false, err
+	}
+	id := newIdentity(u.ID, u.Name, u.DisplayName, u.Groups, has)
+	o := s.svc.Options()
+	notAfter := sess.Created.Add(o.SessionMax)
+	if idle := sess.LastSeen.Add(o.SessionIdle); idle.Before(notAfter) {
+		notAfter = idle
+	}
+	s.cache.put(key, id, now, notAfter)
+	return id, true, nil
+}
+
+// sessionToken returns the session cookie's value when it can be a token:
+// one cookie of that name, at most maxToken bytes of base64url. Anything
+// else is logged and treated as no session.
+func sessionToken(r *http.Request) (string, bool) {
+	c, err := r.Cookie(cookieName)
+	if err != nil || c.Value == "" {
+		return "", false
+	}
+	if len(c.Value) > maxToken {
+		setReason(r, "session cookie too long")
+		return "", false
+	}
+	for i := 0; i < len(c.Value); i++ {
+		b := c.Value[i]
+		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
+			setReason(r, "session cookie malformed")
+			return "", false
+		}
+	}
+	return c.Value, true
+}

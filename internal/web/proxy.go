@@ -1,0 +1,278 @@
+package web
+
+import (
+	"errors"
+	"fmt"
+	"net"
+	"net/http"
+	"net/netip"
+	"net/url"
+	"strings"
+
+	"github.com/otpgate/otpgate/internal/access"
+)
+
+// ParseTrustedProxies reads a comma-separated list of addresses and CIDR
+// prefixes ("127.0.0.1/32,::1,10.0.0.0/8"); an empty list gives none.
+func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
+	var ps []netip.Prefix
+	for item := range strings.SplitSeq(list, ",") {
+		item = strings.TrimSpace(item)
+		if item == "" {
+			continue
+		}
+		if strings.Contains(item, "/") {
+			p, err := netip.ParsePrefix(item)
+			if err != nil {
+				return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR prefix", item)
+			}
+			ps = append(ps, p.Masked())
+			continue
+		}
+		a, err := netip.ParseAddr(item)
+		if err != nil {
+			return nil, fmt.Errorf("trusted proxy %q: not an address or CIDR prefix", item)
+		}
+		a = a.Unmap()
+		ps = append(ps, netip.PrefixFrom(a, a.BitLen()))
+	}
+	return ps, nil
+}
+
+// peerAddr is the address the connection comes from.
+func peerAddr(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	return ap.Addr().Unmap(), true
+}
+
+// isTrusted reports whether a is one of the trusted proxies.
+func (s *server) isTrusted(a netip.Addr) bool {
+	for _, p := range s.opts.TrustedProxies {
+		if p.Contains(a) {
+			return true
+		}
+	}
+	return false
+}
+
+// fromTrustedProxy reports whether the request's peer is a trusted proxy,
+// whose forwarded headers are read.
+func (s *server) fromTrustedProxy(r *http.Request) bool {
+	if len(s.opts.TrustedProxies) == 0 {
+		return false
+	}
+	a, ok := peerAddr(r)
+	return ok && s.isTrusted(a)
+}
+
+// forwardedHeaders are the headers only a trusted proxy may set.
+var forwardedHeaders = []string{"X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Proto", "X-Forwarded-Host",
+	"X-Forwarded-Uri", "X-Original-Url", "X-Forwarded-Method"}
+
+// hasForwarded reports whether the request carries any forwarded header.
+func hasForwarded(r *http.Request) bool {
+	for _, h := range forwardedHeaders {
+		if _, ok := r.Header[h]; ok {
+			return true
+		}
+	}
+	return false
+}
+
+// clientIP is the client's address: the peer's, or, when the peer is a
+// trusted proxy, the nearest untrusted address in X-Forwarded-For (read
+// from the right, so that a client cannot put a fake one first), else
+// X-Real-IP. A malformed forwarded address is not used.
+func (s *server) clientIP(r *http.Request) (netip.Addr, bool) {
+	peer, ok := peerAddr(r)
+	if !ok || len(s.opts.TrustedProxies) == 0 || !s.isTrusted(peer) {
+		return peer, ok
+	}
+	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+		all := strings.Join(xff, ",")
+		for i := len(all); i > 0; {
+			j := strings.LastIndexByte(all[:i], ',')
+			a, err := netip.ParseAddr(strings.TrimSpace(all[j+1 : i]))
+			if err != nil {
+				return peer, true
+			}
+			if a = a.Unmap(); !s.isTrusted(a) {
+				return a, true
+			}
+			i = j
+		}
+	}
+	if xr := r.Header.Get("X-Real-Ip"); xr != "" {
+		if a, err := netip.ParseAddr(strings.TrimSpace(xr)); err == nil {
+			return a.Unmap(), true
+		}
+	}
+	return peer, true
+}
+
+// clientAddr is the throttling key of the client: its IP (see clientIP), or
+// for IPv6 its /64, since one host usually holds a whole /64.
+func (s *server) clientAddr(r *http.Request) string {
+	ip, ok := s.clientIP(r)
+	if !ok {
+		host, _, err := net.SplitHostPort(r.RemoteAddr)
+		if err != nil {
+			return r.RemoteAddr
+		}
+		return host
+	}
+	if ip.Is6() {
+		p, _ := ip.Prefix(64)
+		return p.String()
+	}
+	return ip.String()
+}
+
+// target is the URL a proxy asks about.
+type target struct {
+	// host is the lower-case host with an optional port; path the cleaned
+	// path the rules match.
+	host, path string
+	// url is the whole URL, for rd.
+	url string
+}
+
+// maxForwardedURL bounds the original URL.
+const maxForwardedURL = 8192
+
+// errNoTarget means no original URL was sent by a trusted proxy.
+var errNoTarget = errors.New("no original URL (X-Original-URL or X-Forwarded-Proto/-Host/-Uri) from a trusted proxy")
+
+// originalURL reads the URL a proxy asks about from X-Original-URL, or else
+// from X-Forwarded-Proto, -Host and -Uri, only when the peer is a trusted
+// proxy. It refuses anything malformed or hostile.
+func (s *server) originalURL(r *http.Request, trusted bool) (target, error) {
+	if !trusted {
+		return target{}, errNoTarget
+	}
+	var scheme, host, uri string
+	if vs := r.Header.Values("X-Original-Url"); len(vs) > 0 {
+		if len(vs) > 1 {
+			return target{}, errors.New("X-Original-URL sent more than once")
+		}
+		raw := vs[0]
+		if len(raw) > maxForwardedURL || !printableASCII(raw) {
+			return target{}, errors.New("X-Original-URL too long or not printable ASCII")
+		}
+		rest, ok := strings.CutPrefix(raw, "https://")
+		scheme = "https"
+		if !ok {
+			rest, ok = strings.CutPrefix(raw, "http://")
+			scheme = "http"
+		}
+		if !ok {
+			return target{}, errors.New("X-Original-URL is not an absolute http or https URL")
+		}
+		i := strings.IndexAny(rest, "/?#")
+		if i < 0 {
+			host, uri = rest, "/"
+		} else {
+			host, uri = rest[:i], rest[i:]
+		}
+	} else {
+		p, h, u := r.Header.Values("X-Forwarded-Proto"), r.Header.Values("X-Forwarded-Host"), r.Header.Values("X-Forwarded-Uri")
+		if len(h) == 0 {
+			return target{}, errNoTarget
+		}
+		if len(p) > 1 || len(h) > 1 || len(u) > 1 {
+			return target{}, errors.New("X-Forwarded-Proto, -Host or -Uri sent more than once")
+		}
+		scheme, host, uri = "https", h[0], "/"
+		if len(p) == 1 {
+			scheme = p[0]
+		}
+		if len(u) == 1 {
+			uri = u[0]
+		}
+		if scheme != "http" && scheme != "https" {
+			return target{}, fmt.Errorf("X-Forwarded-Proto %q: want http or https", trunc(scheme))
+		}
+		if len(host)+len(uri) > maxForwardedURL || !printableASCII(host) || !printableASCII(uri) {
+			return target{}, errors.New("X-Forwarded-Host or -Uri too long or not printable ASCII")
+		}
+	}
+	if !validHostPort(host) {
+		return target{}, fmt.Errorf("forwarded host %q: want a DNS name or IP address with an optional port", trunc(host))
+	}
+	if uri == "" || uri[0] != '/' || strings.HasPrefix(uri, "//") {
+		return target{}, fmt.Errorf("forwarded URI %q: want a path starting with one /", trunc(uri))
+	}
+	u, err := url.ParseRequestURI(uri)
+	if err != nil {
+		return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), errors.Unwrap(err))
+	}
+	p, err := access.CleanPath(u.Path)
+	if err != nil {
+		return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), err)
+	}
+	host = strings.ToLower(host)
+	return target{host: host, path: p, url: scheme + "://" + host + uri}, nil
+}
+
+// printableASCII reports whether s holds only bytes 0x21 to 0x7e: a URL in
+// a header has no space, control character or raw non-ASCII byte.
+func printableASCII(s string) bool {
+	for i := 0; i < len(s); i++ {
+		if s[i] <= 0x20 || s[i] >= 0x7f {
+			return false
+		}
+	}
+	return true
+}
+
+// validHostPort checks "name", "name:port", "ip", "ip:port" or
+// "[v6]:port", case-insensitively.
+func validHostPort(h string) bool {
+	if h == "" {
+		return false
+	}
+	if h[0] == '[' {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return false
+		}
+		a, err := netip.ParseAddr(h[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return false
+		}
+		return h[end+1:] == "" || validPort(strings.TrimPrefix(h[end+1:], ":")) && h[end+1] == ':'
+	}
+	name, port, hasPort := strings.Cut(h, ":")
+	if hasPort && !validPort(port) {
+		return false
+	}
+	if a, err := netip.ParseAddr(name); err == nil {
+		return a.Is4()
+	}
+	return access.ValidHostName(strings.ToLower(name))
+}
+
+func validPort(p string) bool {
+	if p == "" || len(p) > 5 || p[0] == '0' {
+		return false
+	}
+	n := 0
+	for _, c := range []byte(p) {
+		if c < '0' || c > '9' {
+			return false
+		}
+		n = n*10 + int(c-'0')
+	}
+	return n <= 65535
+}
+
+// trunc shortens a hostile value for the log.
+func trunc(s string) string {
+	if len(s) > 100 {
+		return s[:100] + "..."
+	}
+	return s
+}

@@ -1,0 +1,107 @@
+package web
+
+import (
+	"crypto/sha256"
+	"strings"
+	"sync"
+	"time"
+)
+
+// identity is what forward-auth needs of a fully signed-in session: who,
+// with the identity headers ready to send.
+type identity struct {
+	userID int64
+	name   string
+	// display and groups are the Remote-Name and Remote-Groups values.
+	display, groups string
+	groupList       []string
+	// hasSecondFactor: the user has a second factor (and, the session
+	// being full, passed it).
+	hasSecondFactor bool
+	expires         time.Time
+}
+
+// sessionCache remembers, for a short TTL, positive answers for full
+// sessions of users with a second factor, so that forward-auth does not
+// ask the store on every request. It never holds a refusal or a
+// password-only session. Sign-out, sign-out everywhere, disabling, password
+// and TOTP changes made through this process forget the entries at once;
+// changes made elsewhere (another instance, the user command) take effect
+// within the TTL.
+type sessionCache struct {
+	ttl time.Duration
+	max int
+	mu  sync.RWMutex
+	m   map[[sha256.Size]byte]identity
+}
+
+// maxCachedSessions bounds the cache; when full, an arbitrary entry goes.
+const maxCachedSessions = 10000
+
+func newSessionCache(ttl time.Duration) *sessionCache {
+	return &sessionCache{ttl: ttl, max: maxCachedSessions, m: map[[sha256.Size]byte]identity{}}
+}
+
+// get returns the live entry for the token hash.
+func (c *sessionCache) get(key [sha256.Size]byte, now time.Time) (identity, bool) {
+	if c.ttl <= 0 {
+		return identity{}, false
+	}
+	c.mu.RLock()
+	id, ok := c.m[key]
+	c.mu.RUnlock()
+	if !ok || !now.Before(id.expires) {
+		return identity{}, false
+	}
+	return id, true
+}
+
+// put stores an entry until now+TTL, or until notAfter when sooner (the
+// session's own expiry).
+func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter time.Time) {
+	if c.ttl <= 0 || !id.hasSecondFactor {
+		return
+	}
+	id.expires = now.Add(c.ttl)
+	if notAfter.Before(id.expires) {
+		id.expires = notAfter
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
+		for k, old := range c.m {
+			if !now.Before(old.expires) || len(c.m) >= c.max {
+				delete(c.m, k)
+			}
+			if len(c.m) < c.max/2 {
+				break
+			}
+		}
+	}
+	c.m[key] = id
+}
+
+// forget drops the entry of one token.
+func (c *sessionCache) forget(token string) {
+	key := sha256.Sum256([]byte(token))
+	c.mu.Lock()
+	delete(c.m, key)
+	c.mu.Unlock()
+}
+
+// forgetUser drops every entry of the user.
+func (c *sessionCache) forgetUser(userID int64) {
+	c.mu.Lock()
+	for k, id := range c.m {
+		if id.userID == userID {
+			delete(c.m, k)
+		}
+	}
+	c.mu.Unlock()
+}
+
+// newIdentity builds the cached form of a user.
+func newIdentity(userID int64, name, display string, groups []string, hasSecondFactor bool) identity {
+	return identity{userID: userID, name: name, display: display, groups: strings.Join(groups, ","),
+		groupList: groups, hasSecondFactor: hasSecondFactor}
+}
