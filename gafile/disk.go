@@ -81,6 +81,23 @@ func VerifyFile(ctx context.Context, path, answer string, now time.Time, opts Op
 	return res, verr
 }
 
+// ReadFile reads and parses the state file at path with the checks and the
+// lock of VerifyFile (type, owner, permissions, size), and changes nothing.
+// Errors wrap ErrUnusable, or ErrNoFile for a missing file when
+// opts.NullOK is set.
+func ReadFile(ctx context.Context, path string, opts Options) (*File, error) {
+	l, err := openLocked(ctx, path, opts)
+	if err != nil {
+		return nil, err
+	}
+	defer l.f.Close()
+	f, err := Parse(l.data)
+	if err != nil {
+		return nil, &fileError{path, ErrUnusable, err}
+	}
+	return f, nil
+}
+
 // lockedFile is an open, flock-ed state file and what was read from it.
 type lockedFile struct {
 	f    *os.File

@@ -73,3 +73,37 @@ func TestVerifyFileWaitsForLock(t *testing.T) {
 		t.Errorf("VerifyFile after the holder used the code = %v, want %v", err, ErrReused)
 	}
 }
+
+// TestReadFile reads a file with VerifyFile's checks and changes nothing.
+func TestReadFile(t *testing.T) {
+	dir := t.TempDir()
+	path := filepath.Join(dir, "ga")
+	content := "2SH3V3GDW7ZNMGYE\n\" RATE_LIMIT 3 30 1\n\" TOTP_AUTH\n12345678\n"
+	if err := os.WriteFile(path, []byte(content), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	ctx := context.Background()
+	f, err := ReadFile(ctx, path, Options{UID: os.Getuid()})
+	if err != nil || string(f.Bytes()) != content || len(f.ScratchCodes()) != 1 {
+		t.Fatalf("ReadFile = %v, %v; want the file", f, err)
+	}
+	if got, _ := os.ReadFile(path); string(got) != content {
+		t.Errorf("file changed to %q", got)
+	}
+	tests := []struct {
+		name string
+		path string
+		opts Options
+		want error
+	}{
+		{"wrong owner", path, Options{UID: os.Getuid() + 1}, ErrUnusable},
+		{"mode", path, Options{UID: os.Getuid(), AllowedPerm: 0o400}, ErrUnusable},
+		{"missing", path + "x", Options{UID: os.Getuid()}, ErrUnusable},
+		{"missing nullok", path + "x", Options{UID: os.Getuid(), NullOK: true}, ErrNoFile},
+	}
+	for _, tc := range tests {
+		if _, err := ReadFile(ctx, tc.path, tc.opts); !errors.Is(err, tc.want) {
+			t.Errorf("%s: ReadFile = %v, want %v", tc.name, err, tc.want)
+		}
+	}
+}

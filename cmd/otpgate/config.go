@@ -6,16 +6,19 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"log/slog"
 	"net"
 	"net/netip"
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/userfile"
 	"github.com/otpgate/otpgate/internal/web"
 )
 
@@ -54,6 +57,10 @@ type Config struct {
 	// Validate; rules is nil without a file.
 	proxies []netip.Prefix
 	rules   *access.Rules
+
+	UserFile            string
+	UserFilePerm        string
+	UserFileStrictOwner bool
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -88,6 +95,9 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `addresses` and CIDR prefixes of reverse proxies (e.g. 127.0.0.1/32,::1) whose X-Forwarded-*, X-Real-IP and X-Original-URL headers are read; from others they are ignored; empty trusts none")
 	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
 	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; a sign-out or disabling done through this server takes effect at once, one done elsewhere (another instance, the user command) within this `duration`; 0 disables the cache")
+	fs.StringVar(&c.UserFile, "user-file", "", "path `template` of users' google-authenticator files, with ${USER} and ${HOME} (from the system's accounts), e.g. /home/${USER}/.google_authenticator: users without TOTP in the store take codes from theirs; empty means off")
+	fs.StringVar(&c.UserFilePerm, "user-file-perm", "0600", "permission bits a user file may have, in `octal` (module allowed_perm)")
+	fs.BoolVar(&c.UserFileStrictOwner, "user-file-strict-owner", true, "a user file must be owned by its user (false: module no_strict_owner); as root, otpgate reads and writes each file as its user")
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
@@ -211,7 +221,37 @@ func (c *Config) Validate() error {
 		errs = append(errs, errors.New("log-format: text or json"))
 	}
 	errs = append(errs, c.validateForwardAuth()...)
+	if c.UserFile != "" {
+		if err := userfile.ValidateTemplate(c.UserFile); err != nil {
+			errs = append(errs, fmt.Errorf("user-file: %w", err))
+		}
+	}
+	if _, err := c.userFilePerm(); err != nil {
+		errs = append(errs, err)
+	}
 	return errors.Join(errs...)
+}
+
+// userFilePerm parses -user-file-perm.
+func (c *Config) userFilePerm() (uint32, error) {
+	perm, err := strconv.ParseUint(c.UserFilePerm, 8, 32)
+	if err != nil || perm == 0 || perm > 0o3777 {
+		return 0, fmt.Errorf("user-file-perm %q: want octal permission bits, e.g. 0600", c.UserFilePerm)
+	}
+	return uint32(perm), nil
+}
+
+// userFiles returns the source of users' files, or nil when -user-file is
+// not set.
+func (c *Config) userFiles(log *slog.Logger) (*userfile.Source, error) {
+	if c.UserFile == "" {
+		return nil, nil
+	}
+	perm, err := c.userFilePerm()
+	if err != nil {
+		return nil, err
+	}
+	return userfile.New(log, userfile.Options{Template: c.UserFile, AllowedPerm: perm, NoStrictOwner: !c.UserFileStrictOwner})
 }
 
 // validateForwardAuth checks the forward-auth settings and parses the

@@ -12,6 +12,7 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"math/big"
 	"net"
 	"net/http"
@@ -237,7 +238,7 @@ func (g *gateServer) service(t testing.TB) (*mfa.Service, func()) {
 	if _, err := loadConfig(fs, append([]string{"-addr", g.addr}, g.args...), func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}
-	svc, store, err := openService(context.Background(), &c)
+	svc, store, err := openService(context.Background(), &c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		t.Fatal(err)
 	}

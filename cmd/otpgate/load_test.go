@@ -4,6 +4,7 @@ import (
 	"context"
 	"flag"
 	"fmt"
+	"log/slog"
 	"net"
 	"net/http"
 	"net/url"
@@ -45,7 +46,7 @@ func BenchmarkServerLoad(b *testing.B) {
 	if _, err := loadConfig(fs, []string{"-data-dir", data}, func(string) string { return "" }); err != nil {
 		b.Fatal(err)
 	}
-	svc, store, err := openService(ctx, &c)
+	svc, store, err := openService(ctx, &c, slog.New(slog.DiscardHandler))
 	if err != nil {
 		b.Fatal(err)
 	}

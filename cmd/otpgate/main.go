@@ -56,10 +56,12 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file of its own.
 var commands = map[string]command{
-	"verify-file": {"verify a code against a ~/.google_authenticator file", runVerifyFile},
-	"version":     {"print the version", runVersion},
-	"serve":       {"run the server (otpgate serve -h lists every setting)", runServe},
-	"user":        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
+	"verify-file":                 {"verify a code against a ~/.google_authenticator file", runVerifyFile},
+	"version":                     {"print the version", runVersion},
+	"serve":                       {"run the server (otpgate serve -h lists every setting)", runServe},
+	"user":                        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
+	"import-google-authenticator": {"copy users' ~/.google_authenticator files into the store", runImportGA},
+	"enrol":                       {"set up TOTP from a terminal, with the server (otpgate enrol -h)", runEnrol},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to

@@ -29,7 +29,16 @@ Runs the otpgate server: sign-in pages, Personal settings → Security → TOTP
 setup, the JSON API POST /api/v1/verify and /healthz. On first start it
 creates the data directory, the SQLite database and the secret key file, and
 prints a one-time link where the first administrator chooses a password.
-SIGINT or SIGTERM stops it after the requests in flight.
+SIGINT or SIGTERM stops it after the requests in flight. POST /api/v1/enrol
+and /api/v1/enrol/confirm serve the terminal command "otpgate enrol".
+
+With -user-file, a user without TOTP in the store takes codes from their
+google-authenticator state file, checked and updated with the stock PAM
+module's rules (rate limit, reuse, scratch codes, skew), so that the module
+and otpgate share it; a user without a file signs in with the password alone
+unless -require-totp. As root, otpgate reads and writes each file as its
+user, who must own it (-user-file-strict-owner); an unusable file fails the
+sign-in.
 
 Forward-auth: a reverse proxy asks GET /auth/nginx (nginx auth_request:
 401 without a session) or /auth/redirect (Caddy forward_auth, Traefik
@@ -93,7 +102,7 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 
 // openService opens the store and the key file in the data directory
 // (creating both when missing) and builds the service on them.
-func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error) {
+func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -109,8 +118,20 @@ func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error
 	if err != nil {
 		return nil, nil, err
 	}
-	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now}, mfa.Options{
+	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now}
+	files, err := c.userFiles(log)
+	if err != nil {
+		store.Close()
+		return nil, nil, err
+	}
+	if files != nil {
+		deps.Files = files
+		if os.Geteuid() != 0 && c.UserFileStrictOwner {
+			log.Warn("user files: not running as root, so only files owned by this account can be used (see -user-file-strict-owner)")
+		}
+	}
+	svc := mfa.NewService(deps, mfa.Options{
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), AccountThrottle: c.AccountThrottle, AddressThrottle: c.AddressThrottle,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrollmentTTL: c.EnrollmentTTL})
 	return svc, store, nil
@@ -190,7 +211,7 @@ func runServe(ctx context.Context, e env) error {
 		return exitError{code: 2, msg: fmt.Sprintf("serve: unexpected argument %q", args[0])}
 	}
 	log := newLogger(e.stderr, c.LogFormat)
-	svc, store, err := openService(ctx, &c)
+	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err
 	}

@@ -90,7 +90,7 @@ func runUser(ctx context.Context, e env) error {
 	if len(names) != want {
 		return exitError{code: 2, msg: fmt.Sprintf("user %s: want %d user name argument(s), got %d", action, want, len(names))}
 	}
-	svc, store, err := openService(ctx, &c)
+	svc, store, err := openService(ctx, &c, newLogger(e.stderr, c.LogFormat))
 	if err != nil {
 		return err
 	}

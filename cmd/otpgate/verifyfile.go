@@ -6,14 +6,13 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"os/user"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"github.com/otpgate/otpgate/gafile"
+	"github.com/otpgate/otpgate/internal/userfile"
 )
 
 // maxAnswer bounds what verify-file reads from standard input.
@@ -115,7 +114,7 @@ func runVerifyFile(ctx context.Context, e env) error {
 		return exitError{code: 2, msg: "verify-file: " + err.Error()}
 	}
 	c.opts.UID = uid
-	if err := actAs(uid); err != nil {
+	if err := userfile.BecomeProcess(uid); err != nil {
 		return exitError{code: 2, msg: "verify-file: " + err.Error()}
 	}
 	answer, err := readAnswer(e.stdin)
@@ -164,8 +163,10 @@ func (c *verifyFileConfig) account(getenv func(string) string) (path string, uid
 		}
 		home = u.HomeDir
 	}
-	path, err = expandSecret(c.secret, home, name)
-	return path, uid, err
+	if path, err = userfile.Expand(c.secret, home, name); err != nil {
+		return "", 0, fmt.Errorf("secret=%s: no home directory when user= is set", c.secret)
+	}
+	return path, uid, nil
 }
 
 // parseUser reads the module's user= argument: a leading decimal number is
@@ -185,71 +186,6 @@ func parseUser(s string) (int, error) {
 		return 0, fmt.Errorf("user=%s: no such user", s)
 	}
 	return strconv.Atoi(u.Uid)
-}
-
-// expandSecret expands the module's secret= path: "~" at the start or
-// right after "/" and "${HOME}" become home, "${USER}" becomes name; the
-// substituted text is not scanned again. home is "" with user=, where the
-// module does not know the home directory.
-func expandSecret(spec, home, name string) (string, error) {
-	var b strings.Builder
-	tilde := true
-	for i := 0; i < len(spec); {
-		subst, n, isHome := "", 0, false
-		switch {
-		case tilde && spec[i] == '~':
-			subst, n, isHome = home, 1, true
-		case strings.HasPrefix(spec[i:], "${HOME}"):
-			subst, n, isHome = home, 7, true
-		case strings.HasPrefix(spec[i:], "${USER}"):
-			subst, n = name, 7
-		}
-		if n == 0 {
-			tilde = spec[i] == '/'
-			b.WriteByte(spec[i])
-			i++
-			continue
-		}
-		if isHome && home == "" {
-			return "", fmt.Errorf("secret=%s: no home directory when user= is set", spec)
-		}
-		b.WriteString(subst)
-		i += n
-		tilde = false
-	}
-	return b.String(), nil
-}
-
-// actAs makes the process act as uid, with that account's primary group,
-// when it runs as root for another account, as the module switches its
-// file-system ids: the file is then read, and its replacement created, as
-// the user.
-func actAs(uid int) error {
-	euid := os.Geteuid()
-	if euid == uid {
-		return nil
-	}
-	if euid != 0 {
-		return fmt.Errorf("running as user id %d, cannot act as %d", euid, uid)
-	}
-	u, err := user.LookupId(strconv.Itoa(uid))
-	if err != nil {
-		return fmt.Errorf("user id %d: no such user", uid)
-	}
-	gid, err := strconv.Atoi(u.Gid)
-	if err != nil {
-		return fmt.Errorf("user id %d: group %q", uid, u.Gid)
-	}
-	if err := syscall.Setgroups([]int{gid}); err != nil {
-		return fmt.Errorf("setgroups: %w", err)
-	}
-	if err := syscall.Setgid(gid); err != nil {
-		return fmt.Errorf("setgid %d: %w", gid, err)
-	}
-	if err := syscall.Setuid(uid); err != nil {
-		return fmt.Errorf("setuid %d: %w", uid, err)
-	}
-	return nil
 }
 
 // readAnswer reads the answer from r: at most maxAnswer bytes, without a

@@ -202,11 +202,14 @@ func TestRecoveryCodes(t *testing.T) {
 			t.Fatalf("normalizeRecoveryCode(typed %q) = %q, %v", c, n, ok)
 		}
 	}
+	if n, ok := normalizeRecoveryCode(" 1234-5678 "); !ok || n != "12345678" {
+		t.Errorf("normalizeRecoveryCode(scratch code) = %q, %v, want 12345678", n, ok)
+	}
 	// 16 base32 letters: 80 bits, above the 60 asked for.
 	if recoveryCodeBytes*8 < 60 {
 		t.Errorf("recovery codes have %d bits, want at least 60", recoveryCodeBytes*8)
 	}
-	for _, bad := range []string{"", "123456", "abcd-efgh-ijkl-mno1", "abcd-efgh-ijkl-mnopq"} {
+	for _, bad := range []string{"", "123456", "abcd-efgh-ijkl-mno1", "abcd-efgh-ijkl-mnopq", "01234567", "123456789", "1234567x"} {
 		if _, ok := normalizeRecoveryCode(bad); ok {
 			t.Errorf("normalizeRecoveryCode(%q) ok, want not a code", bad)
 		}
@@ -231,17 +234,19 @@ func FuzzParseHash(f *testing.F) {
 }
 
 // FuzzNormalizeRecoveryCode: an accepted code is 16 letters of the
-// alphabet and normalizing it again changes nothing.
+// alphabet or an imported 8-digit scratch code, and normalizing it again
+// changes nothing.
 func FuzzNormalizeRecoveryCode(f *testing.F) {
 	f.Add("abcd-efgh-ijkl-mnop")
 	f.Add("ABCD EFGH IJKL MNOP")
 	f.Add("123456")
+	f.Add("1234 5678")
 	f.Fuzz(func(t *testing.T, s string) {
 		n, ok := normalizeRecoveryCode(s)
 		if !ok {
 			return
 		}
-		if len(n) != 16 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz234567") != "" {
+		if (len(n) != 16 || strings.Trim(n, "abcdefghijklmnopqrstuvwxyz234567") != "") && !isScratchCode(n) {
 			t.Fatalf("normalizeRecoveryCode(%q) = %q", s, n)
 		}
 		if n2, ok := normalizeRecoveryCode(n); !ok || n2 != n {

@@ -69,6 +69,7 @@ type Service struct {
 	rand   io.Reader
 	now    func() time.Time
 	opts   Options
+	files  FileFactor
 }
 
 // Deps are what a Service is built from.
@@ -81,12 +82,15 @@ type Deps struct {
 	Rand io.Reader
 	// Now tells the time (time.Now in production).
 	Now func() time.Time
+	// Files, if not nil, gives a second factor to users without a
+	// confirmed authenticator in the store: their state files.
+	Files FileFactor
 }
 
 // NewService returns a Service.
 func NewService(d Deps, opts Options) *Service {
 	opts.setDefaults()
-	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts}
+	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files}
 }
 
 // Options returns the rules in force, defaults filled in.
@@ -264,8 +268,11 @@ type LoginResult struct {
 	Outcome Outcome
 	// User is set for OK and CodeRequired.
 	User User
-	// HasTOTP tells, for OK, whether the user has a confirmed authenticator.
+	// HasTOTP tells, for OK, whether the user passed a second factor (a
+	// confirmed authenticator, a recovery code, or the user's file).
 	HasTOTP bool
+	// FromFile tells that the second factor checked was the user's file.
+	FromFile bool
 	// RetryAfter is set for Throttled.
 	RetryAfter time.Duration
 	// Reason is the real cause of a failure, for the log only.
@@ -332,17 +339,20 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (LoginResult, error
 	case u.Disabled:
 		return LoginResult{Outcome: BadCredentials, Reason: "user disabled"}, nil
 	}
-	has, err := s.HasTOTP(ctx, u.ID)
+	f, err := s.factorOf(ctx, u)
 	if err != nil {
 		return LoginResult{}, err
 	}
-	if !has {
+	if f == factorNone {
 		return LoginResult{Outcome: OK, User: u}, s.succeeded(ctx, name, a.Addr, true)
 	}
 	if strings.TrimSpace(a.Code) == "" {
 		// The right password alone is not a success for the account: its
 		// attempt is taken back, not the earlier failures.
-		return LoginResult{Outcome: CodeRequired, User: u}, s.succeeded(ctx, name, a.Addr, false)
+		return LoginResult{Outcome: CodeRequired, User: u, FromFile: f == factorFile}, s.succeeded(ctx, name, a.Addr, false)
+	}
+	if f == factorFile {
+		return s.checkFileCode(ctx, u, strings.TrimSpace(a.Code), name, a.Addr, now)
 	}
 	return s.checkCode(ctx, u, a.Code, name, a.Addr, now)
 }
@@ -365,6 +375,13 @@ func (s *Service) SecondFactor(ctx context.Context, userID int64, code, addr str
 	if u.Disabled {
 		return LoginResult{Outcome: BadCredentials, Reason: "user disabled"}, nil
 	}
+	f, err := s.factorOf(ctx, u)
+	if err != nil {
+		return LoginResult{}, err
+	}
+	if f == factorFile {
+		return s.checkFileCode(ctx, u, strings.TrimSpace(code), u.Name, addr, now)
+	}
 	return s.checkCode(ctx, u, code, u.Name, addr, now)
 }
 
@@ -374,13 +391,15 @@ func (s *Service) checkCode(ctx context.Context, u User, code, name, addr string
 	code = strings.TrimSpace(code)
 	if rc, ok := normalizeRecoveryCode(code); ok {
 		err := s.store.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(u.ID, rc), now)
-		if errors.Is(err, ErrNotFound) {
+		switch {
+		case err == nil:
+			return LoginResult{Outcome: OK, User: u, HasTOTP: true, Reason: "recovery code"}, s.succeeded(ctx, name, addr, true)
+		case !errors.Is(err, ErrNotFound):
+			return LoginResult{}, err
+		case len(rc) != 8:
 			return LoginResult{Outcome: BadCode, Reason: "wrong or used recovery code"}, nil
 		}
-		if err != nil {
-			return LoginResult{}, err
-		}
-		return LoginResult{Outcome: OK, User: u, HasTOTP: true, Reason: "recovery code"}, s.succeeded(ctx, name, addr, true)
+		// Eight digits may also be the code of an 8-digit authenticator.
 	}
 	auths, err := s.store.Authenticators(ctx, u.ID)
 	if err != nil {

@@ -51,10 +51,15 @@ func newRecoveryCode(rand io.Reader) (string, error) {
 }
 
 // normalizeRecoveryCode turns what a user typed into the 16 letters of a
-// recovery code, or reports that it cannot be one.
+// recovery code, or the 8 digits of a scratch code imported from a
+// google-authenticator file (see ImportTOTP), or reports that it cannot be
+// one.
 func normalizeRecoveryCode(s string) (string, bool) {
 	s = strings.ToLower(s)
 	s = strings.NewReplacer("-", "", " ", "").Replace(s)
+	if isScratchCode(s) {
+		return s, true
+	}
 	// Sixteen letters of the alphabet always decode (16 × 5 = 80 bits), so
 	// checking each letter is the whole check; the decoder itself would
 	// skip line breaks.
@@ -64,9 +69,18 @@ func normalizeRecoveryCode(s string) (string, bool) {
 	return s, true
 }
 
+// isScratchCode reports whether s is an 8-digit scratch code as the
+// google-authenticator command makes them: 10000000 to 99999999.
+func isScratchCode(s string) bool {
+	return len(s) == 8 && s[0] != '0' && strings.Trim(s, "0123456789") == ""
+}
+
 // hashRecoveryCode is what stores keep of a normalized code. A fast hash
-// suffices: each code has 80 random bits, far beyond what can be searched,
-// unlike a password.
+// suffices for our codes: each has 80 random bits, far beyond what can be
+// searched, unlike a password. Imported 8-digit scratch codes have only 26
+// bits and could be found from a copy of the store by trying them all, as
+// they can be read from the file they came from; online, the throttle
+// keeps guessing them far less likely than guessing a TOTP code.
 func hashRecoveryCode(userID int64, normalized string) []byte {
 	h := sha256.New()
 	h.Write([]byte("otpgate recovery code\x00"))

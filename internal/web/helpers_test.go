@@ -59,6 +59,8 @@ var testArgon2 = mfa.Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 type setup struct {
 	opts  web.Options
 	mopts mfa.Options
+	// files, if set, gives users a second factor from their files.
+	files mfa.FileFactor
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -82,7 +84,7 @@ func newEnv(t testing.TB, s setup) *env {
 		s.mopts.Window = otp.Skew(1)
 	}
 	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, 4), Cipher: cipher,
-		Rand: rand.Reader, Now: clk.Now}, s.mopts)
+		Rand: rand.Reader, Now: clk.Now, Files: s.files}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
 	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, logs}, nil))

@@ -180,7 +180,7 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 			return
 		}
 		if ok && c.session.Level == mfa.LevelPassword && setup && s.opts.RequireTOTP {
-			has, err := s.svc.HasTOTP(r.Context(), c.user.ID)
+			has, err := s.svc.HasSecondFactor(r.Context(), c.user)
 			if err != nil {
 				s.serverError(w, r, err)
 				return

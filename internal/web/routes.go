@@ -32,6 +32,8 @@ func (s *server) routes() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", handleHealth())
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
+	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
+	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	mux.Handle("/auth/nginx", s.handleForwardAuth(false))

@@ -50,7 +50,14 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 	if p.RecoveryLeft, err = s.svc.RecoveryCodesLeft(r.Context(), c.user.ID); err != nil {
 		return p, err
 	}
-	p.Required = s.opts.RequireTOTP && !p.HasTOTP
+	if s.opts.RequireTOTP && !p.HasTOTP {
+		// A code from the user's file meets the requirement too.
+		has, err := s.svc.HasSecondFactor(r.Context(), c.user)
+		if err != nil {
+			return p, err
+		}
+		p.Required = !has
+	}
 	return p, nil
 }
 

@@ -1,0 +1,240 @@
+package web_test
+
+import (
+	"encoding/json"
+	"log/slog"
+	"net/url"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/userfile"
+	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// fileSecret is the secret of the state files these tests write.
+const fileSecret = "2SH3V3GDW7ZNMGYE"
+
+var fileKey = func() otp.Key {
+	s, _ := otp.DecodeSecret(fileSecret)
+	return otp.Key{Secret: s}
+}()
+
+// fileEnv is a server whose users may have a state file in dir (owner
+// check off, so that it runs as any account), and the source's log.
+func fileEnv(t *testing.T, opts web.Options) (*env, string, *strings.Builder) {
+	t.Helper()
+	dir := t.TempDir()
+	logs := &strings.Builder{}
+	src, err := userfile.New(slog.New(slog.NewTextHandler(logs, nil)), userfile.Options{Template: dir + "/${USER}", NoStrictOwner: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return newEnv(t, setup{opts: opts, files: src}), dir, logs
+}
+
+// writeStateFile writes a user's state file with mode perm.
+func writeStateFile(t *testing.T, dir, name, content string, perm os.FileMode) {
+	t.Helper()
+	p := filepath.Join(dir, name)
+	os.Remove(p)
+	if err := os.WriteFile(p, []byte(content), perm); err != nil {
+		t.Fatal(err)
+	}
+}
+
+const stateFile = fileSecret + "\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n11111111\n22222222\n"
+
+// TestUserFileLogins: a user with a file is asked for its code on every
+// path (one form, second step, JSON API), with the file's reuse and
+// scratch-code rules; a user without one passes with the password alone.
+func TestUserFileLogins(t *testing.T) {
+	e, dir, logs := fileEnv(t, web.Options{})
+	e.addUser("filer")
+	e.addUser("plain")
+	writeStateFile(t, dir, "filer", stateFile, 0o600)
+
+	e.login(e.client(), "plain", "", "/settings")
+	c := e.client()
+	e.login(c, "filer", "", "/login/totp")
+	if r := e.post(c, "/login/totp", url.Values{"code": {"000000"}}); r.status != 401 {
+		t.Errorf("second step, wrong code = %d, want 401", r.status)
+	}
+	now := e.clock.Now()
+	if r := e.post(c, "/login/totp", url.Values{"code": {fileKey.TOTP(now)}}); r.status != 303 || r.location != "/settings" {
+		t.Errorf("second step, file code = %d %q, want 303 /settings", r.status, r.location)
+	}
+	// The one form with "OTP (optional)": the same code is now reused.
+	if r := e.post(e.client(), "/login", url.Values{"username": {"filer"}, "password": {testPassword}, "otp": {fileKey.TOTP(now)}}); r.status != 401 {
+		t.Errorf("one form, reused code = %d, want 401", r.status)
+	}
+	e.nextStep()
+	e.login(e.client(), "filer", fileKey.TOTP(e.clock.Now()), "/settings")
+	tests := []struct {
+		name, code, want string
+	}{
+		{"no code", "", "code_required"},
+		{"reused", fileKey.TOTP(e.clock.Now()), "code_wrong"},
+		{"scratch code", "11111111", "ok"},
+		{"scratch code again", "11111111", "code_wrong"},
+	}
+	for _, tc := range tests {
+		if _, v := e.verify("filer", testPassword, tc.code); v.Outcome != tc.want {
+			t.Errorf("API %s = %s, want %s", tc.name, v.Outcome, tc.want)
+		}
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "filer")); strings.Contains(string(b), "11111111") || !strings.Contains(string(b), "22222222") {
+		t.Errorf("the used scratch code is still in the file, or the other is gone:\n%s", b)
+	}
+	for _, want := range []string{"result=accepted", `result="code already used"`, `result="wrong code"`} {
+		if !strings.Contains(logs.String(), want) {
+			t.Errorf("file log lacks %s:\n%s", want, logs)
+		}
+	}
+	if strings.Contains(e.logs.String()+logs.String(), fileKey.TOTP(now)) || strings.Contains(logs.String(), fileSecret) {
+		t.Errorf("a code or the secret was logged")
+	}
+	if !strings.Contains(e.logs.String(), `reason="file: code already used"`) {
+		t.Errorf("access log lacks the file reason:\n%s", e.logs)
+	}
+}
+
+// TestUserFilePrecedence: a TOTP in the store wins over the file; the file
+// wins over nothing; only a missing file means nothing.
+func TestUserFilePrecedence(t *testing.T) {
+	e, dir, logs := fileEnv(t, web.Options{})
+	e.addUser("both")
+	e.addUser("broken")
+	writeStateFile(t, dir, "both", stateFile, 0o600)
+	writeStateFile(t, dir, "broken", stateFile, 0o644)
+
+	c := e.client()
+	e.login(c, "both", fileKey.TOTP(e.clock.Now()), "/settings")
+	key, _ := e.enroll(c)
+	e.nextStep()
+	now := e.clock.Now()
+	if _, v := e.verify("both", testPassword, fileKey.TOTP(now)); v.Outcome != "code_wrong" {
+		t.Errorf("file code of a user with store TOTP = %s, want code_wrong", v.Outcome)
+	}
+	if _, v := e.verify("both", testPassword, key.TOTP(now)); v.Outcome != "ok" {
+		t.Errorf("store code = %s, want ok", v.Outcome)
+	}
+	// An unusable file fails closed: a code is asked for and refused.
+	if _, v := e.verify("broken", testPassword, ""); v.Outcome != "code_required" {
+		t.Errorf("unusable file, no code = %s, want code_required", v.Outcome)
+	}
+	if _, v := e.verify("broken", testPassword, fileKey.TOTP(now)); v.Outcome != "code_wrong" {
+		t.Errorf("unusable file, right code = %s, want code_wrong", v.Outcome)
+	}
+	if !strings.Contains(logs.String(), "more permissive than 0600") || !strings.Contains(e.logs.String(), `reason="file: file unusable"`) {
+		t.Errorf("no clear log line for the unusable file:\n%s\n%s", logs, e.logs)
+	}
+}
+
+// TestUserFileRequired: with a second factor required, a user without a
+// file is sent to set up TOTP, a user with one is asked for its code and
+// cannot reach the setup page with the password alone.
+func TestUserFileRequired(t *testing.T) {
+	e, dir, _ := fileEnv(t, web.Options{RequireTOTP: true})
+	e.addUser("filer")
+	e.addUser("plain")
+	writeStateFile(t, dir, "filer", stateFile, 0o600)
+	e.login(e.client(), "plain", "", "/settings/security")
+	if _, v := e.verify("plain", testPassword, ""); v.Outcome != "code_required" {
+		t.Errorf("API, required and no file = %s, want code_required", v.Outcome)
+	}
+	c := e.client()
+	e.login(c, "filer", "", "/login/totp")
+	if r := e.post(c, "/settings/security/totp", nil); r.status != 303 {
+		t.Errorf("setup with the password alone for a user with a file = %d, want 303", r.status)
+	}
+	if r := e.post(c, "/login/totp", url.Values{"code": {fileKey.TOTP(e.clock.Now())}}); r.status != 303 || r.location != "/settings" {
+		t.Errorf("second step with the file code = %d %q, want 303 /settings", r.status, r.location)
+	}
+	if r := e.get(c, "/settings/security"); r.status != 200 || strings.Contains(r.body, "Your organisation requires it") {
+		t.Errorf("security page of a user with a file = %d, says setup required", r.status)
+	}
+}
+
+// enrolJSON posts to an enrol endpoint and decodes the answer.
+func (e *env) enrolJSON(path string, body any) (int, map[string]any) {
+	e.t.Helper()
+	b, _ := json.Marshal(body)
+	r := e.postJSON(e.client(), path, string(b))
+	var m map[string]any
+	if err := json.Unmarshal([]byte(r.body), &m); err != nil {
+		e.t.Fatalf("%s: %d %q: %v", path, r.status, r.body, err)
+	}
+	return r.status, m
+}
+
+// TestAPIEnrol: a terminal's enrolment through the JSON endpoints.
+func TestAPIEnrol(t *testing.T) {
+	e, dir, _ := fileEnv(t, web.Options{})
+	e.addUser("bob")
+	e.addUser("filer")
+	writeStateFile(t, dir, "filer", stateFile, 0o600)
+
+	if st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "bob", "password": "wrong password"}); st != 401 || m["outcome"] != "credentials_wrong" {
+		t.Errorf("wrong password = %d %v", st, m)
+	}
+	r := e.post(e.client(), "/api/v1/enrol", url.Values{"username": {"bob"}, "password": {testPassword}})
+	if r.status != 415 {
+		t.Errorf("form post = %d, want 415", r.status)
+	}
+	st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "bob", "password": testPassword})
+	if st != 200 || m["id"] == nil || !strings.HasPrefix(m["uri"].(string), "otpauth://totp/") {
+		t.Fatalf("start = %d %v", st, m)
+	}
+	secret, err := otp.DecodeSecret(strings.ReplaceAll(m["key"].(string), " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := otp.Key{Secret: secret}
+	id := m["id"].(string)
+	if st, m := e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "bob", "id": id, "code": "000000"}); st != 401 || m["outcome"] != "code_wrong" {
+		t.Errorf("confirm, wrong code = %d %v", st, m)
+	}
+	// A code of the next step: confirmed, with the clock reported.
+	st, m = e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "bob", "id": id, "code": key.TOTP(e.clock.Now().Add(30 * time.Second))})
+	if st != 200 || m["drift_steps"] != 1.0 || m["clock"] == nil || len(m["recovery_codes"].([]any)) != mfa.RecoveryCodeCount {
+		t.Errorf("confirm = %d %v", st, m)
+	}
+	if st, m := e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "bob", "id": id, "code": key.TOTP(e.clock.Now())}); st != 404 || m["outcome"] != "expired" {
+		t.Errorf("confirm again = %d %v", st, m)
+	}
+	if st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "bob", "password": testPassword}); st != 409 || m["outcome"] != "conflict" {
+		t.Errorf("start with TOTP set up = %d %v", st, m)
+	}
+	e.nextStep()
+	e.nextStep()
+	if _, v := e.verify("bob", testPassword, key.TOTP(e.clock.Now())); v.Outcome != "ok" {
+		t.Errorf("sign-in with the enrolled key = %s", v.Outcome)
+	}
+
+	// A user whose second factor is a file must give a code from it.
+	if st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "filer", "password": testPassword}); st != 401 || m["outcome"] != "code_required" {
+		t.Errorf("file user without a code = %d %v", st, m)
+	}
+	st, m = e.enrolJSON("/api/v1/enrol", map[string]string{"username": "filer", "password": testPassword, "otp": fileKey.TOTP(e.clock.Now())})
+	if st != 200 {
+		t.Fatalf("file user with a code = %d %v", st, m)
+	}
+	secret, _ = otp.DecodeSecret(strings.ReplaceAll(m["key"].(string), " ", ""))
+	key = otp.Key{Secret: secret}
+	st, m = e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "filer", "id": m["id"].(string), "code": key.TOTP(e.clock.Now())})
+	if st != 200 || m["had_file"] != true || m["drift_steps"] != nil {
+		t.Errorf("file user confirm = %d %v", st, m)
+	}
+	e.nextStep()
+	if _, v := e.verify("filer", testPassword, fileKey.TOTP(e.clock.Now())); v.Outcome != "code_wrong" {
+		t.Errorf("file code after enrolment = %s, want code_wrong (the store wins)", v.Outcome)
+	}
+	if strings.Contains(e.logs.String(), fileSecret) || strings.Contains(e.logs.String(), secret.Base32()) {
+		t.Errorf("a secret was logged")
+	}
+}
