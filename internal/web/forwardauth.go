@@ -115,7 +115,7 @@ func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
 		setReason(r, "second factor not passed yet")
 		return identity{}, false, nil
 	}
-	has, err := s.svc.HasTOTP(r.Context(), u.ID)
+	has, err := s.svc.HasSecondFactor(r.Context(), u)
 	if err != nil {
 		return identity{}, false, err
 	}
