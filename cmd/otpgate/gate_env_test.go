@@ -9,7 +9,6 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
-	"errors"
 	"flag"
 	"fmt"
 	"log/slog"
@@ -248,10 +247,10 @@ func (g *gateServer) service(t testing.TB) (*mfa.Service, func()) {
 // storeUser creates a user with a TOTP enrolled in otpgate's own store,
 // confirmed with the code of the previous time step so that the current
 // one is still free for the sign-in. It returns the user's key.
-func storeUser(t testing.TB, svc *mfa.Service, name, password string) otp.Key {
+func storeUser(t testing.TB, svc *mfa.Service, nu mfa.NewUser) otp.Key {
 	t.Helper()
 	ctx := context.Background()
-	u, err := svc.CreateUser(ctx, mfa.NewUser{Name: name, Password: password})
+	u, err := svc.CreateUser(ctx, nu)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -264,6 +263,3 @@ func storeUser(t testing.TB, svc *mfa.Service, name, password string) otp.Key {
 	}
 	return enr.URI.Key
 }
-
-// errStop ends a loop early.
-var errStop = errors.New("stop")
