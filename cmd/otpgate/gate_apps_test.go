@@ -49,8 +49,7 @@ func startJupyter(t testing.TB, dir string) string {
 	cmd.Env = append(os.Environ(), "HOME="+home, "JUPYTER_CONFIG_DIR="+filepath.Join(home, "config"),
 		"JUPYTER_DATA_DIR="+filepath.Join(home, "data"), "JUPYTER_RUNTIME_DIR="+filepath.Join(home, "runtime"),
 		"IPYTHONDIR="+filepath.Join(home, "ipython"), "PATH=/usr/bin:/bin:/usr/sbin:/sbin")
-	startProcess(t, cmd, filepath.Join(dir, "jupyter.log"))
-	waitListening(t, addr, "jupyter-notebook")
+	waitListening(t, addr, "jupyter-notebook", startProcess(t, cmd, filepath.Join(dir, "jupyter.log")))
 	return addr
 }
 

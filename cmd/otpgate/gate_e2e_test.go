@@ -171,7 +171,7 @@ http {
 	if out, err := exec.Command(nginx, "-t", "-p", prefix, "-e", prefix+"/logs/error.log", "-c", prefix+"/nginx.conf").CombinedOutput(); err != nil {
 		t.Fatalf("nginx -t: %v\n%s", err, out)
 	}
-	startProcess(t, exec.Command(nginx, "-p", prefix, "-e", prefix+"/logs/error.log", "-c", prefix+"/nginx.conf"),
+	exited := startProcess(t, exec.Command(nginx, "-p", prefix, "-e", prefix+"/logs/error.log", "-c", prefix+"/nginx.conf"),
 		filepath.Join(g.dir, "nginx.log"))
 	t.Cleanup(func() {
 		if t.Failed() {
@@ -179,7 +179,7 @@ http {
 			t.Logf("nginx error.log:\n%s", tail(out, 3000))
 		}
 	})
-	waitListening(t, addr, "nginx")
+	waitListening(t, addr, "nginx", exited)
 	return addr
 }
 
@@ -217,7 +217,7 @@ func startCaddy(t *testing.T, caddy string, g *gateRun) string {
 	caddyDir := filepath.Join(g.dir, "caddy")
 	_, port, _ := strings.Cut(addr, ":")
 	_, httpPort, _ := strings.Cut(httpAddr, ":")
-	global := "{\n\tadmin off\n\tpersist_config off\n\tauto_https disable_redirects\n\thttps_port " + port +
+	global := "{\n\tadmin off\n\tauto_https disable_redirects\n\thttps_port " + port +
 		"\n\thttp_port " + httpPort + "\n\tdefault_bind 127.0.0.1\n\tstorage file_system " + caddyDir + "\n}\n\n"
 	if err := os.MkdirAll(caddyDir, 0o755); err != nil {
 		t.Fatal(err)
@@ -228,8 +228,7 @@ func startCaddy(t *testing.T, caddy string, g *gateRun) string {
 	}
 	cmd := exec.Command(caddy, "run", "--adapter", "caddyfile", "--config", file)
 	cmd.Env = append(os.Environ(), "HOME="+caddyDir, "XDG_DATA_HOME="+caddyDir, "XDG_CONFIG_HOME="+caddyDir)
-	startProcess(t, cmd, filepath.Join(g.dir, "caddy.log"))
-	waitListening(t, addr, "caddy")
+	waitListening(t, addr, "caddy", startProcess(t, cmd, filepath.Join(g.dir, "caddy.log")))
 	return addr
 }
 

@@ -51,8 +51,9 @@ func freeAddr(t testing.TB) string {
 
 // startProcess starts cmd in a process group of its own with its output in
 // logPath, and stops the whole group (jupyter's kernels too) when the test
-// ends, however it ends: SIGTERM, then SIGKILL after 5 seconds.
-func startProcess(t testing.TB, cmd *exec.Cmd, logPath string) *exec.Cmd {
+// ends, however it ends: SIGTERM, then SIGKILL after 5 seconds. The
+// returned channel is closed when the process exits.
+func startProcess(t testing.TB, cmd *exec.Cmd, logPath string) <-chan struct{} {
 	t.Helper()
 	log, err := os.Create(logPath)
 	if err != nil {
@@ -86,7 +87,7 @@ func startProcess(t testing.TB, cmd *exec.Cmd, logPath string) *exec.Cmd {
 			t.Logf("%s log:\n%s", filepath.Base(logPath), tail(out, 4000))
 		}
 	})
-	return cmd
+	return done
 }
 
 // tail returns the last n bytes of b.
@@ -97,11 +98,17 @@ func tail(b []byte, n int) []byte {
 	return b
 }
 
-// waitListening waits until addr accepts TCP connections.
-func waitListening(t testing.TB, addr, what string) {
+// waitListening waits until addr accepts TCP connections, and fails when
+// the program ends first.
+func waitListening(t testing.TB, addr, what string, exited <-chan struct{}) {
 	t.Helper()
 	deadline := time.Now().Add(30 * time.Second)
 	for {
+		select {
+		case <-exited:
+			t.Fatalf("%s ended before it listened on %s", what, addr)
+		default:
+		}
 		c, err := net.DialTimeout("tcp", addr, time.Second)
 		if err == nil {
 			c.Close()
@@ -209,7 +216,7 @@ func prepareGate(t testing.TB, dir string, extra ...string) *gateServer {
 // start runs `otpgate serve` and waits for /healthz.
 func (g *gateServer) start(t testing.TB, logPath string) {
 	t.Helper()
-	startProcess(t, exec.Command(g.bin, append([]string{"serve", "-addr", g.addr}, g.args...)...), logPath)
+	exited := startProcess(t, exec.Command(g.bin, append([]string{"serve", "-addr", g.addr}, g.args...)...), logPath)
 	deadline := time.Now().Add(20 * time.Second)
 	for {
 		r, err := http.Get("http://" + g.addr + "/healthz")
@@ -218,6 +225,11 @@ func (g *gateServer) start(t testing.TB, logPath string) {
 			if r.StatusCode == 200 {
 				return
 			}
+		}
+		select {
+		case <-exited:
+			t.Fatal("otpgate ended at start")
+		default:
 		}
 		if time.Now().After(deadline) {
 			out, _ := os.ReadFile(logPath)
