@@ -298,9 +298,12 @@ func (g *gateRun) anonymous(t *testing.T, nb, echo string, clients ...*http.Clie
 	}
 	nf := noFollow(c)
 	forged := http.Header{"Remote-User": {g.alice.name}, "Remote-Groups": {"jupyter"}}
+	// Session cookies: an unknown token of the right form, and hostile ones.
+	unknown := http.Header{"Cookie": {"otpgate_session=" + strings.Repeat("A", 43)}}
+	hostile := http.Header{"Cookie": {"otpgate_session=../../etc/passwd; otpgate_session=" + strings.Repeat("%00", 300)}}
 	for _, u := range []string{nb + "/", nb + "/tree", nb + "/notebooks/e2e.ipynb", nb + "/api/contents",
 		nb + "/api/kernels", nb + "/api/kernels/" + g.kernelDirectly, nb + "/api/contents/e2e.ipynb?content=1", echo + "/"} {
-		for _, h := range []http.Header{nil, forged} {
+		for _, h := range []http.Header{nil, forged, unknown, hostile} {
 			r, body := fetch(t, nf, "GET", u, nil, h)
 			if r.StatusCode != http.StatusFound {
 				t.Errorf("no session: %s, want 302 to the login page\n%.300s", describe(r), body)
