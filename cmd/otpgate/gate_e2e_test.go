@@ -315,6 +315,12 @@ func (g *gateRun) anonymous(t *testing.T, nb, echo string, clients ...*http.Clie
 			}
 		}
 	}
+	// The forward-auth endpoints are not public.
+	for _, p := range []string{"/auth/nginx", "/auth/redirect"} {
+		if r, _ := fetch(t, nf, "GET", "https://"+authHost+p, nil, nil); r.StatusCode != http.StatusNotFound {
+			t.Errorf("%s, want 404 (the proxy keeps the endpoints to itself)", describe(r))
+		}
+	}
 	for _, m := range []string{"POST", "PUT", "DELETE"} {
 		r, _ := fetch(t, nf, m, nb+"/api/kernels/"+g.kernelDirectly, nil, http.Header{"X-XSRFToken": {"x"}})
 		if r.StatusCode/100 == 2 {

@@ -153,6 +153,9 @@ func TestGateTraefikExample(t *testing.T) {
 		if rule, _ := get(r, "rule").(string); strings.Contains(rule, "notebook.") && !slices.Contains(ms, any("otpgate-gate")) {
 			t.Errorf("router %s (%s) is not behind the gate", name, rule)
 		}
+		if rule, _ := get(r, "rule").(string); strings.Contains(rule, "auth.") && !strings.Contains(rule, "!PathPrefix(`/auth/`)") {
+			t.Errorf("router %s (%s) lets clients reach the forward-auth endpoints", name, rule)
+		}
 	}
 	for name, s := range services {
 		servers, _ := get(s, "loadBalancer", "servers").([]any)
