@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"net/url"
+	"strings"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -49,7 +50,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			}
 			loc := s.baseURL + "/login"
 			if terr == nil {
-				loc += "?rd=" + url.QueryEscape(t.url)
+				loc += "?rd=" + url.QueryEscape(t.url())
 			}
 			h["Location"] = []string{loc}
 			w.WriteHeader(http.StatusFound)
@@ -133,20 +134,37 @@ func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
 // one cookie of that name, at most maxToken bytes of base64url. Anything
 // else is logged and treated as no session.
 func sessionToken(r *http.Request) (string, bool) {
-	c, err := r.Cookie(cookieName)
-	if err != nil || c.Value == "" {
+	v, found := cookieValue(r.Header["Cookie"])
+	if !found || v == "" {
 		return "", false
 	}
-	if len(c.Value) > maxToken {
+	if len(v) > maxToken {
 		setReason(r, "session cookie too long")
 		return "", false
 	}
-	for i := 0; i < len(c.Value); i++ {
-		b := c.Value[i]
+	for i := 0; i < len(v); i++ {
+		b := v[i]
 		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
 			setReason(r, "session cookie malformed")
 			return "", false
 		}
 	}
-	return c.Value, true
+	return v, true
+}
+
+// cookieValue finds the first session cookie in Cookie header lines
+// ("a=1; otpgate_session=TOKEN") without parsing the others, which
+// (*http.Request).Cookie would allocate for.
+func cookieValue(lines []string) (string, bool) {
+	for _, line := range lines {
+		for line != "" {
+			var part string
+			part, line, _ = strings.Cut(line, ";")
+			part = strings.TrimLeft(part, " \t")
+			if v, ok := strings.CutPrefix(part, cookieName+"="); ok {
+				return strings.TrimRight(v, " \t"), true
+			}
+		}
+	}
+	return "", false
 }

@@ -5,9 +5,9 @@ import (
 	"net/http"
 	"net/netip"
 	url0 "net/url"
-	"sync"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -96,7 +96,7 @@ func (e *env) auth(endpoint, token, original string, extra ...string) resp {
 // faUsers makes alice (TOTP, group hpc), bob (no TOTP, group staff) and
 // carol (TOTP, no group) and returns their full sessions, and alice's
 // session that has passed only the password.
-func faUsers(t *testing.T, e *env) (alice, bob, carol, alicePending string) {
+func faUsers(t testing.TB, e *env) (alice, bob, carol, alicePending string) {
 	ctx := context.Background()
 	for _, p := range []struct {
 		name, display string
@@ -487,9 +487,12 @@ func TestLoginRD(t *testing.T) {
 	if p := e.get(c, "/logout?rd="+url0.QueryEscape("https://evil.org/")); strings.Contains(p.body, "evil.org") {
 		t.Errorf("GET /logout keeps a refused rd:\n%s", p.body)
 	}
-	r = e.post(c, "/logout", url0.Values{"rd": {"https://evil.org/"}})
+	r = e.post(c, "/logout", url0.Values{"rd": {"https://evil.org/?token=s3cret"}})
 	if r.status != 303 || r.location != "/login" {
 		t.Errorf("POST /logout with a refused rd = %d %q, want /login", r.status, r.location)
+	}
+	if logs := e.logs.String(); !strings.Contains(logs, `msg="redirect target refused" path=/logout target=https://evil.org/`) || strings.Contains(logs, "s3cret") {
+		t.Errorf("log of a refused rd (with the target, without its query):\n%s", logs)
 	}
 }
 

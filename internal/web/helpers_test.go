@@ -48,6 +48,8 @@ type env struct {
 	store mfa.Store
 	clock *clock
 	logs  *strings.Builder
+	// handler is the server's handler, for benchmarks without a network.
+	handler http.Handler
 	// aliceCode gives alice's current code, once forward-auth tests
 	// enrolled her.
 	aliceCode func() string
@@ -61,6 +63,8 @@ type setup struct {
 	mopts mfa.Options
 	// files, if set, gives users a second factor from their files.
 	files mfa.FileFactor
+	// logTo, when set, takes the server's log instead of env.logs.
+	logTo io.Writer
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -87,14 +91,18 @@ func newEnv(t testing.TB, s setup) *env {
 		Rand: rand.Reader, Now: clk.Now, Files: s.files}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
-	log := slog.New(slog.NewTextHandler(lockedWriter{&logMu, logs}, nil))
+	var lw io.Writer = lockedWriter{&logMu, logs}
+	if s.logTo != nil {
+		lw = s.logTo
+	}
+	log := slog.New(slog.NewTextHandler(lw, nil))
 	h, err := web.NewServer(log, svc, s.opts)
 	if err != nil {
 		t.Fatal(err)
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs}
+	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs, handler: h}
 }
 
 type lockedWriter struct {

@@ -48,7 +48,7 @@ type loginPage struct {
 
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		next := s.redirectParam(r.URL.Query())
+		next := s.redirectParam(r, r.URL.Query())
 		c, ok, err := s.session(r)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -74,12 +74,12 @@ func logAttempt(r *http.Request, name string, res mfa.LoginResult) {
 
 // redirectParam is where to go after sign-in: rd (as forward-auth sends
 // it) or next, when allowed (see safeRedirect), else the settings page.
-func (s *server) redirectParam(v url.Values) string {
+func (s *server) redirectParam(r *http.Request, v url.Values) string {
 	target := v.Get("rd")
 	if target == "" {
 		target = v.Get("next")
 	}
-	return s.safeRedirect(target, "/settings")
+	return s.checkRedirect(r, target, "/settings")
 }
 
 // startSession ends the request's old session, if any, and starts a new one
@@ -109,7 +109,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			return
 		}
 		name := mfa.NormalizeName(r.PostForm.Get("username"))
-		next := s.redirectParam(r.PostForm)
+		next := s.redirectParam(r, r.PostForm)
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: r.PostForm.Get("password"),
 			Code: r.PostForm.Get("otp"), Addr: s.clientAddr(r)})
 		if err != nil {
@@ -184,7 +184,7 @@ func (s *server) handleSecondStepForm() http.Handler {
 			return
 		}
 		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-			Next: s.redirectParam(r.URL.Query()), Issuer: s.svc.Options().Issuer})
+			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer})
 	})
 }
 
@@ -198,7 +198,7 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 		if !ok {
 			return
 		}
-		next := s.redirectParam(r.PostForm)
+		next := s.redirectParam(r, r.PostForm)
 		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"), s.clientAddr(r))
 		if err != nil {
 			s.serverError(w, r, err)
@@ -243,7 +243,7 @@ type logoutPage struct {
 // attacker.
 func (s *server) handleLogoutForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		rd := s.safeRedirect(r.URL.Query().Get("rd"), "")
+		rd := s.checkRedirect(r, r.URL.Query().Get("rd"), "")
 		s.render(w, r, http.StatusOK, "logout", logoutPage{page: page{Title: "Sign out"}, RD: rd})
 	})
 }
@@ -264,7 +264,7 @@ func (s *server) handleLogout() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		http.Redirect(w, r, s.safeRedirect(rd, "/login"), http.StatusSeeOther)
+		http.Redirect(w, r, s.checkRedirect(r, rd, "/login"), http.StatusSeeOther)
 	})
 }
 

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"net/url"
 	"strings"
@@ -17,6 +18,9 @@ import (
 type reqInfo struct {
 	user   string
 	reason string
+	// trusted tells, once per request, whether the peer is a trusted
+	// proxy (see fromTrustedProxy).
+	trusted bool
 }
 
 type reqInfoKey struct{}
@@ -57,24 +61,45 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 	return n, err
 }
 
+// logged is what the access log keeps of a request: its status, size and
+// what handlers tell about it, in one allocation.
+type logged struct {
+	statusWriter
+	reqInfo
+}
+
 // accessLog writes one line per request. The path is logged without its
-// query, which may hold a setup token.
+// query, which may hold a setup token. The record goes straight to the
+// handler, without the caller's program counter, which slog would
+// otherwise look up on every request; the client's address is added when
+// it differs from the peer's (a trusted proxy's).
 func (s *server) accessLog(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
-		ri := &reqInfo{}
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, ri))
-		sw := &statusWriter{ResponseWriter: w}
-		h.ServeHTTP(sw, r)
-		attrs := []any{"method", r.Method, "path", r.URL.Path, "status", sw.status, "bytes", sw.size,
-			"duration", time.Since(start), "remote_addr", r.RemoteAddr}
-		if ri.user != "" {
-			attrs = append(attrs, "user", ri.user)
+		l := &logged{statusWriter: statusWriter{ResponseWriter: w}}
+		peer, peerOK := peerAddr(r)
+		l.trusted = peerOK && s.isTrusted(peer)
+		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, &l.reqInfo))
+		h.ServeHTTP(&l.statusWriter, r)
+		ctx := r.Context()
+		if !s.log.Enabled(ctx, slog.LevelInfo) {
+			return
 		}
-		if ri.reason != "" {
-			attrs = append(attrs, "reason", ri.reason)
+		rec := slog.NewRecord(start, slog.LevelInfo, "request", 0)
+		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", l.status),
+			slog.Int("bytes", l.size), slog.Duration("duration", time.Since(start)), slog.String("remote_addr", r.RemoteAddr))
+		if l.trusted {
+			if ip, ok := s.clientIP(r); ok && ip != peer {
+				rec.AddAttrs(slog.String("client_addr", ip.String()))
+			}
 		}
-		s.log.InfoContext(r.Context(), "request", attrs...)
+		if l.user != "" {
+			rec.AddAttrs(slog.String("user", l.user))
+		}
+		if l.reason != "" {
+			rec.AddAttrs(slog.String("reason", l.reason))
+		}
+		s.log.Handler().Handle(ctx, rec)
 	})
 }
 

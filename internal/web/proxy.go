@@ -50,6 +50,9 @@ func peerAddr(r *http.Request) (netip.Addr, bool) {
 
 // isTrusted reports whether a is one of the trusted proxies.
 func (s *server) isTrusted(a netip.Addr) bool {
+	if !a.IsValid() {
+		return false
+	}
 	for _, p := range s.opts.TrustedProxies {
 		if p.Contains(a) {
 			return true
@@ -59,10 +62,13 @@ func (s *server) isTrusted(a netip.Addr) bool {
 }
 
 // fromTrustedProxy reports whether the request's peer is a trusted proxy,
-// whose forwarded headers are read.
+// whose forwarded headers are read; the access log has found out already.
 func (s *server) fromTrustedProxy(r *http.Request) bool {
 	if len(s.opts.TrustedProxies) == 0 {
 		return false
+	}
+	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+		return ri.trusted
 	}
 	a, ok := peerAddr(r)
 	return ok && s.isTrusted(a)
@@ -136,9 +142,12 @@ type target struct {
 	// host is the lower-case host with an optional port; path the cleaned
 	// path the rules match.
 	host, path string
-	// url is the whole URL, for rd.
-	url string
+	// scheme and uri complete the URL, for rd (see url).
+	scheme, uri string
 }
+
+// url is the whole original URL.
+func (t target) url() string { return t.scheme + "://" + t.host + t.uri }
 
 // maxForwardedURL bounds the original URL.
 const maxForwardedURL = 8192
@@ -205,16 +214,34 @@ func (s *server) originalURL(r *http.Request, trusted bool) (target, error) {
 	if uri == "" || uri[0] != '/' || strings.HasPrefix(uri, "//") {
 		return target{}, fmt.Errorf("forwarded URI %q: want a path starting with one /", trunc(uri))
 	}
-	u, err := url.ParseRequestURI(uri)
-	if err != nil {
-		return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), errors.Unwrap(err))
+	p, ok := plainPath(uri)
+	if !ok {
+		u, err := url.ParseRequestURI(uri)
+		if err != nil {
+			return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), errors.Unwrap(err))
+		}
+		if p, err = access.CleanPath(u.Path); err != nil {
+			return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), err)
+		}
 	}
-	p, err := access.CleanPath(u.Path)
-	if err != nil {
-		return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), err)
+	return target{host: strings.ToLower(host), path: p, scheme: scheme, uri: uri}, nil
+}
+
+// plainPath returns the path of a request URI when it needs neither
+// unescaping nor cleaning (no '%', '\\', "//", "/." and no trailing '/'),
+// which is the common case and costs no allocation.
+func plainPath(uri string) (string, bool) {
+	p := uri
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		p = uri[:i]
 	}
-	host = strings.ToLower(host)
-	return target{host: host, path: p, url: scheme + "://" + host + uri}, nil
+	if p == "/" {
+		return p, true
+	}
+	if p == "" || p[len(p)-1] == '/' || strings.ContainsAny(p, "%\\") || strings.Contains(p, "//") || strings.Contains(p, "/.") {
+		return "", false
+	}
+	return p, true
 }
 
 // printableASCII reports whether s holds only bytes 0x21 to 0x7e: a URL in
@@ -249,8 +276,11 @@ func validHostPort(h string) bool {
 	if hasPort && !validPort(port) {
 		return false
 	}
-	if a, err := netip.ParseAddr(name); err == nil {
-		return a.Is4()
+	// A DNS name's last label is never all digits: only then try an IPv4
+	// address (a failed parse costs an allocation).
+	if name != "" && name[len(name)-1] >= '0' && name[len(name)-1] <= '9' {
+		a, err := netip.ParseAddr(name)
+		return err == nil && a.Is4()
 	}
 	return access.ValidHostName(strings.ToLower(name))
 }

@@ -1,6 +1,7 @@
 package web
 
 import (
+	"net/http"
 	"net/url"
 	"strings"
 
@@ -51,6 +52,17 @@ func (s *server) safeRedirect(target, fallback string) string {
 		return fallback
 	}
 	return target
+}
+
+// checkRedirect is safeRedirect with a log line for a refused target,
+// which names the target without its query (it may hold an app's token).
+func (s *server) checkRedirect(r *http.Request, target, fallback string) string {
+	got := s.safeRedirect(target, fallback)
+	if target != "" && got != target {
+		shown, _, _ := strings.Cut(target, "?")
+		s.log.WarnContext(r.Context(), "redirect target refused", "path", r.URL.Path, "target", trunc(shown))
+	}
+	return got
 }
 
 // allowedHost reports whether a redirect may go to host (no port, any case).

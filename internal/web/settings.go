@@ -42,7 +42,7 @@ var notices = map[string]string{
 func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
 	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level == mfa.LevelFull,
 		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")],
-		Next: s.safeRedirect(r.URL.Query().Get("next"), "")}
+		Next: s.checkRedirect(r, r.URL.Query().Get("next"), "")}
 	var err error
 	if p.HasTOTP, err = s.svc.HasTOTP(r.Context(), c.user.ID); err != nil {
 		return p, err
@@ -98,7 +98,7 @@ type setupTOTPPage struct {
 func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrollment, msg string) {
 	next := ""
 	if r.PostForm != nil {
-		next = s.safeRedirect(r.PostForm.Get("next"), "")
+		next = s.checkRedirect(r, r.PostForm.Get("next"), "")
 	}
 	svg, err := qr.SVG(e.URI.Encode())
 	if err != nil {
@@ -188,7 +188,7 @@ func (s *server) handleTOTPConfirm() http.Handler {
 		}
 		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "TOTP is enabled", User: &c.user},
 			Notice: "Your authenticator app is set up. From now on, signing in asks for its code.",
-			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: s.safeRedirect(r.PostForm.Get("next"), "/settings/security")})
+			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: s.checkRedirect(r, r.PostForm.Get("next"), "/settings/security")})
 	})
 }
 
