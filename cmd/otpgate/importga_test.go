@@ -204,3 +204,31 @@ func mustUser(t *testing.T, store mfa.Store, name string) mfa.User {
 	}
 	return u
 }
+
+// FuzzLastUsedStep: a file's DISALLOW_REUSE list gives its largest step
+// or an error, never a panic, and a step that is not the largest is never
+// the answer.
+func FuzzLastUsedStep(f *testing.F) {
+	for _, s := range []string{"", "59999999", "1 2 3", "3 2 1", "  7\t8 ", "x", "-1", "99999999999"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		if strings.ContainsAny(list, "\r\n\x00") {
+			return
+		}
+		file, err := gafile.Parse([]byte("2SH3V3GDW7ZNMGYE\n\" DISALLOW_REUSE " + list + "\n\" TOTP_AUTH\n"))
+		if err != nil {
+			return
+		}
+		last, err := lastUsedStep(file)
+		if err != nil {
+			return
+		}
+		v, _ := file.Option("DISALLOW_REUSE")
+		for _, s := range strings.Fields(v) {
+			if n, _ := strconv.ParseUint(s, 10, 32); n > last {
+				t.Fatalf("lastUsedStep(%q) = %d, below %d", v, last, n)
+			}
+		}
+	})
+}

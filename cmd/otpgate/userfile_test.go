@@ -93,7 +93,7 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 	if got := gate("22222222"); got != "code_wrong" {
 		t.Errorf("otpgate, the scratch code the module used = %s, want code_wrong", got)
 	}
-	for _, want := range []string{`result="code already used"`, `user=nobody result=accepted method="scratch code"`, `result="wrong code"`} {
+	for _, want := range []string{`result="code already used"`, `user=nobody result=accepted count=2 method="scratch code"`, `result="wrong code"`} {
 		if !strings.Contains(srv.stderr.String(), want) {
 			t.Errorf("server log lacks %s", want)
 		}

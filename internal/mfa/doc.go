@@ -7,6 +7,11 @@
 // once, throttling with growing delays, single-use recovery codes and
 // hashed session tokens.
 //
+// A user's second factor is, in this order: a confirmed authenticator in the
+// store; else, when a FileFactor is configured, the user's
+// google-authenticator state file; else none, and the password alone
+// suffices unless the operator requires a second factor.
+//
 // The package imports no database driver and no net/http; the stores and the
 // web package import it.
 //

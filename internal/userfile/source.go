@@ -49,39 +49,38 @@ func New(log *slog.Logger, opts Options) (*Source, error) {
 // errNoFile means that the user has no file.
 var errNoFile = errors.New("no state file")
 
-// locate returns the path of the user's file and who uses it: the user's
-// uid, or -1 to use it as the server's account (owner check off).
-func (s *Source) locate(name string) (path string, uid int, err error) {
+// locate returns the path of the user's file and the account that uses
+// it: the user's, or, with UID -1, the server's (owner check off).
+func (s *Source) locate(name string) (path string, acct Account, err error) {
 	if err := ValidateName(name); err != nil {
-		return "", 0, err
+		return "", Account{}, err
 	}
-	acct, err := s.lookup(name)
+	acct, err = s.lookup(name)
 	switch {
 	case errors.Is(err, ErrNoAccount) && needsHome(s.opts.Template):
 		// No account, no home directory, so no file.
-		return "", 0, errNoFile
+		return "", Account{}, errNoFile
 	case errors.Is(err, ErrNoAccount) && s.opts.NoStrictOwner:
 		acct.UID = -1
 	case err != nil:
-		return "", 0, err
+		return "", Account{}, err
 	}
 	path, err = Expand(s.opts.Template, acct.Home, name)
 	if err != nil {
-		return "", 0, err
+		return "", Account{}, err
 	}
-	uid = acct.UID
 	if s.opts.NoStrictOwner && os.Geteuid() != 0 {
-		uid = -1
+		acct.UID = -1
 	}
-	return path, uid, nil
+	return path, acct, nil
 }
 
-// as runs fn as the account uid (see Do), or as the server for -1.
-func as(uid int, fn func() error) error {
-	if uid < 0 {
+// as runs fn as the account (see Do), or as the server for UID -1.
+func as(a Account, fn func() error) error {
+	if a.UID < 0 {
 		return fn()
 	}
-	return Do(uid, fn)
+	return Do(a.UID, a.GID, fn)
 }
 
 // gaOptions are the module options of an attempt on a file of uid.
@@ -117,23 +116,24 @@ func (s *Source) HasFile(ctx context.Context, name string) bool {
 // file's owner. Each verdict is logged (never the code) and counted.
 func (s *Source) VerifyCode(ctx context.Context, name, code string, now time.Time) mfa.FileVerdict {
 	var res gafile.Result
-	path, uid, err := s.locate(name)
+	path, acct, err := s.locate(name)
 	if err == nil {
-		err = as(uid, func() error {
+		err = as(acct, func() error {
 			var verr error
-			res, verr = gafile.VerifyFile(ctx, path, code, now, s.gaOptions(uid))
+			res, verr = gafile.VerifyFile(ctx, path, code, now, s.gaOptions(acct.UID))
 			return verr
 		})
 	}
 	v := verdict(err)
-	s.counts[v].Add(1)
+	// count is how many attempts have had this result since the start.
+	attrs := []any{"user", name, "result", v.String(), "count", s.counts[v].Add(1)}
 	switch v {
 	case mfa.FileAccepted:
-		s.log.InfoContext(ctx, "user file", "user", name, "result", v.String(), "method", res.Method.String())
+		s.log.InfoContext(ctx, "user file", append(attrs, "method", res.Method.String())...)
 	case mfa.FileUnusable:
-		s.log.WarnContext(ctx, "user file", "user", name, "result", v.String(), "err", err)
+		s.log.WarnContext(ctx, "user file", append(attrs, "err", err)...)
 	default:
-		s.log.InfoContext(ctx, "user file", "user", name, "result", v.String())
+		s.log.InfoContext(ctx, "user file", attrs...)
 	}
 	return v
 }
@@ -176,7 +176,7 @@ func (s *Source) Counts() map[string]uint64 {
 // its owner, changing nothing (for importing it). A missing file gives an
 // error wrapping gafile.ErrNoFile; it returns the file's path too.
 func (s *Source) Read(ctx context.Context, name string) (*gafile.File, string, error) {
-	path, uid, err := s.locate(name)
+	path, acct, err := s.locate(name)
 	if errors.Is(err, errNoFile) {
 		return nil, "", fmt.Errorf("%w (no system account with a home directory)", gafile.ErrNoFile)
 	}
@@ -184,9 +184,9 @@ func (s *Source) Read(ctx context.Context, name string) (*gafile.File, string, e
 		return nil, "", err
 	}
 	var f *gafile.File
-	err = as(uid, func() error {
+	err = as(acct, func() error {
 		var rerr error
-		f, rerr = gafile.ReadFile(ctx, path, s.gaOptions(uid))
+		f, rerr = gafile.ReadFile(ctx, path, s.gaOptions(acct.UID))
 		return rerr
 	})
 	return f, path, err

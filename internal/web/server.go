@@ -1,8 +1,9 @@
 // Package web is otpgate's HTTP side: the pages people use (sign-in with a
 // second step or one form, Personal settings → Security → TOTP setup,
 // recovery codes, first administrator setup) and the machine endpoints
-// (/healthz and the JSON API POST /api/v1/verify). Every route is in
-// routes.go.
+// (/healthz and the JSON API: POST /api/v1/verify, and POST /api/v1/enrol
+// and /api/v1/enrol/confirm for the terminal command "otpgate enrol").
+// Every route is in routes.go.
 //
 // Pages are server-rendered from embedded html/template sets and work
 // without JavaScript; they are served with a strict Content-Security-Policy,

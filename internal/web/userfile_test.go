@@ -238,3 +238,40 @@ func TestAPIEnrol(t *testing.T) {
 		t.Errorf("a secret was logged")
 	}
 }
+
+// TestUserFileConcurrentAndCounter: of concurrent sign-ins with one file
+// code exactly one passes (the file is locked and rewritten per attempt),
+// and a counter-based file advances as the stock module's does.
+func TestUserFileConcurrentAndCounter(t *testing.T) {
+	e, dir, _ := fileEnv(t, web.Options{})
+	e.addUser("filer")
+	e.addUser("counter")
+	writeStateFile(t, dir, "filer", stateFile, 0o600)
+	writeStateFile(t, dir, "counter", fileSecret+"\n\" HOTP_COUNTER 1\n", 0o600)
+	code := fileKey.TOTP(e.clock.Now())
+	results := make(chan string, 8)
+	for range 8 {
+		go func() {
+			_, v := e.verify("filer", testPassword, code)
+			results <- v.Outcome
+		}()
+	}
+	ok := 0
+	for range 8 {
+		if <-results == "ok" {
+			ok++
+		}
+	}
+	if ok != 1 {
+		t.Errorf("%d of 8 concurrent sign-ins with one code passed, want 1", ok)
+	}
+	if _, v := e.verify("counter", testPassword, fileKey.HOTP(2)); v.Outcome != "ok" {
+		t.Errorf("counter-based code 2 = %s, want ok", v.Outcome)
+	}
+	if _, v := e.verify("counter", testPassword, fileKey.HOTP(2)); v.Outcome != "code_wrong" {
+		t.Errorf("counter-based code 2 again = %s, want code_wrong", v.Outcome)
+	}
+	if b, _ := os.ReadFile(filepath.Join(dir, "counter")); !strings.Contains(string(b), "HOTP_COUNTER 4") {
+		t.Errorf("counter after code 2 (to 3) and a wrong attempt (to 4):\n%s", b)
+	}
+}
