@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"net"
 	"net/http"
+	"net/http/cookiejar"
 	"net/url"
 	"os"
 	"os/exec"
@@ -88,9 +89,8 @@ func newGateRun(t *testing.T, proxyName string) *gateRun {
 
 // gateClientDirect is a plain client with a cookie jar, for the upstreams.
 func gateClientDirect() *http.Client {
-	c := gateClient("", nil)
-	c.Transport = nil
-	return c
+	jar, _ := cookiejar.New(nil)
+	return &http.Client{Jar: jar, Timeout: 20 * time.Second}
 }
 
 // client is a fresh browser in front of the proxy.
