@@ -285,6 +285,43 @@ func (g *gateRun) scenario(t *testing.T) {
 	if r, _ := fetch(t, bob, "GET", nb+"/tree", nil, nil); r.StatusCode != 200 || r.Request.URL.Host != notebookHost {
 		t.Errorf("bob after alice's sign-out: %s", describe(r))
 	}
+	t.Run("client addresses in the log", g.clientAddresses)
+}
+
+// Client addresses: the test's clients reach the proxy from clientIP (not
+// a trusted proxy); forgedClient is what they claim in X-Forwarded-For and
+// X-Real-IP; trustedClient is what the trusted proxy's address claims when
+// the test asks otpgate directly.
+const (
+	clientIP      = "127.0.0.3"
+	forgedClient  = "203.0.113.9"
+	trustedClient = "198.51.100.7"
+)
+
+// clientAddresses reads otpgate's access log: the client address that the
+// proxy saw is logged for requests through it, the trusted address's claim
+// too, and a forged address never.
+func (g *gateRun) clientAddresses(t *testing.T) {
+	data, err := os.ReadFile(g.logPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	seen := map[string]int{}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.Contains(line, forgedClient) {
+			t.Errorf("a forged client address reached the log: %s", line)
+		}
+		var rec struct {
+			Path       string
+			ClientAddr string `json:"client_addr"`
+		}
+		if json.Unmarshal([]byte(line), &rec) == nil && rec.ClientAddr != "" {
+			seen[rec.ClientAddr]++
+		}
+	}
+	if seen[clientIP] == 0 || seen[trustedClient] == 0 {
+		t.Errorf("client addresses logged: %v, want %s (through the proxy) and %s (from the trusted address)", seen, clientIP, trustedClient)
+	}
 }
 
 // anonymous checks that, without a valid session (a fresh client, or the
@@ -373,8 +410,8 @@ func (g *gateRun) identityHeaders(t *testing.T, c *http.Client, echo string) {
 		"Remote-User":       {"root"},
 		"Remote-Name":       {"Mallory"},
 		"Remote-Groups":     {"admins"},
-		"X-Forwarded-For":   {"203.0.113.9"},
-		"X-Real-Ip":         {"203.0.113.9"},
+		"X-Forwarded-For":   {forgedClient},
+		"X-Real-Ip":         {forgedClient},
 		"X-Forwarded-Host":  {"evil.example.net"},
 		"X-Forwarded-Proto": {"http"},
 		"X-Forwarded-Uri":   {"/admin"},
@@ -397,7 +434,7 @@ func (g *gateRun) identityHeaders(t *testing.T, c *http.Client, echo string) {
 		}
 		for k, vs := range e.Headers {
 			for _, v := range vs {
-				if strings.Contains(v, "203.0.113.9") || strings.Contains(v, "evil.example.net") || strings.Contains(v, "Mallory") {
+				if strings.Contains(v, forgedClient) || strings.Contains(v, "evil.example.net") || strings.Contains(v, "Mallory") {
 					t.Errorf("forged=%v: the client's value reached the upstream: %s: %s", h != nil, k, v)
 				}
 			}
@@ -447,12 +484,15 @@ func (g *gateRun) untrusted(t *testing.T, alice *http.Client) {
 	}
 	target := "https://" + notebookHost + "/tree"
 	headers := http.Header{"X-Original-Url": {target}, "X-Forwarded-Proto": {"https"},
-		"X-Forwarded-Host": {notebookHost}, "X-Forwarded-Uri": {"/tree"}, "X-Forwarded-For": {"203.0.113.9"}}
+		"X-Forwarded-Host": {notebookHost}, "X-Forwarded-Uri": {"/tree"}}
 	ask := func(local, path, cookie string) *http.Response {
 		req, _ := http.NewRequest("GET", "http://"+g.gate.addr+path, nil)
 		for k, v := range headers {
 			req.Header[k] = v
 		}
+		// The trusted proxy's client address is believed (and logged), the
+		// untrusted peer's forged one must not be.
+		req.Header.Set("X-Forwarded-For", map[bool]string{true: trustedClient, false: forgedClient}[local == "127.0.0.1"])
 		if cookie != "" {
 			req.Header.Set("Cookie", cookie)
 		}

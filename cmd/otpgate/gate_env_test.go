@@ -165,10 +165,11 @@ func gateCert(t testing.TB, dir string) (certPath, keyPath string, roots *x509.C
 }
 
 // gateClient is a browser stand-in: a cookie jar, the test's certificate,
-// and a dialer that sends every *.example.test:443 to the proxy's port.
+// and a dialer that sends every *.example.test:443 to the proxy's port,
+// from clientIP.
 func gateClient(proxyAddr string, roots *x509.CertPool) *http.Client {
 	jar, _ := cookiejar.New(nil)
-	dialer := &net.Dialer{Timeout: 5 * time.Second}
+	dialer := &net.Dialer{Timeout: 5 * time.Second, LocalAddr: &net.TCPAddr{IP: net.ParseIP(clientIP)}}
 	tr := &http.Transport{
 		DialContext: func(ctx context.Context, network, addr string) (net.Conn, error) {
 			host, _, err := net.SplitHostPort(addr)
