@@ -1,0 +1,139 @@
+package main
+
+import (
+	"fmt"
+	"net"
+	"net/http"
+	"net/url"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/testenv"
+)
+
+// BenchmarkForwardAuth measures the forward-auth check of a valid session
+// (GET /auth/nginx with the session cookie and X-Original-URL, allowed by a
+// rule, answered 200 with the identity headers) on the real server, built
+// and run as its own process, against a bare net/http handler that answers
+// 200, in the same run: wrk on loopback, 2 threads, 64 connections, 2 s a
+// turn, three rounds of turns; the server's /healthz shows what its access
+// log and routing cost without the check. It reports each target's median
+// requests per second and p99 latency, and the forward-auth check's ratios
+// to the bare handler: requests per second (target >= 0.8) and p99 latency
+// (target <= 1.5).
+func BenchmarkForwardAuth(b *testing.B) {
+	wrk := testenv.LookPath(b, "wrk")
+	dir := b.TempDir()
+	rules := filepath.Join(dir, "access-rules")
+	if err := os.WriteFile(rules, []byte("host "+notebookHost+" groups jupyter second-factor required\n"), 0o644); err != nil {
+		b.Fatal(err)
+	}
+	g := prepareGate(b, dir, "-access-rules", rules)
+	svc, closeStore := g.service(b)
+	const password = "bench password"
+	key := storeUser(b, svc, mfa.NewUser{Name: "bob", Password: password, DisplayName: "Bob", Groups: []string{"jupyter"}})
+	closeStore()
+	g.start(b, filepath.Join(dir, "otpgate.log"))
+
+	// A full session: password and code in one form, straight to otpgate.
+	nf := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := nf.PostForm("http://"+g.addr+"/login", url.Values{"username": {"bob"}, "password": {password}, "otp": {key.TOTP(time.Now())}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	r.Body.Close()
+	var cookie string
+	for _, c := range r.Cookies() {
+		if c.Name == "otpgate_session" {
+			cookie = c.Name + "=" + c.Value
+		}
+	}
+	if r.StatusCode != http.StatusSeeOther || cookie == "" {
+		b.Fatalf("sign-in: %d, no session cookie", r.StatusCode)
+	}
+
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		b.Fatal(err)
+	}
+	bare := &http.Server{Handler: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(200) })}
+	go bare.Serve(ln)
+	defer bare.Close()
+
+	// The machine is shared, so the three targets take turns, in rounds,
+	// and each figure is the median of its rounds.
+	targets := []struct {
+		name, url string
+		headers   map[string]string
+	}{
+		{"bare", "http://" + ln.Addr().String() + "/", nil},
+		// The real server's cheapest answer: what is left is the check.
+		{"healthz", "http://" + g.addr + "/healthz", nil},
+		{"forward-auth", "http://" + g.addr + "/auth/nginx",
+			map[string]string{"Cookie": cookie, "X-Original-URL": "https://" + notebookHost + "/tree"}},
+	}
+	const rounds = 3
+	rps := make([][]float64, len(targets))
+	p99 := make([][]float64, len(targets))
+	for b.Loop() {
+		for range rounds {
+			for i, tg := range targets {
+				r, p := runWrk(b, wrk, dir, tg.url, tg.headers)
+				rps[i], p99[i] = append(rps[i], r), append(p99[i], p)
+			}
+		}
+	}
+	med := make([][2]float64, len(targets))
+	for i, tg := range targets {
+		med[i] = [2]float64{median(rps[i]), median(p99[i])}
+		b.ReportMetric(med[i][0], tg.name+"-req/s")
+		b.ReportMetric(med[i][1], tg.name+"-p99-ms")
+	}
+	b.ReportMetric(med[2][0]/med[0][0], "rps-ratio")
+	b.ReportMetric(med[2][1]/med[0][1], "p99-ratio")
+	b.Logf("forward-auth %.0f req/s, p99 %.2f ms; bare %.0f req/s, p99 %.2f ms; healthz %.0f req/s, p99 %.2f ms; ratios to bare %.2f (target >= 0.8), p99 %.2f (target <= 1.5)",
+		med[2][0], med[2][1], med[0][0], med[0][1], med[1][0], med[1][1], med[2][0]/med[0][0], med[2][1]/med[0][1])
+}
+
+// median returns the middle value of xs (the upper one of an even count).
+func median(xs []float64) float64 {
+	s := slices.Clone(xs)
+	slices.Sort(s)
+	return s[len(s)/2]
+}
+
+// runWrk runs wrk for 2 s with 2 threads and 64 connections against target
+// with the given request headers; every answer must be 200. It returns
+// requests per second and the 99th percentile latency in milliseconds.
+func runWrk(b *testing.B, wrk, dir, target string, headers map[string]string) (rps, p99 float64) {
+	b.Helper()
+	var lua strings.Builder
+	for k, v := range headers {
+		fmt.Fprintf(&lua, "wrk.headers[%q] = %q\n", k, v)
+	}
+	lua.WriteString(`done = function(summary, latency, requests)
+  io.write(string.format("p99_us %d\n", latency:percentile(99)))
+end
+response = function(status, headers, body)
+  if status ~= 200 then io.write("unexpected status " .. status .. "\n"); wrk.thread:stop() end
+end
+`)
+	script := filepath.Join(dir, "forward-auth.lua")
+	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command(wrk, "-t2", "-c64", "-d2s", "-s", script, target).CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "unexpected status") || strings.Contains(string(out), "Non-2xx") {
+		b.Fatalf("wrk saw errors:\n%s", out)
+	}
+	return match(b, out, `Requests/sec:\s+([0-9.]+)`), match(b, out, `p99_us (\d+)`) / 1000
+}
