@@ -114,7 +114,7 @@ func TestEnrolTerminal(t *testing.T) {
 	if got := apiVerify(t, s.url, "bob", "password of bob", ""); got != "code_required" {
 		t.Errorf("after enrolment, password alone = %s, want code_required", got)
 	}
-	if strings.Contains(s.stderr.String(), u.Key.Secret.Base32()) {
+	if strings.Contains(s.log(), u.Key.Secret.Base32()) {
 		t.Errorf("the server logged the secret")
 	}
 }

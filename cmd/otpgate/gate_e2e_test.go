@@ -300,8 +300,10 @@ const (
 
 // clientAddresses reads otpgate's access log: the client address that the
 // proxy saw is logged for requests through it, the trusted address's claim
-// too, and a forged address never.
+// too, and a forged address never. The server buffers its log for up to
+// logFlushInterval, so the lines of the requests made are written first.
 func (g *gateRun) clientAddresses(t *testing.T) {
+	time.Sleep(3 * logFlushInterval)
 	data, err := os.ReadFile(g.logPath)
 	if err != nil {
 		t.Fatal(err)

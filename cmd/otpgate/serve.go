@@ -210,7 +210,9 @@ func runServe(ctx context.Context, e env) error {
 	if len(args) > 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("serve: unexpected argument %q", args[0])}
 	}
-	log := newLogger(e.stderr, c.LogFormat)
+	lw := newLogWriter(e.stderr)
+	defer lw.Close()
+	log := newLogger(lw, c.LogFormat)
 	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err

@@ -102,6 +102,14 @@ func startServer(t *testing.T, dataDir string, extra ...string) *server {
 	return s
 }
 
+// log returns the server's log so far, once the lines of every request
+// answered before the call have been written out (the server buffers its
+// log for up to logFlushInterval).
+func (s *server) log() string {
+	time.Sleep(3 * logFlushInterval)
+	return s.stderr.String()
+}
+
 type browser struct {
 	t    *testing.T
 	base string

@@ -94,7 +94,7 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 		t.Errorf("otpgate, the scratch code the module used = %s, want code_wrong", got)
 	}
 	for _, want := range []string{`result="code already used"`, `user=nobody result=accepted count=2 method="scratch code"`, `result="wrong code"`} {
-		if !strings.Contains(srv.stderr.String(), want) {
+		if !strings.Contains(srv.log(), want) {
 			t.Errorf("server log lacks %s", want)
 		}
 	}
@@ -114,12 +114,12 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 	writeFile(secret + "\n\" RATE_LIMIT 2 30\n\" TOTP_AUTH\n")
 	module(0, "000000")
 	module(0, "000000")
-	if got := gate(key.TOTP(time.Now())); got != "code_wrong" || !strings.Contains(srv.stderr.String(), `result="rate limited"`) {
+	if got := gate(key.TOTP(time.Now())); got != "code_wrong" || !strings.Contains(srv.log(), `result="rate limited"`) {
 		t.Errorf("otpgate, a code beyond the rate limit the module recorded = %s, want code_wrong (rate limited)", got)
 	}
 	// A file the module would refuse is refused by otpgate too.
 	os.Chown(file, 0, 0)
-	if got := gate(key.TOTP(time.Now().Add(-30 * time.Second))); got != "code_wrong" || !strings.Contains(srv.stderr.String(), "unusable file") {
+	if got := gate(key.TOTP(time.Now().Add(-30 * time.Second))); got != "code_wrong" || !strings.Contains(srv.log(), "unusable file") {
 		t.Errorf("otpgate, a file owned by root = %s, want code_wrong (unusable)", got)
 	}
 	os.Chown(file, uid, gid)
@@ -131,7 +131,7 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 	if int(st.Uid) != uid || st.Mode&0o777 != 0o400 {
 		t.Errorf("file after otpgate's writes: owner %d mode %04o, want %d 0400", st.Uid, st.Mode&0o777, uid)
 	}
-	if strings.Contains(srv.stderr.String(), secret) || strings.Contains(srv.stderr.String(), key.TOTP(now)) {
+	if strings.Contains(srv.log(), secret) || strings.Contains(srv.log(), key.TOTP(now)) {
 		t.Errorf("the server logged the secret or a code")
 	}
 }
