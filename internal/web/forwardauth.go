@@ -33,7 +33,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			s.log.WarnContext(r.Context(), "forward-auth: forwarded headers from an untrusted peer ignored",
 				"remote_addr", r.RemoteAddr)
 		}
-		t, terr := s.originalURL(r, trusted)
+		t, terr := s.originalURL(r, trusted, redirect)
 		if terr != nil && terr != errNoTarget {
 			s.refuse(w, r, http.StatusBadRequest, "malformed forwarded headers: "+terr.Error())
 			return

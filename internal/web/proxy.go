@@ -155,15 +155,23 @@ const maxForwardedURL = 8192
 // errNoTarget means no original URL was sent by a trusted proxy.
 var errNoTarget = errors.New("no original URL (X-Original-URL or X-Forwarded-Proto/-Host/-Uri) from a trusted proxy")
 
-// originalURL reads the URL a proxy asks about from X-Original-URL, or else
-// from X-Forwarded-Proto, -Host and -Uri, only when the peer is a trusted
-// proxy. It refuses anything malformed or hostile.
-func (s *server) originalURL(r *http.Request, trusted bool) (target, error) {
+// originalURL reads the URL a proxy asks about, only when the peer is a
+// trusted proxy: from X-Original-URL (which the shipped nginx
+// configuration sets), else from X-Forwarded-Proto, -Host and -Uri. With
+// preferForwarded (the endpoint for Caddy and Traefik, which set the
+// X-Forwarded-* headers themselves but pass a client's X-Original-URL
+// through), X-Forwarded-Host wins when present, so a client cannot choose
+// the rule that decides. It refuses anything malformed or hostile.
+func (s *server) originalURL(r *http.Request, trusted, preferForwarded bool) (target, error) {
 	if !trusted {
 		return target{}, errNoTarget
 	}
 	var scheme, host, uri string
-	if vs := r.Header.Values("X-Original-Url"); len(vs) > 0 {
+	vs := r.Header.Values("X-Original-Url")
+	if preferForwarded && len(r.Header.Values("X-Forwarded-Host")) > 0 {
+		vs = nil
+	}
+	if len(vs) > 0 {
 		if len(vs) > 1 {
 			return target{}, errors.New("X-Original-URL sent more than once")
 		}

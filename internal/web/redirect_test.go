@@ -132,7 +132,7 @@ func TestOriginalURL(t *testing.T) {
 		for k, v := range tc.headers {
 			r.Header.Set(k, v)
 		}
-		got, err := s.originalURL(r, true)
+		got, err := s.originalURL(r, true, false)
 		if tc.err != "" {
 			if err == nil || !strings.Contains(err.Error(), tc.err) {
 				t.Errorf("%s: originalURL = %+v, %v, want error containing %q", tc.name, got, err, tc.err)
@@ -144,11 +144,23 @@ func TestOriginalURL(t *testing.T) {
 		}
 	}
 	r := &http.Request{Header: http.Header{"X-Original-Url": {"https://a.org/"}}}
-	if _, err := s.originalURL(r, false); err != errNoTarget {
+	if _, err := s.originalURL(r, false, false); err != errNoTarget {
 		t.Errorf("originalURL from an untrusted peer = %v, want errNoTarget", err)
 	}
+	// Caddy and Traefik set X-Forwarded-Host and pass a client's
+	// X-Original-URL on: for them the forwarded headers win.
+	r.Header.Set("X-Forwarded-Host", "b.org")
+	for _, tc := range []struct {
+		preferForwarded bool
+		want            string
+	}{{false, "a.org"}, {true, "b.org"}} {
+		if got, err := s.originalURL(r, true, tc.preferForwarded); err != nil || got.host != tc.want {
+			t.Errorf("originalURL(preferForwarded %v) = %+v, %v, want host %s", tc.preferForwarded, got, err, tc.want)
+		}
+	}
+	r.Header.Del("X-Forwarded-Host")
 	r.Header.Add("X-Original-Url", "https://b.org/")
-	if _, err := s.originalURL(r, true); err == nil {
+	if _, err := s.originalURL(r, true, false); err == nil {
 		t.Errorf("originalURL with two X-Original-URL = nil error, want refused")
 	}
 }
@@ -167,7 +179,7 @@ func FuzzOriginalURL(f *testing.F) {
 				r.Header.Set(k, v)
 			}
 		}
-		got, err := s.originalURL(r, true)
+		got, err := s.originalURL(r, true, false)
 		if err != nil {
 			return
 		}
