@@ -1,11 +1,13 @@
 package web
 
 import (
+	"context"
 	"crypto/sha256"
 	"errors"
 	"net/http"
 	"net/url"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -104,21 +106,57 @@ func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
 		setUser(r, id.name)
 		return id, true, nil
 	}
-	sess, u, err := s.svc.Session(r.Context(), token)
+	// Concurrent checks of one token share one store lookup, so that an
+	// entry's expiry does not send every waiting request to the store at
+	// once. A check that began before a forget (a sign-out) does not take
+	// a lookup's answer that may predate it.
+	gen := s.cache.generation()
+	v, err, _ := s.lookups.Do(string(key[:]), func() (any, error) {
+		// Not cancelled with the first request: others wait on it.
+		return s.lookupSession(context.WithoutCancel(r.Context()), key, token, now)
+	})
+	if err != nil {
+		return identity{}, false, err
+	}
+	res := v.(lookup)
+	if s.cache.generation() != gen {
+		if res, err = s.lookupSession(r.Context(), key, token, now); err != nil {
+			return identity{}, false, err
+		}
+	}
+	if res.name != "" {
+		setUser(r, res.name)
+	}
+	if res.reason != "" {
+		setReason(r, res.reason)
+	}
+	return res.id, res.ok, nil
+}
+
+// lookup is the answer of one store lookup for forward-auth.
+type lookup struct {
+	id identity
+	ok bool
+	// name and reason are for the access line.
+	name, reason string
+}
+
+// lookupSession asks the store about a token and caches a positive answer.
+func (s *server) lookupSession(ctx context.Context, key [sha256.Size]byte, token string, now time.Time) (lookup, error) {
+	gen := s.cache.generation()
+	sess, u, err := s.svc.Session(ctx, token)
 	if errors.Is(err, mfa.ErrNotFound) {
-		return identity{}, false, nil
+		return lookup{}, nil
 	}
 	if err != nil {
-		return identity{}, false, err
+		return lookup{}, err
 	}
-	setUser(r, u.Name)
 	if sess.Level != mfa.LevelFull {
-		setReason(r, "second factor not passed yet")
-		return identity{}, false, nil
+		return lookup{name: u.Name, reason: "second factor not passed yet"}, nil
 	}
-	has, err := s.svc.HasSecondFactor(r.Context(), u)
+	has, err := s.svc.HasSecondFactor(ctx, u)
 	if err != nil {
-		return identity{}, false, err
+		return lookup{}, err
 	}
 	id := newIdentity(u.ID, u.Name, u.DisplayName, u.Groups, has)
 	o := s.svc.Options()
@@ -126,8 +164,8 @@ func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
 	if idle := sess.LastSeen.Add(o.SessionIdle); idle.Before(notAfter) {
 		notAfter = idle
 	}
-	s.cache.put(key, id, now, notAfter)
-	return id, true, nil
+	s.cache.put(key, id, now, notAfter, gen)
+	return lookup{id: id, ok: true, name: u.Name}, nil
 }
 
 // sessionToken returns the session cookie's value when it can be a token:

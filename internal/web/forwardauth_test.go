@@ -526,3 +526,32 @@ func TestForcedSetupKeepsRD(t *testing.T) {
 func htmlEscape(s string) string {
 	return strings.NewReplacer("&", "&amp;", "\\", "&#92;", `"`, "&#34;").Replace(s)
 }
+
+// TestForwardAuthConcurrentChecks: many checks of one session at once,
+// when nothing is cached (they share a store lookup), all pass; after a
+// sign-out through this server, all are refused.
+func TestForwardAuthConcurrentChecks(t *testing.T) {
+	e, _ := faSetup(t, "127.0.0.1/32", time.Second)
+	alice, _, _, _ := faUsers(t, e)
+	check := func(want int) {
+		var wg sync.WaitGroup
+		for range 50 {
+			wg.Go(func() {
+				if s := e.auth("/auth/nginx", alice, "https://wiki.example.org/").status; s != want {
+					t.Errorf("concurrent check = %d, want %d", s, want)
+				}
+			})
+		}
+		wg.Wait()
+	}
+	check(200)
+	e.clock.Add(time.Second) // the entry expires
+	check(200)
+	req, _ := http.NewRequest("POST", e.srv.URL+"/logout", nil)
+	req.Header.Set("Sec-Fetch-Site", "same-origin")
+	req.Header.Set("Cookie", "otpgate_session="+alice)
+	if r := e.do(e.client(), req); r.status != 303 {
+		t.Fatalf("POST /logout = %d", r.status)
+	}
+	check(401)
+}

@@ -26,6 +26,7 @@ import (
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"golang.org/x/sync/singleflight"
 )
 
 //go:embed templates/*.html
@@ -78,6 +79,7 @@ type server struct {
 	baseURL, baseHost string
 	rules             *access.Rules
 	cache             *sessionCache
+	lookups           singleflight.Group
 	now               func() time.Time
 	// csp is the pages' Content-Security-Policy.
 	csp string

@@ -33,6 +33,9 @@ type sessionCache struct {
 	max int
 	mu  sync.RWMutex
 	m   map[[sha256.Size]byte]identity
+	// gen counts the forgets, so that a lookup that began before one does
+	// not put back what it forgot (see put).
+	gen uint64
 }
 
 // maxCachedSessions bounds the cache; when full, an arbitrary entry goes.
@@ -56,9 +59,18 @@ func (c *sessionCache) get(key [sha256.Size]byte, now time.Time) (identity, bool
 	return id, true
 }
 
+// generation returns the count of forgets so far; take it before asking
+// the store, and give it to put.
+func (c *sessionCache) generation() uint64 {
+	c.mu.RLock()
+	defer c.mu.RUnlock()
+	return c.gen
+}
+
 // put stores an entry until now+TTL, or until notAfter when sooner (the
-// session's own expiry).
-func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter time.Time) {
+// session's own expiry), unless something was forgotten since gen was
+// taken: the entry may then be what was forgotten.
+func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter time.Time, gen uint64) {
 	if c.ttl <= 0 || !id.hasSecondFactor {
 		return
 	}
@@ -68,6 +80,9 @@ func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter tim
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()
+	if c.gen != gen {
+		return
+	}
 	if _, ok := c.m[key]; !ok && len(c.m) >= c.max {
 		for k, old := range c.m {
 			if !now.Before(old.expires) || len(c.m) >= c.max {
@@ -86,6 +101,7 @@ func (c *sessionCache) forget(token string) {
 	key := sha256.Sum256([]byte(token))
 	c.mu.Lock()
 	delete(c.m, key)
+	c.gen++
 	c.mu.Unlock()
 }
 
@@ -97,6 +113,7 @@ func (c *sessionCache) forgetUser(userID int64) {
 			delete(c.m, k)
 		}
 	}
+	c.gen++
 	c.mu.Unlock()
 }
 
