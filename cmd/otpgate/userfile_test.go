@@ -2,9 +2,7 @@ package main
 
 import (
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -22,25 +20,7 @@ import (
 func TestUserFileSharedWithStockModule(t *testing.T) {
 	stock := newStockModule(t)
 	stock.user = "nobody"
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		testenv.SkipOrFail(t, "no user nobody: %v", err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	top := t.TempDir()
-	for d := top; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(top, "files")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(dir, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	dir, _, uid, gid := testenv.NobodyDir(t, "files")
 	file := filepath.Join(dir, "nobody")
 	const secret = "QRN6OXBEKOJQY6IMIIDS5OWC7Y"
 	writeFile := func(content string) {

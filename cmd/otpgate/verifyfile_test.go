@@ -622,32 +622,13 @@ func startedCmd(t *testing.T, cmd *exec.Cmd) *exec.Cmd {
 func TestVerifyFileActsAsUser(t *testing.T) {
 	testenv.Root(t)
 	bin := buildOtpgate(t)
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		testenv.SkipOrFail(t, "no user nobody: %v", err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	// nobody must be able to reach the file: open up the temporary
-	// directories above it.
-	top := t.TempDir()
-	for d := top; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	dir := filepath.Join(top, "home")
+	dir, nobody, uid, gid := testenv.NobodyDir(t, "home")
 	file := filepath.Join(dir, "ga")
-	if err := os.Mkdir(dir, 0o700); err != nil {
-		t.Fatal(err)
-	}
 	if err := os.WriteFile(file, []byte("2SH3V3GDW7ZNMGYE\n\" TOTP_AUTH\n\" DISALLOW_REUSE\n"), 0o600); err != nil {
 		t.Fatal(err)
 	}
-	for _, p := range []string{dir, file} {
-		if err := os.Chown(p, uid, gid); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.Chown(file, uid, gid); err != nil {
+		t.Fatal(err)
 	}
 	tests := []struct {
 		name     string

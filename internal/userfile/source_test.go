@@ -5,9 +5,7 @@ import (
 	"context"
 	"log/slog"
 	"os"
-	"os/user"
 	"path/filepath"
-	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -33,26 +31,7 @@ func code(offset int) string {
 // home to the user name "alice".
 func nobodyHome(t testing.TB, opts Options) (*Source, string, int, *bytes.Buffer) {
 	t.Helper()
-	testenv.Root(t)
-	nobody, err := user.Lookup("nobody")
-	if err != nil {
-		testenv.SkipOrFail(t, "no user nobody: %v", err)
-	}
-	uid, _ := strconv.Atoi(nobody.Uid)
-	gid, _ := strconv.Atoi(nobody.Gid)
-	top := t.TempDir()
-	for d := top; d != "/" && d != os.TempDir(); d = filepath.Dir(d) {
-		if err := os.Chmod(d, 0o755); err != nil {
-			t.Fatal(err)
-		}
-	}
-	home := filepath.Join(top, "alice")
-	if err := os.Mkdir(home, 0o700); err != nil {
-		t.Fatal(err)
-	}
-	if err := os.Chown(home, uid, gid); err != nil {
-		t.Fatal(err)
-	}
+	home, _, uid, gid := testenv.NobodyDir(t, "alice")
 	var logs bytes.Buffer
 	if opts.Template == "" {
 		opts.Template = "${HOME}/.google_authenticator"
