@@ -41,6 +41,13 @@ type Config struct {
 	HashConcurrency int
 
 	LogFormat string
+
+	// DB, DBFile, DBMaxConns and DBStatementTimeout choose and tune the
+	// store (see store.go).
+	DB                 string
+	DBFile             string
+	DBMaxConns         int
+	DBStatementTimeout time.Duration
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -71,6 +78,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	c.Argon2 = mfa.DefaultArgon2
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	dbFlags(fs, c)
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
@@ -193,6 +201,7 @@ func (c *Config) Validate() error {
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("log-format: text or json"))
 	}
+	errs = append(errs, c.validateDB())
 	return errors.Join(errs...)
 }
 

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
-	"github.com/otpgate/otpgate/internal/sqlite"
 	"github.com/otpgate/otpgate/internal/web"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -69,8 +68,9 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// openService opens the store and the key file in the data directory
-// (creating both when missing) and builds the service on them.
+// openService opens the store (-db; by default SQLite in the data
+// directory) and the key file (creating both when missing), checks that
+// the key opens the store's secrets, and builds the service on them.
 func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
@@ -83,9 +83,18 @@ func openService(ctx context.Context, c *Config) (*mfa.Service, mfa.Store, error
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := sqlite.Open(ctx, c.dbPath())
+	store, spec, err := openStore(ctx, c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ks, ok := store.(mfa.KeyCheckStore); ok {
+		if err := mfa.CheckKey(ctx, ks, cipher); err != nil {
+			store.Close()
+			if errors.Is(err, mfa.ErrWrongKey) {
+				return nil, nil, fmt.Errorf("secret key file %s: %w (store %s)", c.keyPath(), err, spec)
+			}
+			return nil, nil, err
+		}
 	}
 	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
 		Cipher: cipher, Rand: rand.Reader, Now: time.Now}, mfa.Options{
@@ -206,7 +215,8 @@ func runServe(ctx context.Context, e env) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir)
+	spec, _ := c.store()
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String())
 
 	cleanupDone := make(chan struct{})
 	go func() {

@@ -29,7 +29,7 @@ func (s *server) routes() http.Handler {
 	pages.Handle("/", s.handleNotFound())
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /healthz", s.handleHealth())
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
 	mux.Handle("/api/", handleAPINotFound())
 	mux.Handle("/", pageHeaders(http.NewCrossOriginProtection().Handler(pages)))
