@@ -60,6 +60,7 @@ var commands = map[string]command{
 	"version":     {"print the version", runVersion},
 	"serve":       {"run the server (otpgate serve -h lists every setting)", runServe},
 	"user":        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
+	"seed":        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to
