@@ -56,11 +56,12 @@ type command struct {
 
 // commands lists every subcommand; each lives in a file of its own.
 var commands = map[string]command{
-	"verify-file": {"verify a code against a ~/.google_authenticator file", runVerifyFile},
-	"version":     {"print the version", runVersion},
-	"serve":       {"run the server (otpgate serve -h lists every setting)", runServe},
-	"user":        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
-	"seed":        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
+	"verify-file":   {"verify a code against a ~/.google_authenticator file", runVerifyFile},
+	"version":       {"print the version", runVersion},
+	"serve":         {"run the server (otpgate serve -h lists every setting)", runServe},
+	"user":          {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
+	"migrate-store": {"copy a SQLite store into an empty PostgreSQL database, checked by counts and checksum", runMigrateStore},
+	"seed":          {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to
