@@ -28,6 +28,8 @@ Runs the otpgate server: sign-in pages, Personal settings → Security → TOTP
 setup, the JSON API POST /api/v1/verify and /healthz. On first start it
 creates the data directory, the SQLite database and the secret key file, and
 prints a one-time link where the first administrator chooses a password.
+With -db postgres://... (or -db-file) any number of instances share one
+PostgreSQL database; all must use the same -secret-key-file.
 SIGINT or SIGTERM stops it after the requests in flight.
 
 Settings (flag, environment variable, or "name = value" in the -config file;
