@@ -108,7 +108,9 @@ func authenticatorID(seed []byte, name string) string {
 	return hex.EncodeToString(derive(seed, "authenticator id", name)[:16])
 }
 
-// Run creates o.Accounts accounts after the largest user ID in s.
+// Run creates o.Accounts accounts after the largest user ID in s. A failed
+// batch (a name taken: mfa.ErrConflict) stores nothing, and the batches
+// before it stay; nothing else may create users meanwhile.
 func Run(ctx context.Context, s Store, o Options) (Result, error) {
 	switch {
 	case o.Accounts < 0:
