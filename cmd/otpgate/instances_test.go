@@ -392,6 +392,20 @@ func TestTwoProcesses(t *testing.T) {
 			if st := status(t, http.DefaultClient, "POST", base+"/login", url.Values{"username": {"seed3"}, "password": {password}}); st != 503 {
 				t.Errorf("POST /login during the outage = %d, want 503", st)
 			}
+			req, _ := http.NewRequest("GET", base+"/settings", nil)
+			req.AddCookie(&http.Cookie{Name: "otpgate_session", Value: seed.Token([]byte(seedText), "seed5")})
+			if r, err := http.DefaultTransport.RoundTrip(req); err != nil {
+				t.Errorf("GET /settings during the outage: %v", err)
+			} else if r.StatusCode != 503 {
+				r.Body.Close()
+				t.Errorf("GET /settings with a session during the outage = %s, want 503", r.Status)
+			} else {
+				b, _ := io.ReadAll(r.Body)
+				r.Body.Close()
+				if !strings.Contains(string(b), "Login service unavailable, try again") {
+					t.Errorf("GET /settings during the outage: page lacks the message:\n%s", b)
+				}
+			}
 		}
 		p.resume(t)
 		waitHealth(200)
