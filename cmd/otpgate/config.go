@@ -60,6 +60,12 @@ type Config struct {
 	// Validate; rules is nil without a file.
 	proxies []netip.Prefix
 	rules   *access.Rules
+	// DB, DBFile, DBMaxConns and DBStatementTimeout choose and tune the
+	// store (see store.go).
+	DB                 string
+	DBFile             string
+	DBMaxConns         int
+	DBStatementTimeout time.Duration
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -97,6 +103,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.TrustedProxies, "trusted-proxies", "", "comma-separated `addresses` and CIDR prefixes of reverse proxies (e.g. 127.0.0.1/32,::1) whose X-Forwarded-*, X-Real-IP and X-Original-URL headers are read; from others they are ignored; empty trusts none")
 	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
 	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; sign-out, sign-out everywhere, password and TOTP changes made through this server take effect at once, revocations made elsewhere (another instance; the user command: disable, passwd, reset-totp, set) within this `duration`; 0 disables the cache")
+	dbFlags(fs, c)
 }
 
 func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
@@ -228,6 +235,7 @@ func (c *Config) Validate() error {
 	if _, err := c.userFilePerm(); err != nil {
 		errs = append(errs, err)
 	}
+	errs = append(errs, c.validateDB())
 	return errors.Join(errs...)
 }
 

@@ -62,6 +62,8 @@ var commands = map[string]command{
 	"user":                        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
 	"import-google-authenticator": {"copy users' ~/.google_authenticator files into the store", runImportGA},
 	"enrol":                       {"set up TOTP from a terminal, with the server (otpgate enrol -h)", runEnrol},
+	"migrate-store":               {"copy a SQLite store into an empty PostgreSQL database, checked by counts and checksum", runMigrateStore},
+	"seed":                        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to

@@ -18,7 +18,6 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
-	"github.com/otpgate/otpgate/internal/sqlite"
 	"github.com/otpgate/otpgate/internal/web"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -29,6 +28,8 @@ Runs the otpgate server: sign-in pages, Personal settings → Security → TOTP
 setup, the JSON API POST /api/v1/verify and /healthz. On first start it
 creates the data directory, the SQLite database and the secret key file, and
 prints a one-time link where the first administrator chooses a password.
+With -db postgres://... (or -db-file) any number of instances share one
+PostgreSQL database; all must use the same -secret-key-file.
 SIGINT or SIGTERM stops it after the requests in flight. POST /api/v1/enrol
 and /api/v1/enrol/confirm serve the terminal command "otpgate enrol".
 
@@ -100,8 +101,9 @@ func newLogger(w io.Writer, format string) *slog.Logger {
 	return slog.New(slog.NewTextHandler(w, nil))
 }
 
-// openService opens the store and the key file in the data directory
-// (creating both when missing) and builds the service on them.
+// openService opens the store (-db; by default SQLite in the data
+// directory) and the key file (creating both when missing), checks that
+// the key opens the store's secrets, and builds the service on them.
 func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
 	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
@@ -114,9 +116,18 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 	if err != nil {
 		return nil, nil, err
 	}
-	store, err := sqlite.Open(ctx, c.dbPath())
+	store, spec, err := openStore(ctx, c)
 	if err != nil {
 		return nil, nil, err
+	}
+	if ks, ok := store.(mfa.KeyCheckStore); ok {
+		if err := mfa.CheckKey(ctx, ks, cipher); err != nil {
+			store.Close()
+			if errors.Is(err, mfa.ErrWrongKey) {
+				return nil, nil, fmt.Errorf("secret key file %s: %w (store %s)", c.keyPath(), err, spec)
+			}
+			return nil, nil, err
+		}
 	}
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
 		Cipher: cipher, Rand: rand.Reader, Now: time.Now}
@@ -252,7 +263,8 @@ func runServe(ctx context.Context, e env) error {
 		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
-	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir)
+	spec, _ := c.store()
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String())
 
 	cleanupDone := make(chan struct{})
 	go func() {

@@ -18,4 +18,9 @@ var (
 	// a password too short); the wrapping message says why and never
 	// contains a secret.
 	ErrInvalid = errors.New("invalid input")
+	// ErrUnavailable means the store cannot be reached or went away in the
+	// middle of a call (a database server down, a network cut): nothing was
+	// decided, the caller refuses what it was asked (fails closed) and may
+	// try again later. Stores recover by themselves when it returns.
+	ErrUnavailable = errors.New("database unavailable")
 )

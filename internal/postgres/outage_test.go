@@ -207,7 +207,7 @@ func TestDatabaseOutage(t *testing.T) {
 		t.Fatal("no UseStep failed while the database was away")
 	}
 	for _, err := range failed {
-		if !strings.HasPrefix(err.Error(), "postgres: ") || !strings.Contains(err.Error(), "database unavailable") {
+		if !strings.HasPrefix(err.Error(), "postgres: ") || !errors.Is(err, mfa.ErrUnavailable) {
 			t.Errorf("UseStep during the outage = %q, want postgres: ... database unavailable", err)
 			break
 		}

@@ -257,22 +257,19 @@ func dbError(what string, err error) error {
 		case codeCheckViolation, codeNotNullViolation, codeStringTooLong, codeNumericOutOfRange:
 			return fmt.Errorf("%s: %w: %s", what, mfa.ErrInvalid, pg.Message)
 		case codeQueryCanceled:
-			return fmt.Errorf("postgres: %s: statement timed out or was cancelled: %w", what, err)
+			// An overloaded or stalled server: as unavailable as a gone one.
+			return fmt.Errorf("postgres: %s: statement timed out or was cancelled: %w: %w", what, mfa.ErrUnavailable, err)
 		}
 	}
 	if unavailable(err) {
-		return fmt.Errorf("postgres: %s: %w: %w", what, errUnavailable, err)
+		return fmt.Errorf("postgres: %s: %w: %w", what, mfa.ErrUnavailable, err)
 	}
 	return fmt.Errorf("postgres: %s: %w", what, err)
 }
 
-// errUnavailable marks errors of a database that cannot be reached or went
-// away; the caller refuses what it was asked and the pool reconnects by
-// itself once the server is back.
-var errUnavailable = errors.New("database unavailable")
-
 // unavailable reports whether err means the server cannot be reached or
-// closed the connection: a failed connect, a broken connection, or a
+// closed the connection (mfa.ErrUnavailable: the caller refuses what it was
+// asked, and the pool reconnects by itself once the server is back): a failed connect, a broken connection, or a
 // server shutting down (SQLSTATE classes 08 and 57P).
 func unavailable(err error) bool {
 	var connect *pgconn.ConnectError

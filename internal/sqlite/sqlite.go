@@ -116,16 +116,42 @@ func (s *Store) apply(ctx context.Context, version int, name string) error {
 func (s *Store) withTx(ctx context.Context, f func(tx *sql.Tx) error) error {
 	tx, err := s.db.BeginTx(ctx, nil)
 	if err != nil {
-		return fmt.Errorf("sqlite: begin: %w", err)
+		return fmt.Errorf("sqlite: begin: %w", unavailable(err))
 	}
 	defer tx.Rollback()
 	if err := f(tx); err != nil {
 		return err
 	}
 	if err := tx.Commit(); err != nil {
-		return fmt.Errorf("sqlite: commit: %w", err)
+		return fmt.Errorf("sqlite: commit: %w", unavailable(err))
 	}
 	return nil
+}
+
+// Ping checks that the database file can be read, for a health check.
+func (s *Store) Ping(ctx context.Context) error {
+	var n int
+	err := s.db.QueryRowContext(ctx, `SELECT count(*) FROM schema_migrations`).Scan(&n)
+	if err != nil {
+		return fmt.Errorf("sqlite: ping: %w", unavailable(err))
+	}
+	return nil
+}
+
+// unavailable marks with mfa.ErrUnavailable the errors that say the
+// database cannot be used for now rather than that the request is wrong:
+// locked past the busy timeout, an I/O error, a full disk, a file that
+// cannot be opened (SQLite's primary result codes BUSY, LOCKED, IOERR, FULL
+// and CANTOPEN).
+func unavailable(err error) error {
+	var e interface{ Code() int }
+	if errors.As(err, &e) {
+		switch e.Code() & 0xff {
+		case 5, 6, 10, 13, 14:
+			return fmt.Errorf("%w: %w", mfa.ErrUnavailable, err)
+		}
+	}
+	return err
 }
 
 // Times are stored as Unix nanoseconds; NULL and zero mean the zero time.
@@ -160,7 +186,7 @@ func notFound(err error, what string) error {
 		return fmt.Errorf("%s: %w", what, mfa.ErrNotFound)
 	}
 	if err != nil {
-		return fmt.Errorf("sqlite: %s: %w", what, err)
+		return fmt.Errorf("sqlite: %s: %w", what, unavailable(err))
 	}
 	return nil
 }

@@ -1,8 +1,10 @@
 package web
 
 import (
+	"context"
 	"errors"
 	"net/http"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
@@ -63,6 +65,13 @@ func (s *server) handleAPIVerify() http.Handler {
 			return
 		}
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
+		if errors.Is(err, mfa.ErrUnavailable) {
+			s.log.ErrorContext(r.Context(), "verify: store unavailable", "err", err)
+			setReason(r, "store unavailable")
+			w.Header().Set("Retry-After", retryUnavailable)
+			encodeJSON(w, http.StatusServiceUnavailable, apiError{msgUnavailable})
+			return
+		}
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "verify", "err", err)
 			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
@@ -95,9 +104,40 @@ func (s *server) handleAPIVerify() http.Handler {
 	})
 }
 
-func handleHealth() http.Handler {
+// pinger is a store that can tell whether its database answers.
+type pinger interface {
+	Ping(ctx context.Context) error
+}
+
+// healthTimeout bounds the store check of /healthz, so that a load
+// balancer's probe gets an answer before its own timeout.
+const healthTimeout = 2 * time.Second
+
+// health is the body of /healthz.
+type health struct {
+	Status string `json:"status"`
+	Reason string `json:"reason,omitempty"`
+}
+
+// handleHealth answers 200 {"status":"ok"} when the store answers within
+// healthTimeout, and 503 {"status":"unavailable","reason":...} when not, so
+// that a load balancer sends no sign-ins to an instance that would refuse
+// them. The reason names the failure, never the store's address or
+// credentials.
+func (s *server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encodeJSON(w, http.StatusOK, map[string]string{"status": "ok"})
+		if p, ok := s.svc.Store().(pinger); ok {
+			ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+			err := p.Ping(ctx)
+			cancel()
+			if err != nil {
+				s.log.ErrorContext(r.Context(), "health check", "err", err)
+				setReason(r, "database unavailable")
+				encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
+				return
+			}
+		}
+		encodeJSON(w, http.StatusOK, health{Status: "ok"})
 	})
 }
 

@@ -226,11 +226,27 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 	})
 }
 
-// serverError logs err and answers 500 without its text.
+// serverError logs err and answers without its text: 503 with a page that
+// says to try again when the store is unavailable (the request was refused,
+// nothing was decided), 500 otherwise.
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
+	if errors.Is(err, mfa.ErrUnavailable) {
+		s.log.ErrorContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
+		setReason(r, "store unavailable")
+		w.Header().Set("Retry-After", retryUnavailable)
+		s.showMessage(w, r, http.StatusServiceUnavailable, "Service unavailable", msgUnavailable, r.URL.Path)
+		return
+	}
 	s.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
 	http.Error(w, "Internal server error. Try again later.", http.StatusInternalServerError)
 }
+
+// msgUnavailable is the answer, on pages and in the API, while the store
+// cannot be reached; retryUnavailable is its Retry-After in seconds.
+const (
+	msgUnavailable   = "Login service unavailable, try again in a moment."
+	retryUnavailable = "5"
+)
 
 // maxFormBytes bounds a page's form body.
 const maxFormBytes = 16 << 10

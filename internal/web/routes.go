@@ -30,7 +30,7 @@ func (s *server) routes() http.Handler {
 	pages.Handle("/", s.handleNotFound())
 
 	mux := http.NewServeMux()
-	mux.Handle("GET /healthz", handleHealth())
+	mux.Handle("GET /healthz", s.handleHealth())
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
 	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
 	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
