@@ -5,6 +5,10 @@ import (
 	"crypto/rand"
 	"flag"
 	"fmt"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"net/netip"
 	"path/filepath"
 	"slices"
 	"sync"
@@ -16,6 +20,7 @@ import (
 	"github.com/otpgate/otpgate/internal/postgres"
 	seeder "github.com/otpgate/otpgate/internal/seed"
 	"github.com/otpgate/otpgate/internal/sqlite"
+	"github.com/otpgate/otpgate/internal/web"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -104,9 +109,10 @@ func reportLatency(b *testing.B, d []time.Duration) {
 }
 
 // scaleCheck is one per-request check a benchmark measures on a site: the
-// second login step, the session check that forward-auth does per request;
-// a forward-auth HTTP request (GET /auth/nginx with the session cookie
-// site.tokens[i], on a web.NewServer over svc) is one more entry.
+// second login step, the session check that forward-auth does per request,
+// and the whole forward-auth request (GET /auth/nginx with the session
+// cookie, through the web server's handler, with its session cache off so
+// that every check asks the store).
 type scaleCheck struct {
 	name string
 	// prepare returns the check of account i; it may move clock.
@@ -135,6 +141,25 @@ var scaleChecks = []scaleCheck{
 		return func(ctx context.Context, i int) error {
 			_, _, err := svc.Session(ctx, site.tokens[i])
 			return err
+		}
+	}},
+	{"ForwardAuth", func(site *scaleSite, svc *mfa.Service, clock *testClock) func(context.Context, int) error {
+		h, err := web.NewServer(slog.New(slog.DiscardHandler), svc, web.Options{
+			TrustedProxies: []netip.Prefix{netip.MustParsePrefix("127.0.0.1/32")}, Now: clock.now})
+		if err != nil {
+			panic(err)
+		}
+		return func(ctx context.Context, i int) error {
+			r := httptest.NewRequestWithContext(ctx, "GET", "/auth/nginx", nil)
+			r.RemoteAddr = "127.0.0.1:40000"
+			r.Header.Set("X-Original-URL", "https://notebook.example.org/lab")
+			r.Header.Set("Cookie", "otpgate_session="+site.tokens[i])
+			w := httptest.NewRecorder()
+			h.ServeHTTP(w, r)
+			if w.Code != http.StatusOK || w.Header().Get("Remote-User") != seeder.Name("", i) {
+				return &checkError{fmt.Sprintf("status %d, Remote-User %q", w.Code, w.Header().Get("Remote-User"))}
+			}
+			return nil
 		}
 	}},
 }
