@@ -57,20 +57,12 @@ func runImportGA(ctx context.Context, e env) error {
 	var c Config
 	fs := newFlagSet("import-google-authenticator", importUsage, e, &c)
 	all := fs.Bool("all", false, "import every user of the store that has a file")
-	var names []string
-	args := e.args
-	for {
-		rest, err := parseConfig(fs, &c, env{args: args, getenv: e.getenv})
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(rest) == 0 {
-			break
-		}
-		names, args = append(names, rest[0]), rest[1:]
+	names, err := parseWithNames(fs, &c, e, e.args)
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	if *all == (len(names) > 0) {
 		return exitError{code: 2, msg: "import-google-authenticator: name users, or give --all"}

@@ -94,6 +94,22 @@ func parseConfig(fs *flag.FlagSet, c *Config, e env) ([]string, error) {
 	return args, nil
 }
 
+// parseWithNames parses args, in which flags may come before, between and
+// after names, and returns the names.
+func parseWithNames(fs *flag.FlagSet, c *Config, e env, args []string) ([]string, error) {
+	var names []string
+	for {
+		rest, err := parseConfig(fs, c, env{args: args, getenv: e.getenv})
+		if err != nil {
+			return nil, err
+		}
+		if len(rest) == 0 {
+			return names, nil
+		}
+		names, args = append(names, rest[0]), rest[1:]
+	}
+}
+
 func newLogger(w io.Writer, format string) *slog.Logger {
 	if format == "json" {
 		return slog.New(slog.NewJSONHandler(w, nil))

@@ -67,21 +67,12 @@ func runUser(ctx context.Context, e env) error {
 		groupList = &v
 		return nil
 	})
-	// Flags may come before or after the name.
-	var names []string
-	args := e.args[1:]
-	for {
-		rest, err := parseConfig(fs, &c, env{args: args, getenv: e.getenv})
-		if errors.Is(err, flag.ErrHelp) {
-			return nil
-		}
-		if err != nil {
-			return err
-		}
-		if len(rest) == 0 {
-			break
-		}
-		names, args = append(names, rest[0]), rest[1:]
+	names, err := parseWithNames(fs, &c, e, e.args[1:])
+	if errors.Is(err, flag.ErrHelp) {
+		return nil
+	}
+	if err != nil {
+		return err
 	}
 	want := 1
 	if action == "list" {
