@@ -4,13 +4,9 @@ import (
 	"bufio"
 	"bytes"
 	"context"
-	"crypto/rand"
-	"database/sql"
-	"encoding/hex"
 	"encoding/json"
 	"fmt"
 	"io"
-	"net"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -18,49 +14,17 @@ import (
 	"os/exec"
 	"path/filepath"
 	"regexp"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	_ "github.com/jackc/pgx/v5/stdlib" // registers the "pgx" driver for the admin connection
 
+	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/seed"
-	"github.com/otpgate/otpgate/internal/testenv"
 )
-
-// postgresSchema creates an empty schema in the test database, dropped at
-// the end, and returns a DSN whose connections use it.
-func postgresSchema(t *testing.T) string {
-	t.Helper()
-	base := os.Getenv("OTPGATE_TEST_POSTGRES_DSN")
-	if base == "" {
-		testenv.SkipOrFail(t, "OTPGATE_TEST_POSTGRES_DSN not set")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "otpgate_cmd_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	u, err := url.Parse(base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	q := u.Query()
-	q.Set("search_path", schema)
-	u.RawQuery = q.Encode()
-	return u.String()
-}
 
 // writeDBFile writes a -db-file holding dsn.
 func writeDBFile(t *testing.T, dsn string) string {
@@ -79,88 +43,6 @@ func runInput(t *testing.T, stdin string, args ...string) (string, error) {
 	var out, errb bytes.Buffer
 	err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(stdin), &out, &errb)
 	return out.String() + errb.String(), err
-}
-
-// proxy forwards TCP connections to PostgreSQL and can cut them all and
-// refuse new ones, as a failed network or database would, then come back
-// on the same address.
-type proxy struct {
-	target, addr string
-	mu           sync.Mutex
-	ln           net.Listener
-	conns        map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, dsn string) (*proxy, string) {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{target: net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))), addr: ln.Addr().String(), conns: map[net.Conn]bool{}}
-	p.listen(ln)
-	t.Cleanup(p.cut)
-	u, _ := url.Parse(dsn)
-	u.Host = p.addr
-	return p, u.String()
-}
-
-func (p *proxy) listen(ln net.Listener) {
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go func() {
-		for {
-			c, err := ln.Accept()
-			if err != nil {
-				return
-			}
-			d, err := net.Dial("tcp", p.target)
-			p.mu.Lock()
-			if err != nil || p.ln != ln {
-				p.mu.Unlock()
-				c.Close()
-				if d != nil {
-					d.Close()
-				}
-				continue
-			}
-			p.conns[c], p.conns[d] = true, true
-			p.mu.Unlock()
-			for _, pair := range [][2]net.Conn{{c, d}, {d, c}} {
-				go func() {
-					io.Copy(pair[0], pair[1])
-					pair[0].Close()
-					pair[1].Close()
-				}()
-			}
-		}
-	}()
-}
-
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-func (p *proxy) resume(t *testing.T) {
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("proxy: listen again: %v", err)
-	}
-	p.listen(ln)
 }
 
 // startServeProcess runs the built binary's "serve" and returns its base URL.
@@ -234,13 +116,13 @@ func status(t *testing.T, c *http.Client, method, u string, form url.Values) int
 // refuse (503, /healthz 503) and accept nothing, and they recover without a
 // restart.
 func TestTwoProcesses(t *testing.T) {
-	dsn := postgresSchema(t)
+	dsn, _, _ := pgtest.Schema(t)
 	dir := t.TempDir()
 	bin := filepath.Join(dir, "otpgate")
 	if out, err := exec.Command("go", "build", "-o", bin, ".").CombinedOutput(); err != nil {
 		t.Fatalf("go build: %v\n%s", err, out)
 	}
-	p, proxied := startProxy(t, dsn)
+	p, proxied := pgtest.NewProxy(t, dsn)
 	dbFile := writeDBFile(t, proxied)
 	keyFile := filepath.Join(dir, "secret.key")
 	common := append([]string{"-db-file", dbFile, "-secret-key-file", keyFile, "-db-statement-timeout", "2s",
@@ -383,7 +265,7 @@ func TestTwoProcesses(t *testing.T) {
 			}
 		}
 		time.Sleep(300 * time.Millisecond)
-		p.cut()
+		p.Cut()
 		waitHealth(503)
 		for _, base := range instances {
 			if st, msg := verify(t, base, "seed3", password, code(3)); st != 503 || !strings.Contains(msg, "unavailable") {
@@ -407,7 +289,7 @@ func TestTwoProcesses(t *testing.T) {
 				}
 			}
 		}
-		p.resume(t)
+		p.Resume(t)
 		waitHealth(200)
 		close(stop)
 		wg.Wait()

@@ -7,6 +7,8 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+
+	"github.com/otpgate/otpgate/internal/pgtest"
 )
 
 func TestParseStore(t *testing.T) {
@@ -112,7 +114,7 @@ func FuzzParseStore(f *testing.F) {
 // the command, checks its report, then refuses a second copy into the now
 // non-empty database.
 func TestMigrateStoreCommand(t *testing.T) {
-	dsn := postgresSchema(t)
+	dsn, _, _ := pgtest.Schema(t)
 	dir := t.TempDir()
 	data := filepath.Join(dir, "data")
 	if out, err := runInput(t, "seed password\n", append([]string{"seed", "-accounts", "500", "-seed", "m", "-sessions",

@@ -4,14 +4,10 @@ import (
 	"context"
 	"crypto/rand"
 	"database/sql"
-	"encoding/hex"
 	"errors"
 	"fmt"
-	"net/url"
-	"os"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -19,9 +15,9 @@ import (
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/migrate"
+	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/postgres"
 	"github.com/otpgate/otpgate/internal/sqlite"
-	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -30,31 +26,7 @@ import (
 // when the test ends.
 func freshPostgres(t testing.TB) *postgres.Store {
 	t.Helper()
-	base := os.Getenv("OTPGATE_TEST_POSTGRES_DSN")
-	if base == "" {
-		testenv.SkipOrFail(t, "OTPGATE_TEST_POSTGRES_DSN not set")
-	}
-	admin, err := sql.Open("pgx", base)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Close() })
-	b := make([]byte, 6)
-	rand.Read(b)
-	schema := "otpgate_test_" + hex.EncodeToString(b)
-	if _, err := admin.Exec(`CREATE SCHEMA ` + schema); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { admin.Exec(`DROP SCHEMA ` + schema + ` CASCADE`) })
-	var dsn string
-	if u, err := url.Parse(base); err == nil && strings.HasPrefix(u.Scheme, "postgres") {
-		q := u.Query()
-		q.Set("search_path", schema)
-		u.RawQuery = q.Encode()
-		dsn = u.String()
-	} else {
-		dsn = base + " search_path=" + schema
-	}
+	dsn, _, _ := pgtest.Schema(t)
 	s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
 	if err != nil {
 		t.Fatal(err)

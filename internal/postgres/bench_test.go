@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/postgres"
 	"github.com/otpgate/otpgate/internal/sqlite"
 	"github.com/otpgate/otpgate/otp"
@@ -116,7 +117,7 @@ func BenchmarkSessionScale(b *testing.B) {
 	ctx := context.Background()
 	for _, n := range []int{1_000, 100_000} {
 		b.Run(fmt.Sprint(n), func(b *testing.B) {
-			dsn, admin, schema := freshSchemaNamed(b)
+			dsn, admin, schema := pgtest.Schema(b)
 			openStore(b, dsn, postgres.Options{})
 			for _, q := range []string{
 				`INSERT INTO ` + schema + `.users (name, password_hash, created_at)

@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/postgres"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -40,7 +41,7 @@ func seed(t testing.TB, s *postgres.Store) mfa.User {
 // TestMigrateConcurrent starts eight instances at once on an empty schema:
 // every one must open, and the migrations must be applied once.
 func TestMigrateConcurrent(t *testing.T) {
-	dsn, admin, schema := freshSchemaNamed(t)
+	dsn, admin, schema := pgtest.Schema(t)
 	const n = 8
 	var wg sync.WaitGroup
 	errs := make([]error, n)
@@ -78,7 +79,7 @@ func TestMigrateConcurrent(t *testing.T) {
 // TestMigrateNewerRefused checks that an otpgate older than the database's
 // schema refuses to start rather than run on tables it does not know.
 func TestMigrateNewerRefused(t *testing.T) {
-	dsn, admin, schema := freshSchemaNamed(t)
+	dsn, admin, schema := pgtest.Schema(t)
 	s := openStore(t, dsn, postgres.Options{})
 	s.Close()
 	if _, err := admin.Exec(`INSERT INTO ` + schema + `.schema_migrations (version) VALUES (9999)`); err != nil {
@@ -210,7 +211,7 @@ func TestTwoInstances(t *testing.T) {
 // attempt through.
 func TestStatementTimeout(t *testing.T) {
 	ctx := context.Background()
-	dsn, admin, schema := freshSchemaNamed(t)
+	dsn, admin, schema := pgtest.Schema(t)
 	s := openStore(t, dsn, postgres.Options{StatementTimeout: 200 * time.Millisecond})
 	p := mfa.DefaultAccountThrottle
 	if _, err := s.Attempt(ctx, "user:bob", p, t0); err != nil {

@@ -3,113 +3,17 @@ package postgres_test
 import (
 	"context"
 	"errors"
-	"io"
 	"net"
-	"strconv"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/postgres"
 )
-
-// proxy forwards TCP connections to the database and can cut them all and
-// refuse new ones, as a database that crashed or a network that failed
-// would, then come back on the same address.
-type proxy struct {
-	target string
-	addr   string
-	mu     sync.Mutex
-	ln     net.Listener
-	conns  map[net.Conn]bool
-}
-
-func startProxy(t *testing.T, target string) *proxy {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := &proxy{target: target, addr: ln.Addr().String(), ln: ln, conns: map[net.Conn]bool{}}
-	go p.serve(ln)
-	t.Cleanup(p.cut)
-	return p
-}
-
-func (p *proxy) serve(ln net.Listener) {
-	for {
-		c, err := ln.Accept()
-		if err != nil {
-			return
-		}
-		d, err := net.Dial("tcp", p.target)
-		if err != nil {
-			c.Close()
-			continue
-		}
-		p.mu.Lock()
-		if p.ln != ln { // cut meanwhile
-			p.mu.Unlock()
-			c.Close()
-			d.Close()
-			continue
-		}
-		p.conns[c], p.conns[d] = true, true
-		p.mu.Unlock()
-		go pipe(c, d)
-		go pipe(d, c)
-	}
-}
-
-func pipe(dst, src net.Conn) {
-	io.Copy(dst, src)
-	dst.Close()
-	src.Close()
-}
-
-// cut closes the listener and every connection.
-func (p *proxy) cut() {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.ln != nil {
-		p.ln.Close()
-		p.ln = nil
-	}
-	for c := range p.conns {
-		c.Close()
-	}
-	clear(p.conns)
-}
-
-// resume listens again on the same address.
-func (p *proxy) resume(t *testing.T) {
-	t.Helper()
-	ln, err := net.Listen("tcp", p.addr)
-	if err != nil {
-		t.Fatalf("proxy: listen again on %s: %v", p.addr, err)
-	}
-	p.mu.Lock()
-	p.ln = ln
-	p.mu.Unlock()
-	go p.serve(ln)
-}
-
-// throughProxy returns a proxy to the database of dsn and dsn redirected to it.
-func throughProxy(t *testing.T, dsn string) (*proxy, string) {
-	t.Helper()
-	cfg, err := pgx.ParseConfig(dsn)
-	if err != nil {
-		t.Fatal(err)
-	}
-	p := startProxy(t, net.JoinHostPort(cfg.Host, strconv.Itoa(int(cfg.Port))))
-	host, port, _ := net.SplitHostPort(p.addr)
-	return p, withParams(t, dsn, map[string]string{"host": host, "port": port})
-}
 
 // TestDatabaseOutage kills the database connection in the middle of a load
 // of concurrent code submissions: no step may be accepted twice, every call
@@ -118,8 +22,8 @@ func throughProxy(t *testing.T, dsn string) (*proxy, string) {
 // must work again once the database is back, without being reopened.
 func TestDatabaseOutage(t *testing.T) {
 	ctx := context.Background()
-	dsn, admin, schema := freshSchemaNamed(t)
-	p, proxied := throughProxy(t, dsn)
+	dsn, admin, schema := pgtest.Schema(t)
+	p, proxied := pgtest.NewProxy(t, dsn)
 	s := openStore(t, proxied, postgres.Options{MaxConns: 8, ConnectTimeout: time.Second, StatementTimeout: 2 * time.Second})
 	u := seed(t, s)
 	sess := mfa.Session{TokenHash: mfa.HashToken("tok"), UserID: u.ID, Level: mfa.LevelFull, Created: t0, LastSeen: t0}
@@ -173,7 +77,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 
 	roundsAfter(step.Load(), 20)
-	p.cut()
+	p.Cut()
 	outage := step.Load()
 
 	// While the database is away, everything fails, and says why.
@@ -188,7 +92,7 @@ func TestDatabaseOutage(t *testing.T) {
 	}
 	roundsAfter(outage, 20)
 
-	p.resume(t)
+	p.Resume(t)
 	back := step.Load()
 	roundsAfter(back, 20)
 	close(stop)
@@ -243,7 +147,7 @@ func TestDatabaseOutage(t *testing.T) {
 // out, never succeed wrongly, and the store carries on by itself.
 func TestTerminatedBackends(t *testing.T) {
 	ctx := context.Background()
-	dsn, admin, schema := freshSchemaNamed(t)
+	dsn, admin, schema := pgtest.Schema(t)
 	s := openStore(t, dsn, postgres.Options{MaxConns: 4})
 	u := seed(t, s)
 	// Warm up several pooled connections.
