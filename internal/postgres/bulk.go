@@ -2,10 +2,8 @@ package postgres
 
 import (
 	"context"
-	"fmt"
 	"time"
 
-	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -38,12 +36,7 @@ func (s *Store) InsertAccounts(ctx context.Context, users []mfa.User, auths []mf
 		if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 			return dbError("insert accounts", err)
 		}
-		copies := []struct {
-			table   string
-			columns []string
-			n       int
-			row     func(i int) ([]any, error)
-		}{
+		copies := []tableCopy{
 			{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at"}, len(users),
 				func(i int) ([]any, error) {
 					u := users[i]
@@ -67,20 +60,8 @@ func (s *Store) InsertAccounts(ctx context.Context, users []mfa.User, auths []mf
 					return []any{x.TokenHash, x.UserID, int16(x.Level), x.Created, x.LastSeen}, nil
 				}},
 		}
-		for _, c := range copies {
-			if c.n == 0 {
-				continue
-			}
-			n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.columns, pgx.CopyFromSlice(c.n, c.row))
-			if err != nil {
-				return dbError("insert accounts: "+c.table, err)
-			}
-			if int(n) != c.n {
-				return fmt.Errorf("postgres: insert accounts: %s: copied %d rows of %d", c.table, n, c.n)
-			}
-		}
-		if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`); err != nil {
-			return dbError("insert accounts: user IDs", err)
+		if err := copyTables(ctx, tx, "insert accounts", copies); err != nil {
+			return err
 		}
 		return dbError("insert accounts: commit", tx.Commit(ctx))
 	})

@@ -174,12 +174,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
 			return fmt.Errorf("import: table %s is not empty: %w", table, mfa.ErrConflict)
 		}
 	}
-	copies := []struct {
-		table   string
-		columns []string
-		n       int
-		row     func(i int) ([]any, error)
-	}{
+	copies := []tableCopy{
 		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names"}, len(d.Users),
 			func(i int) ([]any, error) {
 				u := d.Users[i]
@@ -215,18 +210,35 @@ func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
 				return []any{e.Key, e.Failures, e.LastFailure}, nil
 			}},
 	}
+	return copyTables(ctx, tx, "import", copies)
+}
+
+// tableCopy is the rows of one table, for COPY.
+type tableCopy struct {
+	table   string
+	columns []string
+	n       int
+	row     func(i int) ([]any, error)
+}
+
+// copyTables copies the rows of each table in tx, checks that every row
+// went in, and numbers new users after the copied ones; what names the
+// operation in errors.
+func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy) error {
 	for _, c := range copies {
+		if c.n == 0 {
+			continue
+		}
 		n, err := tx.CopyFrom(ctx, pgx.Identifier{c.table}, c.columns, pgx.CopyFromSlice(c.n, c.row))
 		if err != nil {
-			return dbError("import "+c.table, err)
+			return dbError(what+": "+c.table, err)
 		}
 		if int(n) != c.n {
-			return fmt.Errorf("postgres: import %s: copied %d rows of %d", c.table, n, c.n)
+			return fmt.Errorf("postgres: %s: %s: copied %d rows of %d", what, c.table, n, c.n)
 		}
 	}
-	// Number new users after the imported ones.
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`); err != nil {
-		return dbError("import: user IDs", err)
+		return dbError(what+": user IDs", err)
 	}
 	return nil
 }
