@@ -375,12 +375,17 @@ func (s *Service) SecondFactor(ctx context.Context, userID int64, code, addr str
 	if u.Disabled {
 		return LoginResult{Outcome: BadCredentials, Reason: "user disabled"}, nil
 	}
-	f, err := s.factorOf(ctx, u)
-	if err != nil {
-		return LoginResult{}, err
-	}
-	if f == factorFile {
-		return s.checkFileCode(ctx, u, strings.TrimSpace(code), u.Name, addr, now)
+	if s.files != nil {
+		// Without files, checkCode alone decides (it reads the
+		// authenticators itself); with them, the file counts only for a
+		// user without a confirmed authenticator.
+		f, err := s.factorOf(ctx, u)
+		if err != nil {
+			return LoginResult{}, err
+		}
+		if f == factorFile {
+			return s.checkFileCode(ctx, u, strings.TrimSpace(code), u.Name, addr, now)
+		}
 	}
 	return s.checkCode(ctx, u, code, u.Name, addr, now)
 }
