@@ -1,9 +1,7 @@
 package main
 
 import (
-	"bytes"
 	"encoding/json"
-	"errors"
 	"fmt"
 	"net"
 	"net/http"
@@ -14,6 +12,7 @@ import (
 	"strconv"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/otpgate/otpgate/gafile"
 	"github.com/otpgate/otpgate/internal/testenv"
@@ -143,32 +142,12 @@ func newFileUser(t testing.TB, dir, name string) *fileUser {
 }
 
 // stockPAM asks the stock PAM module, through pamtester as the file's
-// user, whether it accepts code now; the service file is bind-mounted over
-// /etc/pam.d in a mount namespace of the command's own.
-func (u *fileUser) stockPAM(t testing.TB, code string) (bool, string) {
+// user, whether it accepts code now (see stockModule).
+func (u *fileUser) stockPAM(t testing.TB, code string) bool {
 	t.Helper()
-	testenv.LookPath(t, "pamtester")
-	testenv.LookPath(t, "unshare")
-	if _, err := os.Stat(moduleSO); err != nil {
-		testenv.SkipOrFail(t, "%s missing (Debian package libpam-google-authenticator)", moduleSO)
-	}
-	pamDir := t.TempDir()
-	conf := "auth required " + moduleSO + " secret=" + u.file + "\n"
-	if err := os.WriteFile(filepath.Join(pamDir, "otpgate-e2e"), []byte(conf), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command("unshare", "--mount", "sh", "-c",
-		`mount --bind "$1" /etc/pam.d && exec pamtester -v otpgate-e2e "$2" authenticate`, "sh", pamDir, u.name)
-	cmd.Stdin = strings.NewReader(code + "\n")
-	out, err := cmd.CombinedOutput()
-	var ee *exec.ExitError
-	if err != nil && !errors.As(err, &ee) {
-		t.Fatalf("pamtester: %v\n%s", err, out)
-	}
-	if bytes.Contains(out, []byte("Initialization failure")) {
-		t.Fatalf("pamtester could not start:\n%s", out)
-	}
-	return err == nil, string(out)
+	m := newStockModule(t)
+	m.user = u.name
+	return m.try(t, u.file, time.Now().Unix(), code, nil, "")
 }
 
 // jupyterJSON sends an API request to the notebook through c the way the

@@ -1,15 +1,12 @@
 package main
 
 import (
-	"fmt"
 	"net"
 	"net/http"
 	"net/url"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"slices"
-	"strings"
 	"testing"
 	"time"
 
@@ -85,7 +82,7 @@ func BenchmarkForwardAuth(b *testing.B) {
 	for b.Loop() {
 		for range rounds {
 			for i, tg := range targets {
-				r, p := runWrk(b, wrk, dir, tg.url, headers)
+				r, p := runWrk(b, wrk, dir, "forward-auth", tg.url, wrkRequest{headers: headers, status: 200, conns: 64, seconds: 2})
 				rps[i], p99[i] = append(rps[i], r), append(p99[i], p)
 			}
 		}
@@ -107,34 +104,4 @@ func median(xs []float64) float64 {
 	s := slices.Clone(xs)
 	slices.Sort(s)
 	return s[len(s)/2]
-}
-
-// runWrk runs wrk for 2 s with 2 threads and 64 connections against target
-// with the given request headers; every answer must be 200. It returns
-// requests per second and the 99th percentile latency in milliseconds.
-func runWrk(b *testing.B, wrk, dir, target string, headers map[string]string) (rps, p99 float64) {
-	b.Helper()
-	var lua strings.Builder
-	for k, v := range headers {
-		fmt.Fprintf(&lua, "wrk.headers[%q] = %q\n", k, v)
-	}
-	lua.WriteString(`done = function(summary, latency, requests)
-  io.write(string.format("p99_us %d\n", latency:percentile(99)))
-end
-response = function(status, headers, body)
-  if status ~= 200 then io.write("unexpected status " .. status .. "\n"); wrk.thread:stop() end
-end
-`)
-	script := filepath.Join(dir, "forward-auth.lua")
-	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
-		b.Fatal(err)
-	}
-	out, err := exec.Command(wrk, "-t2", "-c64", "-d2s", "-s", script, target).CombinedOutput()
-	if err != nil {
-		b.Fatalf("wrk: %v\n%s", err, out)
-	}
-	if strings.Contains(string(out), "unexpected status") || strings.Contains(string(out), "Non-2xx") {
-		b.Fatalf("wrk saw errors:\n%s", out)
-	}
-	return match(b, out, `Requests/sec:\s+([0-9.]+)`), match(b, out, `p99_us (\d+)`) / 1000
 }

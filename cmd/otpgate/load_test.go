@@ -125,36 +125,17 @@ func BenchmarkServerLoad(b *testing.B) {
 	}
 	for _, sc := range scenarios {
 		b.Run(sc.name, func(b *testing.B) {
-			script := filepath.Join(dir, sc.name+".lua")
-			lua := "wrk.method = \"GET\"\n"
+			req := wrkRequest{body: sc.body, headers: map[string]string{}, status: sc.wantStatus, conns: 16, seconds: 5}
 			if sc.body != "" {
-				lua = fmt.Sprintf("wrk.method = \"POST\"\nwrk.body = %q\nwrk.headers[\"Content-Type\"] = %q\n", sc.body, sc.ctype)
+				req.headers["Content-Type"] = sc.ctype
 			}
 			if sc.cookie != "" {
-				lua += fmt.Sprintf("wrk.headers[\"Cookie\"] = %q\n", sc.cookie)
-			}
-			lua += fmt.Sprintf(`done = function(summary, latency, requests)
-  io.write(string.format("p99_us %%d\n", latency:percentile(99)))
-end
-response = function(status, headers, body)
-  if status ~= %d then io.write("unexpected status " .. status .. "\n"); wrk.thread:stop() end
-end
-`, sc.wantStatus)
-			if err := os.WriteFile(script, []byte(lua), 0o644); err != nil {
-				b.Fatal(err)
+				req.headers["Cookie"] = sc.cookie
 			}
 			b.ReportAllocs()
 			var rps, p99 float64
 			for b.Loop() {
-				out, err := exec.Command(wrk, "-t2", "-c16", "-d5s", "-s", script, base+sc.path).CombinedOutput()
-				if err != nil {
-					b.Fatalf("wrk: %v\n%s", err, out)
-				}
-				if strings.Contains(string(out), "unexpected status") {
-					b.Fatalf("wrk saw errors:\n%s", out)
-				}
-				rps = match(b, out, `Requests/sec:\s+([0-9.]+)`)
-				p99 = match(b, out, `p99_us (\d+)`) / 1000
+				rps, p99 = runWrk(b, wrk, dir, sc.name, base+sc.path, req)
 			}
 			b.ReportMetric(rps, "req/s")
 			b.ReportMetric(p99, "p99-ms")
@@ -163,6 +144,51 @@ end
 	}
 }
 
+// wrkRequest is the request wrk repeats, with 2 threads, and the status
+// every answer must have.
+type wrkRequest struct {
+	// body, if not empty, makes the request a POST with this body.
+	body    string
+	headers map[string]string
+	status  int
+	// conns and seconds are wrk's connections and duration.
+	conns, seconds int
+}
+
+// runWrk runs wrk against target with req (its script is dir/name.lua) and
+// fails the benchmark when an answer has another status. It returns
+// requests per second and the 99th percentile latency in milliseconds.
+func runWrk(b *testing.B, wrk, dir, name, target string, req wrkRequest) (rps, p99 float64) {
+	b.Helper()
+	var lua strings.Builder
+	if req.body != "" {
+		fmt.Fprintf(&lua, "wrk.method = \"POST\"\nwrk.body = %q\n", req.body)
+	}
+	for k, v := range req.headers {
+		fmt.Fprintf(&lua, "wrk.headers[%q] = %q\n", k, v)
+	}
+	fmt.Fprintf(&lua, `done = function(summary, latency, requests)
+  io.write(string.format("p99_us %%d\n", latency:percentile(99)))
+end
+response = function(status, headers, body)
+  if status ~= %d then io.write("unexpected status " .. status .. "\n"); wrk.thread:stop() end
+end
+`, req.status)
+	script := filepath.Join(dir, name+".lua")
+	if err := os.WriteFile(script, []byte(lua.String()), 0o600); err != nil {
+		b.Fatal(err)
+	}
+	out, err := exec.Command(wrk, "-t2", fmt.Sprintf("-c%d", req.conns), fmt.Sprintf("-d%ds", req.seconds), "-s", script, target).CombinedOutput()
+	if err != nil {
+		b.Fatalf("wrk: %v\n%s", err, out)
+	}
+	if strings.Contains(string(out), "unexpected status") || (req.status < 300 && strings.Contains(string(out), "Non-2xx")) {
+		b.Fatalf("wrk saw errors:\n%s", out)
+	}
+	return match(b, out, `Requests/sec:\s+([0-9.]+)`), match(b, out, `p99_us (\d+)`) / 1000
+}
+
+// match returns the number that re captures in wrk's output.
 func match(b *testing.B, out []byte, re string) float64 {
 	m := regexp.MustCompile(re).FindSubmatch(out)
 	if m == nil {
