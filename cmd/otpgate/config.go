@@ -47,6 +47,7 @@ type Config struct {
 	HashConcurrency int
 
 	LogFormat string
+	LogLevel  slog.Level
 
 	UserFile            string
 	UserFilePerm        string
@@ -96,6 +97,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	c.Argon2 = mfa.DefaultArgon2
 	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
+	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "least `level` logged: debug, info, warn or error; forward-auth checks that let a request through are logged at debug (the proxy logs every request itself), refusals, sign-ins and errors at info or above")
 	fs.StringVar(&c.UserFile, "user-file", "", "path `template` of users' google-authenticator files, with ${USER} and ${HOME} (from the system's accounts), e.g. /home/${USER}/.google_authenticator: users without TOTP in the store take codes from theirs; empty means off")
 	fs.StringVar(&c.UserFilePerm, "user-file-perm", "0600", "permission bits a user file may have, in `octal` (module allowed_perm)")
 	fs.BoolVar(&c.UserFileStrictOwner, "user-file-strict-owner", true, "a user file must be owned by its user (false: module no_strict_owner); as root, otpgate reads and writes each file as its user")

@@ -103,6 +103,15 @@ func TestGateNginxJupyter(t *testing.T) {
 	g := newGateRun(t, "nginx")
 	g.proxy = startNginx(t, nginx, g)
 	g.scenario(t)
+	// The example's access log names the user the gate let through.
+	log, err := os.ReadFile(filepath.Join(g.dir, "nginx", "logs", "access.log"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	line := regexp.MustCompile(`(?m) - ` + g.alice.name + ` \[[^]]+\] "GET /notebooks/e2e\.ipynb\?kernel_name=python3&from=e2e HTTP/1\.1" 200 `)
+	if !line.Match(log) {
+		t.Errorf("nginx's access log lacks alice's notebook request with her name:\n%s", tail(log, 3000))
+	}
 }
 
 // TestGateCaddyJupyter runs the same scenario behind Caddy, configured with
@@ -125,7 +134,9 @@ func startNginx(t *testing.T, nginx string, g *gateRun) string {
 	}
 	addr := freeAddr(t)
 	conf := string(src)
+	prefix := filepath.Join(g.dir, "nginx")
 	for _, r := range [][2]string{
+		{"/var/log/nginx/", prefix + "/logs/"},
 		{"example.org", gateDomain},
 		{"listen 443 ssl;", "listen " + addr + " ssl;"},
 		{"/etc/ssl/certs/" + gateDomain + ".pem", g.cert},
@@ -144,7 +155,6 @@ func startNginx(t *testing.T, nginx string, g *gateRun) string {
 	}
 	echoBlock := strings.NewReplacer(notebookHost, echoHost, g.jupyter, g.echo).Replace(conf[i:])
 	conf += "\n" + echoBlock
-	prefix := filepath.Join(g.dir, "nginx")
 	if err := os.MkdirAll(filepath.Join(prefix, "logs"), 0o755); err != nil {
 		t.Fatal(err)
 	}

@@ -70,7 +70,7 @@ func runImportGA(ctx context.Context, e env) error {
 	if c.UserFile == "" {
 		return exitError{code: 2, msg: "import-google-authenticator: set -user-file (the path template of the files)"}
 	}
-	log := newLogger(e.stderr, c.LogFormat)
+	log := c.newLogger(e.stderr)
 	src, err := c.userFiles(log)
 	if err != nil {
 		return exitError{code: 2, msg: err.Error()}

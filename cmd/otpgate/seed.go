@@ -62,7 +62,7 @@ func runSeed(ctx context.Context, e env) error {
 	}
 	// openService checks the key against the store; the cipher seals with
 	// the same key.
-	_, store, err := openService(ctx, &c, newLogger(e.stderr, c.LogFormat))
+	_, store, err := openService(ctx, &c, c.newLogger(e.stderr))
 	if err != nil {
 		return err
 	}

@@ -110,11 +110,13 @@ func parseWithNames(fs *flag.FlagSet, c *Config, e env, args []string) ([]string
 	}
 }
 
-func newLogger(w io.Writer, format string) *slog.Logger {
-	if format == "json" {
-		return slog.New(slog.NewJSONHandler(w, nil))
+// newLogger logs to w in the configured format, from the configured level.
+func (c *Config) newLogger(w io.Writer) *slog.Logger {
+	o := &slog.HandlerOptions{Level: c.LogLevel}
+	if c.LogFormat == "json" {
+		return slog.New(slog.NewJSONHandler(w, o))
 	}
-	return slog.New(slog.NewTextHandler(w, nil))
+	return slog.New(slog.NewTextHandler(w, o))
 }
 
 // openService opens the store (-db; by default SQLite in the data
@@ -239,7 +241,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
-	log := newLogger(lw, c.LogFormat)
+	log := c.newLogger(lw)
 	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
@@ -284,7 +285,7 @@ func TestServeHelpDocumentsEverySetting(t *testing.T) {
 
 func TestConfigPrecedence(t *testing.T) {
 	file := filepath.Join(t.TempDir(), "otpgate.conf")
-	os.WriteFile(file, []byte("# settings\nissuer = FromFile\naddr = 127.0.0.1:7000\ntotp-skew = 2\nrequire-totp = true\n"), 0o600)
+	os.WriteFile(file, []byte("# settings\nissuer = FromFile\naddr = 127.0.0.1:7000\ntotp-skew = 2\nrequire-totp = true\nlog-level = debug\n"), 0o600)
 	env := map[string]string{"OTPGATE_ADDR": "127.0.0.1:7001", "OTPGATE_CONFIG": file, "OTPGATE_DATA_DIR": "/from/env"}
 	var c Config
 	fs := flag.NewFlagSet("serve", flag.ContinueOnError)
@@ -303,8 +304,8 @@ func TestConfigPrecedence(t *testing.T) {
 			t.Errorf("%s: got %q, want %q", tc.name, tc.got, tc.want)
 		}
 	}
-	if c.TOTPSkew != 2 || !c.RequireTOTP {
-		t.Errorf("file settings: skew %d require %v, want 2 true", c.TOTPSkew, c.RequireTOTP)
+	if c.TOTPSkew != 2 || !c.RequireTOTP || c.LogLevel != slog.LevelDebug {
+		t.Errorf("file settings: skew %d require %v log level %v, want 2 true DEBUG", c.TOTPSkew, c.RequireTOTP, c.LogLevel)
 	}
 	if err := c.Validate(); err != nil {
 		t.Errorf("Validate() = %v", err)
@@ -323,6 +324,7 @@ func TestConfigErrors(t *testing.T) {
 		{"bad base url", []string{"serve", "-base-url", "ftp://x"}},
 		{"bad skew", []string{"serve", "-totp-skew", "99"}},
 		{"bad log format", []string{"serve", "-log-format", "xml"}},
+		{"bad log level", []string{"serve", "-log-level", "loud"}},
 		{"unknown flag", []string{"serve", "-frob"}},
 		{"bad config line", []string{"serve", "-config", bad}},
 		{"missing config", []string{"serve", "-config", filepath.Join(dir, "missing")}},

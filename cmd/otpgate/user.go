@@ -81,7 +81,7 @@ func runUser(ctx context.Context, e env) error {
 	if len(names) != want {
 		return exitError{code: 2, msg: fmt.Sprintf("user %s: want %d user name argument(s), got %d", action, want, len(names))}
 	}
-	svc, store, err := openService(ctx, &c, newLogger(e.stderr, c.LogFormat))
+	svc, store, err := openService(ctx, &c, c.newLogger(e.stderr))
 	if err != nil {
 		return err
 	}

@@ -45,7 +45,7 @@ func (s *server) handleAPIVerify() http.Handler {
 		if err != nil {
 			var de errDecode
 			errors.As(err, &de)
-			setReason(r, "bad request")
+			setReason(w, "bad request")
 			encodeJSON(w, de.status, apiError{de.msg})
 			return
 		}
@@ -67,7 +67,7 @@ func (s *server) handleAPIVerify() http.Handler {
 		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
 		if errors.Is(err, mfa.ErrUnavailable) {
 			s.log.ErrorContext(r.Context(), "verify: store unavailable", "err", err)
-			setReason(r, "store unavailable")
+			setReason(w, "store unavailable")
 			w.Header().Set("Retry-After", retryUnavailable)
 			encodeJSON(w, http.StatusServiceUnavailable, apiError{msgUnavailable})
 			return
@@ -77,7 +77,7 @@ func (s *server) handleAPIVerify() http.Handler {
 			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
 			return
 		}
-		logAttempt(r, name, res)
+		logAttempt(w, name, res)
 		resp := verifyResponse{Outcome: res.Outcome.String()}
 		status := http.StatusUnauthorized
 		switch res.Outcome {
@@ -132,7 +132,7 @@ func (s *server) handleHealth() http.Handler {
 			cancel()
 			if err != nil {
 				s.log.ErrorContext(r.Context(), "health check", "err", err)
-				setReason(r, "database unavailable")
+				setReason(w, "database unavailable")
 				encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
 				return
 			}

@@ -50,7 +50,7 @@ type enrolConfirmRequest struct {
 func badAPIRequest(w http.ResponseWriter, r *http.Request, err error) {
 	var de errDecode
 	errors.As(err, &de)
-	setReason(r, "bad request")
+	setReason(w, "bad request")
 	encodeJSON(w, de.status, apiError{de.msg})
 }
 
@@ -93,11 +93,11 @@ func (s *server) handleAPIEnrol() http.Handler {
 			return
 		}
 		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
-		logAttempt(r, name, res)
+		logAttempt(w, name, res)
 		var resp enrolResponse
 		switch {
 		case errors.Is(err, mfa.ErrHasTOTP):
-			setReason(r, "enrol: TOTP set up already")
+			setReason(w, "enrol: TOTP set up already")
 			encodeJSON(w, http.StatusConflict, enrolResponse{Outcome: "conflict",
 				Message: "You have TOTP set up already. To add or replace an authenticator, sign in and use Personal settings → Security."})
 			return
@@ -132,11 +132,11 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 		}
 		hadFile := s.svc.HasFile(r.Context(), name)
 		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), name, req.ID, req.Code, s.clientAddr(r))
-		logAttempt(r, name, res)
+		logAttempt(w, name, res)
 		var resp enrolResponse
 		switch {
 		case errors.Is(err, mfa.ErrNotFound):
-			setReason(r, "enrol: setup expired or unknown")
+			setReason(w, "enrol: setup expired or unknown")
 			encodeJSON(w, http.StatusNotFound, enrolResponse{Outcome: "expired",
 				Message: "This setup has expired or was confirmed already. Start again."})
 			return

@@ -30,7 +30,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Cache-Control"] = noStore
-		trusted := s.fromTrustedProxy(r)
+		trusted := s.fromTrustedProxy(w, r)
 		if !trusted && hasForwarded(r) {
 			s.log.WarnContext(r.Context(), "forward-auth: forwarded headers from an untrusted peer ignored",
 				"remote_addr", r.RemoteAddr)
@@ -40,7 +40,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			s.refuse(w, r, http.StatusBadRequest, "malformed forwarded headers: "+terr.Error())
 			return
 		}
-		id, ok, err := s.forwardSession(r)
+		id, ok, err := s.forwardSession(w, r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -74,9 +74,10 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			s.refuse(w, r, http.StatusForbidden, "the "+rule.String()+" requires a second factor, and the user has none")
 			return
 		}
-		h[headerUser] = []string{id.name}
-		h[headerName] = []string{id.display}
-		h[headerGroups] = []string{id.groups}
+		h[headerUser], h[headerName], h[headerGroups] = id.headers[0:1:1], id.headers[1:2:2], id.headers[2:3:3]
+		if ri := info(w); ri != nil {
+			ri.granted = true
+		}
 		w.WriteHeader(http.StatusOK)
 	})
 }
@@ -85,7 +86,7 @@ var noStore = []string{"no-store"}
 
 // refuse answers a bare status and gives the access line the reason.
 func (s *server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
-	setReason(r, reason)
+	setReason(w, reason)
 	w.WriteHeader(status)
 }
 
@@ -95,15 +96,16 @@ const maxToken = 100
 // forwardSession returns the identity of the request's session when it is
 // full (the second factor passed, or none to pass), from the cache when it
 // can.
-func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
-	token, ok := sessionToken(r)
+func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identity, bool, error) {
+	token, ok := sessionToken(w, r)
 	if !ok {
 		return identity{}, false, nil
 	}
-	key := sha256.Sum256([]byte(token))
+	var buf [maxToken]byte // on the stack: []byte(token) would allocate
+	key := sha256.Sum256(append(buf[:0], token...))
 	now := s.now()
 	if id, ok := s.cache.get(key, now); ok {
-		setUser(r, id.name)
+		setUser(w, id.name)
 		return id, true, nil
 	}
 	// Concurrent checks of one token share one store lookup, so that an
@@ -125,10 +127,10 @@ func (s *server) forwardSession(r *http.Request) (identity, bool, error) {
 		}
 	}
 	if res.name != "" {
-		setUser(r, res.name)
+		setUser(w, res.name)
 	}
 	if res.reason != "" {
-		setReason(r, res.reason)
+		setReason(w, res.reason)
 	}
 	return res.id, res.ok, nil
 }
@@ -171,19 +173,19 @@ func (s *server) lookupSession(ctx context.Context, key [sha256.Size]byte, token
 // sessionToken returns the session cookie's value when it can be a token:
 // one cookie of that name, at most maxToken bytes of base64url. Anything
 // else is logged and treated as no session.
-func sessionToken(r *http.Request) (string, bool) {
+func sessionToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 	v, found := cookieValue(r.Header["Cookie"])
 	if !found || v == "" {
 		return "", false
 	}
 	if len(v) > maxToken {
-		setReason(r, "session cookie too long")
+		setReason(w, "session cookie too long")
 		return "", false
 	}
 	for i := 0; i < len(v); i++ {
 		b := v[i]
 		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			setReason(r, "session cookie malformed")
+			setReason(w, "session cookie malformed")
 			return "", false
 		}
 	}

@@ -2,6 +2,7 @@ package web_test
 
 import (
 	"io"
+	"log/slog"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -18,16 +19,17 @@ import (
 var bareHandler = http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { w.WriteHeader(http.StatusOK) })
 
 // forwardAuthBench is a server with one rule and a signed-in user with a
-// second factor, logging to io.Discard (the access line is still
-// formatted), and the request nginx sends it.
-func forwardAuthBench(b *testing.B, ttl time.Duration) (*env, func() *http.Request) {
+// second factor, logging from level to io.Discard (at debug, the access
+// line of a granted check is formatted), and the request nginx sends it.
+func forwardAuthBench(b *testing.B, ttl time.Duration, level slog.Level) (*env, func() *http.Request) {
 	rules, err := access.Parse("bench", strings.NewReader("host notebook.example.org groups hpc"))
 	if err != nil {
 		b.Fatal(err)
 	}
 	proxies, _ := web.ParseTrustedProxies("127.0.0.1/32,192.0.2.0/24")
 	cn := &clockNow{}
-	e := newEnv(b, setup{logTo: io.Discard, opts: web.Options{TrustedProxies: proxies, Rules: rules, SessionCacheTTL: ttl, Now: cn.Now}})
+	e := newEnv(b, setup{logTo: io.Discard, logLevel: level,
+		opts: web.Options{TrustedProxies: proxies, Rules: rules, SessionCacheTTL: ttl, Now: cn.Now}})
 	cn.c = e.clock
 	alice, _, _, _ := faUsers(b, e)
 	return e, func() *http.Request {
@@ -42,19 +44,21 @@ func forwardAuthBench(b *testing.B, ttl time.Duration) (*env, func() *http.Reque
 // BenchmarkForwardAuth compares the forward-auth check of a valid session
 // with a bare handler: "handler" calls ServeHTTP directly (the cost of the
 // check itself, access log included), "http" goes over loopback with
-// parallel keep-alive clients, as a proxy does. The target is at
-// least 80% of the bare handler's requests per second.
+// parallel keep-alive clients, as a proxy does; "logged" logs at debug
+// level, where granted checks have an access line. The target is
+// at least 80% of the bare handler's requests per second.
 func BenchmarkForwardAuth(b *testing.B) {
 	for _, tc := range []struct {
-		name string
-		ttl  time.Duration // -1: the bare handler
-	}{{"bare", -1}, {"cached", time.Second}, {"uncached", 0}} {
+		name  string
+		ttl   time.Duration // -1: the bare handler
+		level slog.Level
+	}{{"bare", -1, 0}, {"cached", time.Second, slog.LevelInfo}, {"cached-logged", time.Second, slog.LevelDebug}, {"uncached", 0, slog.LevelInfo}} {
 		b.Run("handler/"+tc.name, func(b *testing.B) {
 			h := http.Handler(bareHandler)
 			newReq := func() *http.Request { return httptest.NewRequest("GET", "/auth/nginx", nil) }
 			if tc.ttl >= 0 {
 				var e *env
-				e, newReq = forwardAuthBench(b, tc.ttl)
+				e, newReq = forwardAuthBench(b, tc.ttl, tc.level)
 				h = e.handler
 			}
 			req := newReq()
@@ -76,7 +80,7 @@ func BenchmarkForwardAuth(b *testing.B) {
 				b.Cleanup(srv.Close)
 				url = srv.URL
 			} else {
-				e, newReq := forwardAuthBench(b, tc.ttl)
+				e, newReq := forwardAuthBench(b, tc.ttl, tc.level)
 				url, header = e.srv.URL, newReq().Header
 			}
 			tr := &http.Transport{MaxIdleConnsPerHost: 64}

@@ -2,9 +2,11 @@ package web_test
 
 import (
 	"context"
+	"log/slog"
 	"net/http"
 	"net/netip"
 	url0 "net/url"
+	"regexp"
 	"strconv"
 	"strings"
 	"sync"
@@ -30,6 +32,12 @@ host open.example.org                      users *
 // the session cache, and the cache TTL given.
 func faSetup(t *testing.T, trusted string, ttl time.Duration) (*env, *clockNow) {
 	t.Helper()
+	return faSetupLog(t, trusted, ttl, slog.LevelInfo)
+}
+
+// faSetupLog is faSetup with the server logging from level.
+func faSetupLog(t *testing.T, trusted string, ttl time.Duration, level slog.Level) (*env, *clockNow) {
+	t.Helper()
 	rules, err := access.Parse("rules.conf", strings.NewReader(testRules))
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +48,7 @@ func faSetup(t *testing.T, trusted string, ttl time.Duration) (*env, *clockNow) 
 	}
 	cn := &clockNow{}
 	e := newEnv(t, setup{opts: web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org",
-		TrustedProxies: proxies, Rules: rules, SessionCacheTTL: ttl, Now: cn.Now}})
+		TrustedProxies: proxies, Rules: rules, SessionCacheTTL: ttl, Now: cn.Now}, logLevel: level})
 	cn.c = e.clock
 	return e, cn
 }
@@ -207,6 +215,50 @@ func TestForwardAuthRules(t *testing.T) {
 	req.Header.Set("X-Original-URL", "https://notebook.example.org/api/contents")
 	if r := e.do(e.client(), req); r.status != 200 {
 		t.Errorf("POST /auth/nginx = %d, want 200", r.status)
+	}
+}
+
+// TestForwardAuthAccessLog: a granted check is logged at debug level only
+// (the proxy logs every request, and a page asks once for each of its
+// resources); a refused one at info.
+func TestForwardAuthAccessLog(t *testing.T) {
+	for _, level := range []slog.Level{slog.LevelInfo, slog.LevelDebug} {
+		t.Run(level.String(), func(t *testing.T) {
+			e, _ := faSetupLog(t, "127.0.0.1/32", time.Second, level)
+			alice, _, carol, _ := faUsers(t, e)
+			for _, token := range []string{alice, alice} { // the store, then the cache
+				if r := e.auth("/auth/nginx", token, "https://notebook.example.org/lab"); r.status != http.StatusOK {
+					t.Fatalf("alice's check = %d, want 200", r.status)
+				}
+			}
+			if r := e.auth("/auth/nginx", carol, "https://notebook.example.org/lab"); r.status != http.StatusForbidden {
+				t.Fatalf("carol's check = %d, want 403", r.status)
+			}
+			if r := e.auth("/auth/nginx", "", "https://notebook.example.org/lab"); r.status != http.StatusUnauthorized {
+				t.Fatalf("check without a session = %d, want 401", r.status)
+			}
+			logs := e.logs.String()
+			for _, want := range []string{
+				`level=INFO msg=request method=GET path=/auth/nginx status=403`,
+				`user=carol reason="not allowed by the rule`,
+				`level=INFO msg=request method=GET path=/auth/nginx status=401`,
+			} {
+				if !strings.Contains(logs, want) {
+					t.Errorf("log lacks %q:\n%s", want, logs)
+				}
+			}
+			want := 0
+			if level == slog.LevelDebug {
+				want = 2
+			}
+			line := regexp.MustCompile(`level=DEBUG msg=request method=GET path=/auth/nginx status=200 bytes=0 duration=\S+ remote_addr=127\.0\.0\.1:\d+ user=alice\n`)
+			if got := len(line.FindAllString(logs, -1)); got != want || strings.Count(logs, "/auth/nginx status=200") != want {
+				t.Errorf("%d granted checks logged at debug (%d in all), want %d:\n%s", got, strings.Count(logs, "/auth/nginx status=200"), want, logs)
+			}
+			if strings.Contains(logs, alice) {
+				t.Errorf("the log holds a session token:\n%s", logs)
+			}
+		})
 	}
 }
 

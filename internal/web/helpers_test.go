@@ -65,6 +65,8 @@ type setup struct {
 	files mfa.FileFactor
 	// logTo, when set, takes the server's log instead of env.logs.
 	logTo io.Writer
+	// logLevel is the least level logged (info when zero).
+	logLevel slog.Level
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -95,7 +97,7 @@ func newEnv(t testing.TB, s setup) *env {
 	if s.logTo != nil {
 		lw = s.logTo
 	}
-	log := slog.New(slog.NewTextHandler(lw, nil))
+	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: s.logLevel}))
 	h, err := web.NewServer(log, svc, s.opts)
 	if err != nil {
 		t.Fatal(err)

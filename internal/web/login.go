@@ -19,7 +19,7 @@ const (
 
 func (s *server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok, err := s.session(r)
+		c, ok, err := s.session(w, r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -49,7 +49,7 @@ type loginPage struct {
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		next := s.redirectParam(r, r.URL.Query())
-		c, ok, err := s.session(r)
+		c, ok, err := s.session(w, r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -65,11 +65,11 @@ func (s *server) handleLoginForm() http.Handler {
 // logAttempt records a sign-in's outcome for the access line. The name is
 // logged only when it is an account's: an unknown "name" is often a
 // password typed in the wrong field.
-func logAttempt(r *http.Request, name string, res mfa.LoginResult) {
+func logAttempt(w http.ResponseWriter, name string, res mfa.LoginResult) {
 	if res.User.ID != 0 || res.Reason == "wrong password" || res.Reason == "user disabled" {
-		setUser(r, name)
+		setUser(w, name)
 	}
-	setReason(r, res.Reason)
+	setReason(w, res.Reason)
 }
 
 // redirectParam is where to go after sign-in: rd (as forward-auth sends
@@ -116,7 +116,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(r, name, res)
+		logAttempt(w, name, res)
 		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next}
 		switch res.Outcome {
 		case mfa.Throttled:
@@ -166,7 +166,7 @@ type secondStepPage struct {
 
 // pendingSession returns the request's session when it waits for a code.
 func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current, bool) {
-	c, ok, err := s.session(r)
+	c, ok, err := s.session(w, r)
 	if err != nil {
 		s.serverError(w, r, err)
 		return current{}, false
@@ -204,7 +204,7 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(r, res.Reason)
+		setReason(w, res.Reason)
 		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer}
 		switch res.Outcome {
 		case mfa.OK:
@@ -322,7 +322,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 			s.render(w, r, http.StatusBadRequest, "setup", data)
 			return
 		case errors.Is(err, mfa.ErrNotFound), errors.Is(err, mfa.ErrConflict):
-			setReason(r, "setup link invalid")
+			setReason(w, "setup link invalid")
 			s.showMessage(w, r, http.StatusForbidden, "Setup link not valid",
 				"This setup link is invalid, expired or already used. Sign in instead, or ask the operator to restart otpgate on an empty store.", "/login")
 			return
@@ -330,7 +330,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setUser(r, u.Name)
+		setUser(w, u.Name)
 		if err := s.startSession(w, r, u.ID, mfa.LevelFull); err != nil {
 			s.serverError(w, r, err)
 			return

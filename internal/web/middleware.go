@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
+	"net/netip"
 	"net/url"
 	"strings"
 	"time"
@@ -18,23 +19,34 @@ import (
 type reqInfo struct {
 	user   string
 	reason string
-	// trusted tells, once per request, whether the peer is a trusted
-	// proxy (see fromTrustedProxy).
+	// peer and trusted are found out once per request (see server.peer).
+	peer    netip.Addr
 	trusted bool
+	// granted: a forward-auth check let the request through. Its line
+	// goes at debug level: the proxy logs the request itself, and a page
+	// of a protected app asks once for each of its resources.
+	granted bool
 }
 
-type reqInfoKey struct{}
+// info returns what the access log keeps of the request that w answers,
+// or nil when w does not come from the access log.
+func info(w http.ResponseWriter) *reqInfo {
+	if l, ok := w.(*logged); ok {
+		return &l.reqInfo
+	}
+	return nil
+}
 
 // setUser and setReason record, for the access line, who the request was
 // for and why a sign-in failed. They never take a secret.
-func setUser(r *http.Request, name string) {
-	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+func setUser(w http.ResponseWriter, name string) {
+	if ri := info(w); ri != nil {
 		ri.user = name
 	}
 }
 
-func setReason(r *http.Request, reason string) {
-	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+func setReason(w http.ResponseWriter, reason string) {
+	if ri := info(w); ri != nil {
 		ri.reason = reason
 	}
 }
@@ -62,13 +74,15 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // logged is what the access log keeps of a request: its status, size and
-// what handlers tell about it, in one allocation.
+// what handlers tell about it, in one allocation. It is the ResponseWriter
+// the handlers get, so that they can tell it (see info).
 type logged struct {
 	statusWriter
 	reqInfo
 }
 
-// accessLog writes one line per request. The path is logged without its
+// accessLog writes one line per request, at info level but for granted
+// forward-auth checks (see reqInfo.granted). The path is logged without its
 // query, which may hold a setup token. The record goes straight to the
 // handler, without the caller's program counter, which slog would
 // otherwise look up on every request; the client's address is added when
@@ -77,19 +91,21 @@ func (s *server) accessLog(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
 		l := &logged{statusWriter: statusWriter{ResponseWriter: w}}
-		peer, peerOK := peerAddr(r)
-		l.trusted = peerOK && s.isTrusted(peer)
-		r = r.WithContext(context.WithValue(r.Context(), reqInfoKey{}, &l.reqInfo))
-		h.ServeHTTP(&l.statusWriter, r)
+		l.peer, l.trusted = s.peer(r)
+		h.ServeHTTP(l, r)
 		ctx := r.Context()
-		if !s.log.Enabled(ctx, slog.LevelInfo) {
+		level := slog.LevelInfo
+		if l.granted {
+			level = slog.LevelDebug
+		}
+		if !s.log.Enabled(ctx, level) {
 			return
 		}
-		rec := slog.NewRecord(start, slog.LevelInfo, "request", 0)
+		rec := slog.NewRecord(start, level, "request", 0)
 		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", l.status),
 			slog.Int("bytes", l.size), slog.Duration("duration", time.Since(start)), slog.String("remote_addr", r.RemoteAddr))
 		if l.trusted {
-			if ip, ok := s.clientIP(r); ok && ip != peer {
+			if ip, ok := s.clientIPFrom(r, l.peer, true); ok && ip != l.peer {
 				rec.AddAttrs(slog.String("client_addr", ip.String()))
 			}
 		}
@@ -162,7 +178,7 @@ type current struct {
 }
 
 // session returns the request's live session, or ok false.
-func (s *server) session(r *http.Request) (current, bool, error) {
+func (s *server) session(w http.ResponseWriter, r *http.Request) (current, bool, error) {
 	c, err := r.Cookie(cookieName)
 	if err != nil || c.Value == "" || len(c.Value) > 100 {
 		return current{}, false, nil
@@ -174,7 +190,7 @@ func (s *server) session(r *http.Request) (current, bool, error) {
 	if err != nil {
 		return current{}, false, err
 	}
-	setUser(r, u.Name)
+	setUser(w, u.Name)
 	return current{token: c.Value, session: sess, user: u}, true, nil
 }
 
@@ -199,7 +215,7 @@ func (s *server) requireSetup(h http.Handler) http.Handler {
 
 func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, ok, err := s.session(r)
+		c, ok, err := s.session(w, r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -232,7 +248,7 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
 	if errors.Is(err, mfa.ErrUnavailable) {
 		s.log.ErrorContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
-		setReason(r, "store unavailable")
+		setReason(w, "store unavailable")
 		w.Header().Set("Retry-After", retryUnavailable)
 		s.showMessage(w, r, http.StatusServiceUnavailable, "Service unavailable", msgUnavailable, r.URL.Path)
 		return
@@ -302,7 +318,7 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 		s.serverError(w, r, err)
 		return
 	}
-	setReason(r, "bad form")
+	setReason(w, "bad form")
 	s.showMessage(w, r, bf.status, "Bad request", bf.msg, "/")
 }
 

@@ -39,15 +39,6 @@ func ParseTrustedProxies(list string) ([]netip.Prefix, error) {
 	return ps, nil
 }
 
-// peerAddr is the address the connection comes from.
-func peerAddr(r *http.Request) (netip.Addr, bool) {
-	ap, err := netip.ParseAddrPort(r.RemoteAddr)
-	if err != nil {
-		return netip.Addr{}, false
-	}
-	return ap.Addr().Unmap(), true
-}
-
 // isTrusted reports whether a is one of the trusted proxies.
 func (s *server) isTrusted(a netip.Addr) bool {
 	if !a.IsValid() {
@@ -61,17 +52,25 @@ func (s *server) isTrusted(a netip.Addr) bool {
 	return false
 }
 
-// fromTrustedProxy reports whether the request's peer is a trusted proxy,
-// whose forwarded headers are read; the access log has found out already.
-func (s *server) fromTrustedProxy(r *http.Request) bool {
-	if len(s.opts.TrustedProxies) == 0 {
-		return false
-	}
-	if ri, ok := r.Context().Value(reqInfoKey{}).(*reqInfo); ok {
+// fromTrustedProxy reports whether the peer of the request that w answers
+// is a trusted proxy, whose forwarded headers are read.
+func (s *server) fromTrustedProxy(w http.ResponseWriter, r *http.Request) bool {
+	if ri := info(w); ri != nil {
 		return ri.trusted
 	}
-	a, ok := peerAddr(r)
-	return ok && s.isTrusted(a)
+	_, trusted := s.peer(r)
+	return trusted
+}
+
+// peer returns the address the connection comes from (invalid when
+// RemoteAddr is not one) and whether it is a trusted proxy.
+func (s *server) peer(r *http.Request) (netip.Addr, bool) {
+	ap, err := netip.ParseAddrPort(r.RemoteAddr)
+	if err != nil {
+		return netip.Addr{}, false
+	}
+	a := ap.Addr().Unmap()
+	return a, s.isTrusted(a)
 }
 
 // forwardedHeaders are the headers only a trusted proxy may set.
@@ -93,11 +92,16 @@ func hasForwarded(r *http.Request) bool {
 // from the right, so that a client cannot put a fake one first), else
 // X-Real-IP. A malformed forwarded address is not used.
 func (s *server) clientIP(r *http.Request) (netip.Addr, bool) {
-	peer, ok := peerAddr(r)
-	if !ok || len(s.opts.TrustedProxies) == 0 || !s.isTrusted(peer) {
-		return peer, ok
+	peer, trusted := s.peer(r)
+	return s.clientIPFrom(r, peer, trusted)
+}
+
+// clientIPFrom is clientIP with the peer known.
+func (s *server) clientIPFrom(r *http.Request, peer netip.Addr, trusted bool) (netip.Addr, bool) {
+	if !trusted {
+		return peer, peer.IsValid()
 	}
-	if xff := r.Header.Values("X-Forwarded-For"); len(xff) > 0 {
+	if xff := r.Header["X-Forwarded-For"]; len(xff) > 0 {
 		all := strings.Join(xff, ",")
 		for i := len(all); i > 0; {
 			j := strings.LastIndexByte(all[:i], ',')
@@ -111,8 +115,8 @@ func (s *server) clientIP(r *http.Request) (netip.Addr, bool) {
 			i = j
 		}
 	}
-	if xr := r.Header.Get("X-Real-Ip"); xr != "" {
-		if a, err := netip.ParseAddr(strings.TrimSpace(xr)); err == nil {
+	if xr := r.Header["X-Real-Ip"]; len(xr) > 0 {
+		if a, err := netip.ParseAddr(strings.TrimSpace(xr[0])); err == nil {
 			return a.Unmap(), true
 		}
 	}

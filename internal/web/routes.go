@@ -36,8 +36,20 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
-	mux.Handle("/auth/nginx", s.handleForwardAuth(false))
-	mux.Handle("/auth/redirect", s.handleForwardAuth(true))
+	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)
+	mux.Handle("/auth/nginx", authNginx)
+	mux.Handle("/auth/redirect", authRedirect)
 	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(pages)))
-	return s.accessLog(mux)
+	// The proxies ask on every request to every protected app: their exact
+	// paths skip the mux's matching.
+	return s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		switch r.URL.Path {
+		case "/auth/nginx":
+			authNginx.ServeHTTP(w, r)
+		case "/auth/redirect":
+			authRedirect.ServeHTTP(w, r)
+		default:
+			mux.ServeHTTP(w, r)
+		}
+	}))
 }

@@ -12,9 +12,10 @@ import (
 type identity struct {
 	userID int64
 	name   string
-	// display and groups are the Remote-Name and Remote-Groups values.
-	display, groups string
-	groupList       []string
+	// headers are the values of Remote-User, Remote-Name and
+	// Remote-Groups, made once for every answer that sends them.
+	headers   []string
+	groupList []string
 	// hasSecondFactor: the user has a second factor (and, the session
 	// being full, passed it).
 	hasSecondFactor bool
@@ -119,6 +120,6 @@ func (c *sessionCache) forgetUser(userID int64) {
 
 // newIdentity builds the cached form of a user.
 func newIdentity(userID int64, name, display string, groups []string, hasSecondFactor bool) identity {
-	return identity{userID: userID, name: name, display: display, groups: strings.Join(groups, ","),
+	return identity{userID: userID, name: name, headers: []string{name, display, strings.Join(groups, ",")},
 		groupList: groups, hasSecondFactor: hasSecondFactor}
 }

@@ -157,7 +157,7 @@ func (s *server) handleTOTPConfirm() http.Handler {
 		conf, err := s.svc.ConfirmEnrollment(r.Context(), c.user, id, code)
 		switch {
 		case errors.Is(err, mfa.ErrWrongCode):
-			setReason(r, "wrong setup code")
+			setReason(w, "wrong setup code")
 			e, err := s.svc.PendingEnrollment(r.Context(), c.user, id)
 			if err != nil {
 				s.serverError(w, r, err)
@@ -221,7 +221,7 @@ func (s *server) handleTOTPDisable() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(r, res.Reason)
+		setReason(w, res.Reason)
 		switch res.Outcome {
 		case mfa.OK:
 			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
@@ -283,7 +283,7 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(r, res.Reason)
+		setReason(w, res.Reason)
 		switch res.Outcome {
 		case mfa.OK:
 			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
