@@ -81,9 +81,19 @@ const (
 	// still needed: the session may only reach the second-step page (or,
 	// when the operator requires a second factor, TOTP setup).
 	LevelPassword Level = 1
-	// LevelFull means the user is fully signed in.
+	// LevelFull means the user is fully signed in and passed a second
+	// factor.
 	LevelFull Level = 2
+	// LevelNoSecondFactor means the user is fully signed in with the
+	// password alone, having had no second factor to pass. Should the user
+	// set one up later (a file, or TOTP from a terminal), the session has
+	// not passed it, and counts as LevelPassword (see Service.Session).
+	LevelNoSecondFactor Level = 3
 )
+
+// Full reports whether a session at this level is fully signed in, with or
+// without a second factor.
+func (l Level) Full() bool { return l == LevelFull || l == LevelNoSecondFactor }
 
 // Session is a signed-in browser. The token the browser holds is never
 // stored: only its SHA-256 (see HashToken).

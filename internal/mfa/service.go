@@ -661,7 +661,10 @@ func (s *Service) NewSession(ctx context.Context, userID int64, level Level) (st
 }
 
 // Session returns the live session of token and its user; ErrNotFound when
-// it is unknown, expired (idle or absolute) or its user is disabled.
+// it is unknown, expired (idle or absolute) or its user is disabled. A
+// session signed in with the password alone (LevelNoSecondFactor) whose
+// user has set up a second factor since comes back at LevelPassword: the
+// factor must be passed first.
 func (s *Service) Session(ctx context.Context, token string) (Session, User, error) {
 	h := HashToken(token)
 	sess, err := s.store.Session(ctx, h)
@@ -681,6 +684,15 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 	}
 	if u.Disabled {
 		return Session{}, User{}, fmt.Errorf("user disabled: %w", ErrNotFound)
+	}
+	if sess.Level == LevelNoSecondFactor {
+		has, err := s.HasSecondFactor(ctx, u)
+		if err != nil {
+			return Session{}, User{}, err
+		}
+		if has {
+			sess.Level = LevelPassword
+		}
 	}
 	// Writing on every request would serialise readers; a minute of
 	// precision is enough for an idle timeout.

@@ -70,7 +70,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 		case !rule.Allows(mfa.User{Name: id.name, Groups: id.groupList}):
 			s.refuse(w, r, http.StatusForbidden, "not allowed by the "+rule.String())
 			return
-		case rule.SecondFactor == access.Required && !id.hasSecondFactor:
+		case rule.SecondFactor == access.Required && !id.passedSecondFactor:
 			s.refuse(w, r, http.StatusForbidden, "the "+rule.String()+" requires a second factor, and the user has none")
 			return
 		}
@@ -153,14 +153,10 @@ func (s *server) lookupSession(ctx context.Context, key [sha256.Size]byte, token
 	if err != nil {
 		return lookup{}, err
 	}
-	if sess.Level != mfa.LevelFull {
+	if !sess.Level.Full() {
 		return lookup{name: u.Name, reason: "second factor not passed yet"}, nil
 	}
-	has, err := s.svc.HasSecondFactor(ctx, u)
-	if err != nil {
-		return lookup{}, err
-	}
-	id := newIdentity(u.ID, u.Name, u.DisplayName, u.Groups, has)
+	id := newIdentity(u.ID, u.Name, u.DisplayName, u.Groups, sess.Level == mfa.LevelFull)
 	o := s.svc.Options()
 	notAfter := sess.Created.Add(o.SessionMax)
 	if idle := sess.LastSeen.Add(o.SessionIdle); idle.Before(notAfter) {

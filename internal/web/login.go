@@ -24,7 +24,7 @@ func (s *server) handleHome() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		if ok && c.session.Level == mfa.LevelFull {
+		if ok && c.session.Level.Full() {
 			http.Redirect(w, r, "/settings", http.StatusSeeOther)
 			return
 		}
@@ -54,7 +54,7 @@ func (s *server) handleLoginForm() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		if ok && c.session.Level == mfa.LevelFull {
+		if ok && c.session.Level.Full() {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
@@ -141,10 +141,14 @@ func (s *server) handleLoginSubmit() http.Handler {
 	})
 }
 
-// signedIn starts the session of a successful sign-in: full, or, when the
-// operator requires TOTP and the user has none, only enough to set it up.
+// signedIn starts the session of a successful sign-in: full, with or
+// without a second factor passed, or, when the operator requires TOTP and
+// the user has none, only enough to set it up.
 func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.LoginResult, next string) {
 	level := mfa.LevelFull
+	if !res.HasTOTP {
+		level = mfa.LevelNoSecondFactor
+	}
 	if s.opts.RequireTOTP && !res.HasTOTP {
 		// TOTP setup first; the page carries next on to its end.
 		level, next = mfa.LevelPassword, "/settings/security?next="+url.QueryEscape(next)
@@ -331,7 +335,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 			return
 		}
 		setUser(w, u.Name)
-		if err := s.startSession(w, r, u.ID, mfa.LevelFull); err != nil {
+		if err := s.startSession(w, r, u.ID, mfa.LevelNoSecondFactor); err != nil {
 			s.serverError(w, r, err)
 			return
 		}

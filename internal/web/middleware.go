@@ -228,7 +228,7 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 			}
 			ok = !has
 		} else if ok {
-			ok = c.session.Level == mfa.LevelFull
+			ok = c.session.Level.Full()
 		}
 		if !ok {
 			next := "/"

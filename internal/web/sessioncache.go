@@ -16,16 +16,16 @@ type identity struct {
 	// Remote-Groups, made once for every answer that sends them.
 	headers   []string
 	groupList []string
-	// hasSecondFactor: the user has a second factor (and, the session
-	// being full, passed it).
-	hasSecondFactor bool
-	expires         time.Time
+	// passedSecondFactor: the session passed a second factor; without,
+	// the user had none (see mfa.LevelNoSecondFactor).
+	passedSecondFactor bool
+	expires            time.Time
 }
 
 // sessionCache remembers, for a short TTL, positive answers for full
-// sessions of users with a second factor, so that forward-auth does not
-// ask the store on every request. It never holds a refusal or a
-// password-only session. Sign-out, sign-out everywhere, disabling, password
+// sessions that passed a second factor, so that forward-auth does not ask
+// the store on every request. It never holds a refusal or a password-only
+// session, whose user may set up a second factor at any moment. Sign-out, sign-out everywhere, disabling, password
 // and TOTP changes made through this process forget the entries at once;
 // changes made elsewhere (another instance, the user command) take effect
 // within the TTL.
@@ -72,7 +72,7 @@ func (c *sessionCache) generation() uint64 {
 // session's own expiry), unless something was forgotten since gen was
 // taken: the entry may then be what was forgotten.
 func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter time.Time, gen uint64) {
-	if c.ttl <= 0 || !id.hasSecondFactor {
+	if c.ttl <= 0 || !id.passedSecondFactor {
 		return
 	}
 	id.expires = now.Add(c.ttl)
@@ -119,7 +119,7 @@ func (c *sessionCache) forgetUser(userID int64) {
 }
 
 // newIdentity builds the cached form of a user.
-func newIdentity(userID int64, name, display string, groups []string, hasSecondFactor bool) identity {
+func newIdentity(userID int64, name, display string, groups []string, passedSecondFactor bool) identity {
 	return identity{userID: userID, name: name, headers: []string{name, display, strings.Join(groups, ",")},
-		groupList: groups, hasSecondFactor: hasSecondFactor}
+		groupList: groups, passedSecondFactor: passedSecondFactor}
 }

@@ -40,7 +40,7 @@ var notices = map[string]string{
 }
 
 func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
-	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level == mfa.LevelFull,
+	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level.Full(),
 		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")],
 		Next: s.checkRedirect(r, r.URL.Query().Get("next"), "")}
 	var err error
@@ -224,7 +224,7 @@ func (s *server) handleTOTPDisable() http.Handler {
 		setReason(w, res.Reason)
 		switch res.Outcome {
 		case mfa.OK:
-			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
+			if err := s.startSession(w, r, c.user.ID, mfa.LevelNoSecondFactor); err != nil {
 				s.serverError(w, r, err)
 				return
 			}
@@ -286,7 +286,8 @@ func (s *server) handlePasswordChange() http.Handler {
 		setReason(w, res.Reason)
 		switch res.Outcome {
 		case mfa.OK:
-			if err := s.startSession(w, r, c.user.ID, mfa.LevelFull); err != nil {
+			// The new token keeps the session's level.
+			if err := s.startSession(w, r, c.user.ID, c.session.Level); err != nil {
 				s.serverError(w, r, err)
 				return
 			}

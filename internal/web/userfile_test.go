@@ -3,6 +3,7 @@ package web_test
 import (
 	"encoding/json"
 	"log/slog"
+	"net/http"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -10,6 +11,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/userfile"
 	"github.com/otpgate/otpgate/internal/web"
@@ -274,4 +276,85 @@ func TestUserFileConcurrentAndCounter(t *testing.T) {
 	if b, _ := os.ReadFile(filepath.Join(dir, "counter")); !strings.Contains(string(b), "HOTP_COUNTER 4") {
 		t.Errorf("counter after code 2 (to 3) and a wrong attempt (to 4):\n%s", b)
 	}
+}
+
+// TestFactorSetUpAfterSignIn: a session signed in with the password alone
+// does not gain a second factor that its user sets up later outside the
+// settings page (TOTP from a terminal, a google-authenticator file):
+// forward-auth and the pages take it as waiting for the code, for optional
+// rules too, and the code lets it through.
+func TestFactorSetUpAfterSignIn(t *testing.T) {
+	rules, err := access.Parse("rules.conf", strings.NewReader(testRules))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, _ := web.ParseTrustedProxies("127.0.0.1/32")
+	e, dir, _ := fileEnv(t, web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org", TrustedProxies: proxies, Rules: rules})
+	e.addUser("bob")
+	e.addUser("filer")
+	const optional, required = "https://wiki.example.org/", "https://open.example.org/"
+	tokens := map[string]string{"bob": e.session("bob", false, nil), "filer": e.session("filer", false, nil)}
+	for name, token := range tokens {
+		if r := e.auth("/auth/nginx", token, optional); r.status != http.StatusOK || r.header.Get("Remote-User") != name {
+			t.Fatalf("%s without a second factor, optional rule = %d %q, want 200", name, r.status, r.header.Get("Remote-User"))
+		}
+		if r := e.auth("/auth/nginx", token, required); r.status != http.StatusForbidden {
+			t.Fatalf("%s without a second factor, required rule = %d, want 403", name, r.status)
+		}
+	}
+
+	// bob enrols from a terminal (otpgate enrol uses the JSON API); a
+	// file appears for filer.
+	st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "bob", "password": testPassword})
+	if st != http.StatusOK {
+		t.Fatalf("enrol = %d %v", st, m)
+	}
+	secret, err := otp.DecodeSecret(strings.ReplaceAll(m["key"].(string), " ", ""))
+	if err != nil {
+		t.Fatal(err)
+	}
+	bobKey := otp.Key{Secret: secret}
+	if st, m := e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "bob", "id": m["id"].(string), "code": bobKey.TOTP(e.clock.Now())}); st != http.StatusOK {
+		t.Fatalf("enrol confirm = %d %v", st, m)
+	}
+	writeStateFile(t, dir, "filer", stateFile, 0o600)
+	e.nextStep()
+	codes := map[string]string{"bob": bobKey.TOTP(e.clock.Now()), "filer": fileKey.TOTP(e.clock.Now())}
+
+	for name, token := range tokens {
+		for _, original := range []string{optional, required} {
+			if r := e.auth("/auth/nginx", token, original); r.status != http.StatusUnauthorized {
+				t.Errorf("%s's password-only session after setting up a second factor, %s = %d, want 401", name, original, r.status)
+			}
+		}
+		if r := e.auth("/auth/redirect", token, optional); r.status != http.StatusFound || !strings.HasPrefix(r.location, "http://mfa.example.org/login?rd=") {
+			t.Errorf("%s: /auth/redirect = %d %q, want 302 to the login page", name, r.status, r.location)
+		}
+		if r := e.withCookie("GET", "/settings", token, nil); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/login") {
+			t.Errorf("%s: /settings = %d %q, want a redirect to sign in", name, r.status, r.location)
+		}
+		// The second step takes the session's code and makes it full.
+		r := e.withCookie("POST", "/login/totp", token, url.Values{"code": {codes[name]}})
+		if r.status != http.StatusSeeOther {
+			t.Fatalf("%s: second step = %d\n%s", name, r.status, r.body)
+		}
+		full := cookieValue(t, r.header)
+		for _, original := range []string{optional, required} {
+			if r := e.auth("/auth/nginx", full, original); r.status != http.StatusOK || r.header.Get("Remote-User") != name {
+				t.Errorf("%s after the code, %s = %d %q, want 200", name, original, r.status, r.header.Get("Remote-User"))
+			}
+		}
+	}
+}
+
+// withCookie makes a request with the session cookie token and, when form
+// is set, that form as its body.
+func (e *env) withCookie(method, path, token string, form url.Values) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest(method, e.srv.URL+path, strings.NewReader(form.Encode()))
+	if form != nil {
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	req.Header.Set("Cookie", "otpgate_session="+token)
+	return e.do(e.client(), req)
 }
