@@ -56,3 +56,26 @@ func TestOpenBadPath(t *testing.T) {
 		}
 	}
 }
+
+// TestFileMode: a new database and the files SQLite makes beside it are
+// for their owner only, whatever the umask.
+func TestFileMode(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "otpgate.db")
+	s, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer s.Close()
+	if _, err := s.Users(context.Background()); err != nil {
+		t.Fatal(err)
+	}
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		fi, err := os.Stat(p)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if fi.Mode().Perm() != 0o600 {
+			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		}
+	}
+}
