@@ -138,14 +138,12 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 	if err != nil {
 		return nil, nil, err
 	}
-	if ks, ok := store.(mfa.KeyCheckStore); ok {
-		if err := mfa.CheckKey(ctx, ks, cipher); err != nil {
-			store.Close()
-			if errors.Is(err, mfa.ErrWrongKey) {
-				return nil, nil, fmt.Errorf("secret key file %s: %w (store %s)", c.keyPath(), err, spec)
-			}
-			return nil, nil, err
+	if err := mfa.CheckKey(ctx, store, cipher); err != nil {
+		store.Close()
+		if errors.Is(err, mfa.ErrWrongKey) {
+			return nil, nil, fmt.Errorf("secret key file %s: %w (store %s)", c.keyPath(), err, spec)
 		}
+		return nil, nil, err
 	}
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
 		Cipher: cipher, Rand: rand.Reader, Now: time.Now}

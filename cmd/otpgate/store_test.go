@@ -8,6 +8,7 @@ import (
 	"strings"
 	"testing"
 
+	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/pgtest"
 )
 
@@ -151,5 +152,23 @@ func TestMigrateStoreCommand(t *testing.T) {
 		if !errors.As(err, &ee) || ee.code != 2 {
 			t.Errorf("migrate-store %q = %v, want exit status 2", args, err)
 		}
+	}
+}
+
+// TestKeyMismatchSQLite: given another secret key file than the one its
+// store was first opened with, a command refuses the SQLite store, naming
+// the key, instead of failing every sign-in later.
+func TestKeyMismatchSQLite(t *testing.T) {
+	dir := t.TempDir()
+	data := filepath.Join(dir, "data")
+	if out, err := runInput(t, "a password long enough\n", append([]string{"user", "add", "bob", "-data-dir", data, "--password-stdin"}, fastFlags...)...); err != nil {
+		t.Fatalf("user add = %v\n%s", err, out)
+	}
+	if out, err := runInput(t, "", "user", "list", "-data-dir", data); err != nil || !strings.Contains(out, "bob") {
+		t.Fatalf("user list with the store's key = %v\n%s", err, out)
+	}
+	out, err := runInput(t, "", "user", "list", "-data-dir", data, "-secret-key-file", filepath.Join(dir, "other.key"))
+	if !errors.Is(err, mfa.ErrWrongKey) || strings.Contains(out, "bob") {
+		t.Errorf("user list with another key = %v\n%s; want a refusal naming the key", err, out)
 	}
 }

@@ -7,8 +7,7 @@ import (
 	"fmt"
 )
 
-// KeyCheckStore keeps the key check value of a store shared by several
-// server instances (see CheckKey).
+// KeyCheckStore keeps the key check value of a store (see CheckKey).
 type KeyCheckStore interface {
 	// KeyCheck returns the stored key check value (nil when none is stored)
 	// and, when there is one, a confirmed authenticator to try the key on.

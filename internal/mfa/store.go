@@ -112,6 +112,7 @@ type Store interface {
 	RecoveryStore
 	SessionStore
 	ThrottleStore
+	KeyCheckStore
 	// Close releases the store's resources.
 	Close() error
 }

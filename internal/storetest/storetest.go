@@ -8,6 +8,7 @@ package storetest
 import (
 	"bytes"
 	"context"
+	"crypto/rand"
 	"errors"
 	"fmt"
 	"sync"
@@ -39,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrent", testThrottleConcurrent},
 		{"DeleteCascades", testDeleteCascades},
+		{"KeyCheck", testKeyCheck},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -545,4 +547,55 @@ func testDeleteCascades(t *testing.T, s mfa.Store) {
 	}
 	_, err := s.Session(ctx, sess.TokenHash)
 	wantErr(t, "Session of a deleted user", err, mfa.ErrNotFound)
+}
+
+// testKeyCheck: the store keeps the first key check value stored, and
+// mfa.CheckKey on it refuses another key, also on a store whose secrets
+// were sealed before any value was stored.
+func testKeyCheck(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	cipher := func() *mfa.Cipher {
+		key := make([]byte, mfa.KeySize)
+		rand.Read(key)
+		c, err := mfa.NewCipher(key, rand.Reader)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	mine, other := cipher(), cipher()
+
+	// Secrets sealed before the store kept a value: the key is tried on
+	// one of them, and another key stores nothing.
+	u := mustUser(t, s, "bob")
+	sealed, err := mine.Seal([]byte("12345678901234567890"), u.ID, "a1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.CreateAuthenticator(ctx, mfa.Authenticator{ID: "a1", UserID: u.ID, Name: "phone", SealedSecret: sealed,
+		Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: t0}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.ConfirmAuthenticator(ctx, u.ID, "a1", 100, t0); err != nil {
+		t.Fatal(err)
+	}
+	wantErr(t, "CheckKey(another key, secrets stored)", mfa.CheckKey(ctx, s, other), mfa.ErrWrongKey)
+	if value, _, err := s.KeyCheck(ctx); err != nil || value != nil {
+		t.Fatalf("KeyCheck after a refused key = %x, %v; want nothing stored", value, err)
+	}
+	for range 2 {
+		if err := mfa.CheckKey(ctx, s, mine); err != nil {
+			t.Fatalf("CheckKey(the secrets' key) = %v", err)
+		}
+	}
+	wantErr(t, "CheckKey(another key, value stored)", mfa.CheckKey(ctx, s, other), mfa.ErrWrongKey)
+
+	// Of two values, the first stored stays.
+	first, _, err := s.KeyCheck(ctx)
+	if err != nil || first == nil {
+		t.Fatalf("KeyCheck = %x, %v", first, err)
+	}
+	if got, err := s.SetKeyCheck(ctx, []byte("another value")); err != nil || !bytes.Equal(got, first) {
+		t.Errorf("SetKeyCheck over a stored value = %x, %v; want the stored %x", got, err, first)
+	}
 }
