@@ -4,6 +4,7 @@ import (
 	"context"
 	"crypto/subtle"
 	"encoding/hex"
+	"errors"
 	"fmt"
 	"io"
 
@@ -26,16 +27,10 @@ type ImportedTOTP struct {
 }
 
 // ImportTOTP makes imp the user's confirmed authenticator and its scratch
-// codes the user's recovery codes (replacing any). A user with a confirmed
-// authenticator gets ErrConflict and nothing changes; a scratch code that
-// is not 8 digits, ErrInvalid.
+// codes the user's recovery codes (replacing any), all at once. A user with
+// a confirmed authenticator gets ErrConflict and nothing changes; a scratch
+// code that is not 8 digits, ErrInvalid.
 func (s *Service) ImportTOTP(ctx context.Context, u User, imp ImportedTOTP) error {
-	if has, err := s.HasTOTP(ctx, u.ID); err != nil || has {
-		if err == nil {
-			err = fmt.Errorf("user %s has a TOTP authenticator already: %w", u.Name, ErrConflict)
-		}
-		return err
-	}
 	hashes := make([][]byte, len(imp.ScratchCodes))
 	for i, c := range imp.ScratchCodes {
 		if !isScratchCode(c) {
@@ -49,7 +44,7 @@ func (s *Service) ImportTOTP(ctx context.Context, u User, imp ImportedTOTP) erro
 	}
 	now := s.now()
 	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: imp.Name, Algorithm: imp.Key.Algorithm,
-		Digits: imp.Key.Digits, Period: imp.Key.Period, Created: now}
+		Digits: imp.Key.Digits, Period: imp.Key.Period, Created: now, Confirmed: now, LastUsed: now, LastStep: imp.LastStep}
 	if a.Digits == 0 {
 		a.Digits = otp.DefaultDigits
 	}
@@ -60,15 +55,11 @@ func (s *Service) ImportTOTP(ctx context.Context, u User, imp ImportedTOTP) erro
 	if a.SealedSecret, err = s.cipher.Seal(imp.Key.Secret, u.ID, a.ID); err != nil {
 		return err
 	}
-	// Recovery codes first: if the import stops half-way, the user has no
-	// confirmed authenticator yet, and running it again does it all.
-	if err := s.store.ReplaceRecoveryCodes(ctx, u.ID, hashes, now); err != nil {
-		return err
+	err = s.store.ImportAuthenticator(ctx, a, hashes)
+	if errors.Is(err, ErrConflict) {
+		return fmt.Errorf("user %s has a TOTP authenticator already: %w", u.Name, ErrConflict)
 	}
-	if err := s.store.CreateAuthenticator(ctx, a); err != nil {
-		return err
-	}
-	return s.store.ConfirmAuthenticator(ctx, u.ID, a.ID, imp.LastStep, now)
+	return err
 }
 
 // HasSecret reports whether one of the user's confirmed authenticators has

@@ -58,6 +58,12 @@ type AuthenticatorStore interface {
 	// DeletePendingAuthenticators removes enrolments never confirmed and
 	// created before the given time.
 	DeletePendingAuthenticators(ctx context.Context, before time.Time) error
+	// ImportAuthenticator stores a as confirmed (at a.Confirmed, with
+	// a.LastStep used) and replaces the user's recovery codes with these
+	// hashes, in one transaction: ErrConflict, and nothing changes, when the
+	// user has a confirmed authenticator already (of concurrent imports for
+	// one user, one succeeds); ErrNotFound when there is no such user.
+	ImportAuthenticator(ctx context.Context, a Authenticator, recoveryHashes [][]byte) error
 }
 
 // RecoveryStore keeps the hashes of users' recovery codes.

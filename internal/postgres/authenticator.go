@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"fmt"
 	"time"
 
@@ -35,6 +36,11 @@ func scanAuthenticator(row scanner) (mfa.Authenticator, error) {
 
 // CreateAuthenticator implements mfa.AuthenticatorStore.
 func (s *Store) CreateAuthenticator(ctx context.Context, a mfa.Authenticator) error {
+	return insertAuthenticator(ctx, s.db, a)
+}
+
+// insertAuthenticator stores a, pending when a.Confirmed is zero.
+func insertAuthenticator(ctx context.Context, q querier, a mfa.Authenticator) error {
 	if a.Period%time.Second != 0 {
 		return fmt.Errorf("authenticator %s: %w: period %v is not whole seconds", a.ID, mfa.ErrInvalid, a.Period)
 	}
@@ -46,7 +52,7 @@ func (s *Store) CreateAuthenticator(ctx context.Context, a mfa.Authenticator) er
 	if !a.Confirmed.IsZero() || !a.LastUsed.IsZero() {
 		step = lastStep
 	}
-	_, err = s.db.ExecContext(ctx, `INSERT INTO authenticators (`+authenticatorColumns+`)
+	_, err = q.ExecContext(ctx, `INSERT INTO authenticators (`+authenticatorColumns+`)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
 		a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second),
 		a.Created, toDB(a.Confirmed), toDB(a.LastUsed), step)
@@ -141,13 +147,44 @@ func (s *Store) DeletePendingAuthenticators(ctx context.Context, before time.Tim
 
 // ReplaceRecoveryCodes implements mfa.RecoveryStore.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, now time.Time) error {
-	return s.withTx(ctx, "recovery codes", func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
-			return dbError("recovery codes", err)
-		}
-		_, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at)
-			SELECT $1, h, $2 FROM unnest($3::bytea[]) AS h`, userID, now, hashes)
+	return s.withTx(ctx, "recovery codes", func(tx *sql.Tx) error { return replaceRecoveryCodes(ctx, tx, userID, hashes, now) })
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]byte, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = $1`, userID); err != nil {
 		return dbError("recovery codes", err)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at)
+		SELECT $1, h, $2 FROM unnest($3::bytea[]) AS h`, userID, now, hashes)
+	return dbError("recovery codes", err)
+}
+
+// ImportAuthenticator implements mfa.AuthenticatorStore. The user's row is
+// locked first, so that concurrent imports for one user run one after the
+// other; the check that follows is a statement of its own, whose snapshot
+// (read committed) then holds what the import before stored.
+func (s *Store) ImportAuthenticator(ctx context.Context, a mfa.Authenticator, recoveryHashes [][]byte) error {
+	return s.withTx(ctx, "import authenticator", func(tx *sql.Tx) error {
+		var id int64
+		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, a.UserID).Scan(&id)
+		if errors.Is(err, sql.ErrNoRows) {
+			return fmt.Errorf("user %d: %w", a.UserID, mfa.ErrNotFound)
+		}
+		if err != nil {
+			return dbError("import authenticator", err)
+		}
+		var confirmed bool
+		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM authenticators
+			WHERE user_id = $1 AND confirmed_at IS NOT NULL)`, a.UserID).Scan(&confirmed); err != nil {
+			return dbError("import authenticator", err)
+		}
+		if confirmed {
+			return fmt.Errorf("user %d has a confirmed authenticator: %w", a.UserID, mfa.ErrConflict)
+		}
+		if err := insertAuthenticator(ctx, tx, a); err != nil {
+			return err
+		}
+		return replaceRecoveryCodes(ctx, tx, a.UserID, recoveryHashes, a.Confirmed)
 	})
 }
 

@@ -13,18 +13,46 @@ import (
 
 // CreateAuthenticator implements mfa.AuthenticatorStore.
 func (s *Store) CreateAuthenticator(ctx context.Context, a mfa.Authenticator) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error { return insertAuthenticator(ctx, tx, a) })
+}
+
+// insertAuthenticator stores a, pending when a.Confirmed is zero.
+func insertAuthenticator(ctx context.Context, tx *sql.Tx, a mfa.Authenticator) error {
+	var step any
+	if !a.Confirmed.IsZero() {
+		step = int64(a.LastStep)
+	}
+	_, err := tx.ExecContext(ctx, `INSERT INTO authenticators
+		(id, user_id, name, sealed_secret, algorithm, digits, period_seconds, created_at, confirmed_at, last_used_at, last_step)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second), toDB(a.Created),
+		toDB(a.Confirmed), toDB(a.LastUsed), step)
+	if isUnique(err) {
+		return fmt.Errorf("authenticator %s: %w", a.ID, mfa.ErrConflict)
+	}
+	if isForeignKey(err) {
+		return fmt.Errorf("user %d: %w", a.UserID, mfa.ErrNotFound)
+	}
+	return notFound(err, "create authenticator")
+}
+
+// ImportAuthenticator implements mfa.AuthenticatorStore. The transaction
+// holds SQLite's write lock from its start (_txlock=immediate), so that
+// concurrent imports run one after the other.
+func (s *Store) ImportAuthenticator(ctx context.Context, a mfa.Authenticator, recoveryHashes [][]byte) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		_, err := tx.ExecContext(ctx, `INSERT INTO authenticators
-			(id, user_id, name, sealed_secret, algorithm, digits, period_seconds, created_at)
-			VALUES (?, ?, ?, ?, ?, ?, ?, ?)`,
-			a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second), toDB(a.Created))
-		if isUnique(err) {
-			return fmt.Errorf("authenticator %s: %w", a.ID, mfa.ErrConflict)
+		var confirmed int
+		if err := tx.QueryRowContext(ctx, `SELECT count(*) FROM authenticators WHERE user_id = ? AND confirmed_at IS NOT NULL`,
+			a.UserID).Scan(&confirmed); err != nil {
+			return fmt.Errorf("sqlite: import authenticator: %w", err)
 		}
-		if isForeignKey(err) {
-			return fmt.Errorf("user %d: %w", a.UserID, mfa.ErrNotFound)
+		if confirmed > 0 {
+			return fmt.Errorf("user %d has a confirmed authenticator: %w", a.UserID, mfa.ErrConflict)
 		}
-		return notFound(err, "create authenticator")
+		if err := insertAuthenticator(ctx, tx, a); err != nil {
+			return err
+		}
+		return replaceRecoveryCodes(ctx, tx, a.UserID, recoveryHashes, a.Confirmed)
 	})
 }
 
@@ -131,21 +159,23 @@ func (s *Store) DeletePendingAuthenticators(ctx context.Context, before time.Tim
 
 // ReplaceRecoveryCodes implements mfa.RecoveryStore.
 func (s *Store) ReplaceRecoveryCodes(ctx context.Context, userID int64, hashes [][]byte, now time.Time) error {
-	return s.withTx(ctx, func(tx *sql.Tx) error {
-		if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+	return s.withTx(ctx, func(tx *sql.Tx) error { return replaceRecoveryCodes(ctx, tx, userID, hashes, now) })
+}
+
+func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, hashes [][]byte, now time.Time) error {
+	if _, err := tx.ExecContext(ctx, `DELETE FROM recovery_codes WHERE user_id = ?`, userID); err != nil {
+		return fmt.Errorf("sqlite: recovery codes: %w", err)
+	}
+	for _, h := range hashes {
+		_, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)`, userID, h, now.UnixNano())
+		if isForeignKey(err) {
+			return fmt.Errorf("user %d: %w", userID, mfa.ErrNotFound)
+		}
+		if err != nil {
 			return fmt.Errorf("sqlite: recovery codes: %w", err)
 		}
-		for _, h := range hashes {
-			_, err := tx.ExecContext(ctx, `INSERT INTO recovery_codes (user_id, hash, created_at) VALUES (?, ?, ?)`, userID, h, now.UnixNano())
-			if isForeignKey(err) {
-				return fmt.Errorf("user %d: %w", userID, mfa.ErrNotFound)
-			}
-			if err != nil {
-				return fmt.Errorf("sqlite: recovery codes: %w", err)
-			}
-		}
-		return nil
-	})
+	}
+	return nil
 }
 
 // UseRecoveryCode implements mfa.RecoveryStore.

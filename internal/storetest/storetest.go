@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/google/go-cmp/cmp"
+	"github.com/google/go-cmp/cmp/cmpopts"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/otp"
@@ -41,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"ThrottleConcurrent", testThrottleConcurrent},
 		{"DeleteCascades", testDeleteCascades},
 		{"KeyCheck", testKeyCheck},
+		{"ImportAuthenticator", testImportAuthenticator},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -597,5 +599,71 @@ func testKeyCheck(t *testing.T, s mfa.Store) {
 	}
 	if got, err := s.SetKeyCheck(ctx, []byte("another value")); err != nil || !bytes.Equal(got, first) {
 		t.Errorf("SetKeyCheck over a stored value = %x, %v; want the stored %x", got, err, first)
+	}
+}
+
+// testImportAuthenticator: an import stores a confirmed authenticator with
+// its last step and the recovery codes at once, or, for a user who has a
+// confirmed authenticator, nothing; of concurrent imports for one user,
+// one succeeds.
+func testImportAuthenticator(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	pending := mustAuthenticator(t, s, u.ID, "pending", false)
+	imported := func(id string, userID int64) mfa.Authenticator {
+		return mfa.Authenticator{ID: id, UserID: userID, Name: "Imported file", SealedSecret: []byte("sealed-" + id),
+			Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: t0, Confirmed: t0, LastUsed: t0, LastStep: 1234}
+	}
+	codes := func(b byte) [][]byte {
+		return [][]byte{bytes.Repeat([]byte{b}, 32), bytes.Repeat([]byte{b + 1}, 32)}
+	}
+	a := imported("i1", u.ID)
+	if err := s.ImportAuthenticator(ctx, a, codes(1)); err != nil {
+		t.Fatalf("ImportAuthenticator = %v", err)
+	}
+	list, err := s.Authenticators(ctx, u.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]mfa.Authenticator{a, pending}, list, cmpopts.SortSlices(func(x, y mfa.Authenticator) bool { return x.ID < y.ID })); diff != "" {
+		t.Errorf("Authenticators after the import (-want +got):\n%s", diff)
+	}
+	wantErr(t, "UseStep(the imported last step)", s.UseStep(ctx, u.ID, "i1", 1234, t0), mfa.ErrReplay)
+	if n, err := s.RecoveryCodesLeft(ctx, u.ID); err != nil || n != 2 {
+		t.Errorf("RecoveryCodesLeft after the import = %d, %v; want 2", n, err)
+	}
+
+	// A second import changes nothing: neither authenticators nor codes.
+	wantErr(t, "ImportAuthenticator(confirmed already)", s.ImportAuthenticator(ctx, imported("i2", u.ID), codes(7)), mfa.ErrConflict)
+	if list2, _ := s.Authenticators(ctx, u.ID); len(list2) != 2 {
+		t.Errorf("authenticators after a refused import: %d, want 2", len(list2))
+	}
+	wantErr(t, "UseRecoveryCode(the refused import's)", s.UseRecoveryCode(ctx, u.ID, codes(7)[0], t0), mfa.ErrNotFound)
+	if err := s.UseRecoveryCode(ctx, u.ID, codes(1)[0], t0); err != nil {
+		t.Errorf("UseRecoveryCode(the import's) = %v", err)
+	}
+	wantErr(t, "ImportAuthenticator(no user)", s.ImportAuthenticator(ctx, imported("i3", 999999), nil), mfa.ErrNotFound)
+
+	other := mustUser(t, s, "eve")
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			err := s.ImportAuthenticator(ctx, imported(fmt.Sprintf("c%d", i), other.ID), codes(byte(10*i)))
+			switch {
+			case err == nil:
+				ok.Add(1)
+			case !errors.Is(err, mfa.ErrConflict):
+				t.Errorf("concurrent ImportAuthenticator = %v", err)
+			}
+		})
+	}
+	wg.Wait()
+	list, _ = s.Authenticators(ctx, other.ID)
+	if ok.Load() != 1 || len(list) != 1 {
+		t.Errorf("10 concurrent imports: %d succeeded, %d authenticators; want 1 and 1", ok.Load(), len(list))
+	}
+	if n, _ := s.RecoveryCodesLeft(ctx, other.ID); n != 2 {
+		t.Errorf("codes after concurrent imports = %d, want 2", n)
 	}
 }
