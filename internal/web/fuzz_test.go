@@ -3,6 +3,7 @@ package web
 import (
 	"net/http"
 	"net/http/httptest"
+	"net/netip"
 	"net/url"
 	"strings"
 	"testing"
@@ -140,4 +141,96 @@ func TestGroups(t *testing.T) {
 			t.Errorf("groups(%q) = %q, want %q", tc.in, got, tc.want)
 		}
 	}
+}
+
+// FuzzSessionToken feeds arbitrary Cookie header lines to the forward-auth
+// cookie reader: a token comes out only as 1 to maxToken base64url
+// characters that the header gives as the session cookie's value.
+func FuzzSessionToken(f *testing.F) {
+	for _, s := range []string{"otpgate_session=abc_-123", "a=1; otpgate_session=xyz", "otpgate_session=", "otpgate_session=\"abc\"",
+		"otpgate_session=a b", "otpgate_session=" + strings.Repeat("a", 101), "x=1;otpgate_session=ok ;y", "otpgate_session=%41"} {
+		f.Add(s, "")
+	}
+	f.Fuzz(func(t *testing.T, line1, line2 string) {
+		r := &http.Request{Header: http.Header{"Cookie": {line1, line2}}}
+		token, ok := sessionToken(httptest.NewRecorder(), r)
+		if !ok {
+			return
+		}
+		if token == "" || len(token) > maxToken || strings.Trim(token, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789-_") != "" {
+			t.Fatalf("sessionToken(%q, %q) = %q", line1, line2, token)
+		}
+		if !strings.Contains(line1+";"+line2, cookieName+"="+token) {
+			t.Fatalf("sessionToken(%q, %q) = %q, which the header does not give", line1, line2, token)
+		}
+	})
+}
+
+// FuzzClientIP feeds arbitrary X-Forwarded-For and X-Real-IP values from a
+// trusted proxy: the client is the peer or an untrusted address that one of
+// the headers names.
+func FuzzClientIP(f *testing.F) {
+	f.Add("198.51.100.7", "")
+	f.Add("203.0.113.1, 10.0.0.2, 127.0.0.1", "")
+	f.Add("garbage, 127.0.0.1", "198.51.100.9")
+	f.Add("::ffff:198.51.100.7", "2001:db8::1")
+	proxies, _ := ParseTrustedProxies("127.0.0.1/32,10.0.0.0/8")
+	s := &server{opts: Options{TrustedProxies: proxies}}
+	peer := netip.MustParseAddr("127.0.0.1")
+	f.Fuzz(func(t *testing.T, xff, realIP string) {
+		r := &http.Request{RemoteAddr: "127.0.0.1:4000", Header: http.Header{}}
+		if xff != "" {
+			r.Header["X-Forwarded-For"] = []string{xff}
+		}
+		if realIP != "" {
+			r.Header["X-Real-Ip"] = []string{realIP}
+		}
+		ip, ok := s.clientIP(r)
+		if !ok || !ip.IsValid() {
+			t.Fatalf("clientIP(%q, %q) = %v, %v; want an address", xff, realIP, ip, ok)
+		}
+		if ip == peer {
+			return
+		}
+		if s.isTrusted(ip) || ip.Is4In6() {
+			t.Fatalf("clientIP(%q, %q) = %v, a trusted or mapped address", xff, realIP, ip)
+		}
+		named := false
+		for _, field := range append(strings.Split(xff, ","), realIP) {
+			if a, err := netip.ParseAddr(strings.TrimSpace(field)); err == nil && a.Unmap() == ip {
+				named = true
+			}
+		}
+		if !named {
+			t.Fatalf("clientIP(%q, %q) = %v, which neither header names", xff, realIP, ip)
+		}
+	})
+}
+
+// FuzzParseTrustedProxies: a setting is refused or read as masked, valid
+// prefixes, one for each item.
+func FuzzParseTrustedProxies(f *testing.F) {
+	for _, s := range []string{"127.0.0.1/32,::1", "10.0.0.0/8, 192.168.1.7", "", ",,", "10.0.0.1/33", "example.org", "::ffff:10.0.0.1", "fe80::1%eth0"} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, list string) {
+		ps, err := ParseTrustedProxies(list)
+		if err != nil {
+			return
+		}
+		items := 0
+		for item := range strings.SplitSeq(list, ",") {
+			if strings.TrimSpace(item) != "" {
+				items++
+			}
+		}
+		if len(ps) != items {
+			t.Fatalf("ParseTrustedProxies(%q) = %v, want %d prefixes", list, ps, items)
+		}
+		for _, p := range ps {
+			if !p.IsValid() || p != p.Masked() {
+				t.Fatalf("ParseTrustedProxies(%q) holds %v, not a valid masked prefix", list, p)
+			}
+		}
+	})
 }
