@@ -5,14 +5,33 @@ import (
 	"database/sql"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/otp"
 )
 
-const authenticatorColumns = `id, user_id, name, sealed_secret, algorithm, digits, period_seconds,
-	created_at, confirmed_at, last_used_at, last_step`
+// authenticatorColumnList is the columns of an authenticator, in the order
+// of scanAuthenticator and authenticatorRow; authenticatorColumns lists
+// them for SQL.
+var (
+	authenticatorColumnList = []string{"id", "user_id", "name", "sealed_secret", "algorithm", "digits", "period_seconds",
+		"created_at", "confirmed_at", "last_used_at", "last_step"}
+	authenticatorColumns = strings.Join(authenticatorColumnList, ", ")
+)
+
+// authenticatorRow is a's row; last_step is NULL for an authenticator
+// never confirmed nor used.
+func authenticatorRow(a mfa.Authenticator) ([]any, error) {
+	step, err := stepToDB(a.LastStep)
+	var last any = step
+	if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
+		last = nil
+	}
+	return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits,
+		int64(a.Period / time.Second), a.Created, toDB(a.Confirmed), toDB(a.LastUsed), last}, err
+}
 
 func scanAuthenticator(row scanner) (mfa.Authenticator, error) {
 	var a mfa.Authenticator
@@ -44,18 +63,12 @@ func insertAuthenticator(ctx context.Context, q querier, a mfa.Authenticator) er
 	if a.Period%time.Second != 0 {
 		return fmt.Errorf("authenticator %s: %w: period %v is not whole seconds", a.ID, mfa.ErrInvalid, a.Period)
 	}
-	lastStep, err := stepToDB(a.LastStep)
+	row, err := authenticatorRow(a)
 	if err != nil {
 		return err
 	}
-	var step any
-	if !a.Confirmed.IsZero() || !a.LastUsed.IsZero() {
-		step = lastStep
-	}
 	_, err = q.ExecContext(ctx, `INSERT INTO authenticators (`+authenticatorColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second),
-		a.Created, toDB(a.Confirmed), toDB(a.LastUsed), step)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`, row...)
 	return dbError(fmt.Sprintf("create authenticator %s", a.ID), err)
 }
 

@@ -2,7 +2,6 @@ package postgres
 
 import (
 	"context"
-	"time"
 
 	"github.com/jackc/pgx/v5/stdlib"
 
@@ -42,18 +41,7 @@ func (s *Store) InsertAccounts(ctx context.Context, users []mfa.User, auths []mf
 					u := users[i]
 					return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created}, nil
 				}},
-			{"authenticators", []string{"id", "user_id", "name", "sealed_secret", "algorithm", "digits", "period_seconds",
-				"created_at", "confirmed_at", "last_used_at", "last_step"}, len(auths),
-				func(i int) ([]any, error) {
-					a := auths[i]
-					step, err := stepToDB(a.LastStep)
-					var last any = step
-					if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
-						last = nil
-					}
-					return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits,
-						int64(a.Period / time.Second), a.Created, toDB(a.Confirmed), toDB(a.LastUsed), last}, err
-				}},
+			{"authenticators", authenticatorColumnList, len(auths), func(i int) ([]any, error) { return authenticatorRow(auths[i]) }},
 			{"sessions", []string{"token_hash", "user_id", "level", "created_at", "last_seen_at"}, len(sessions),
 				func(i int) ([]any, error) {
 					x := sessions[i]

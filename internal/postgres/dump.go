@@ -180,18 +180,8 @@ func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
 				u := d.Users[i]
 				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups)}, nil
 			}},
-		{"authenticators", []string{"id", "user_id", "name", "sealed_secret", "algorithm", "digits", "period_seconds",
-			"created_at", "confirmed_at", "last_used_at", "last_step"}, len(d.Authenticators),
-			func(i int) ([]any, error) {
-				a := d.Authenticators[i]
-				step, err := stepToDB(a.LastStep)
-				var last any = step
-				if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
-					last = nil
-				}
-				return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits,
-					int64(a.Period / time.Second), a.Created, toDB(a.Confirmed), toDB(a.LastUsed), last}, err
-			}},
+		{"authenticators", authenticatorColumnList, len(d.Authenticators),
+			func(i int) ([]any, error) { return authenticatorRow(d.Authenticators[i]) }},
 		{"recovery_codes", []string{"user_id", "hash", "created_at", "used_at"}, len(d.RecoveryCodes),
 			func(i int) ([]any, error) {
 				c := d.RecoveryCodes[i]

@@ -16,17 +16,24 @@ func (s *Store) CreateAuthenticator(ctx context.Context, a mfa.Authenticator) er
 	return s.withTx(ctx, func(tx *sql.Tx) error { return insertAuthenticator(ctx, tx, a) })
 }
 
-// insertAuthenticator stores a, pending when a.Confirmed is zero.
-func insertAuthenticator(ctx context.Context, tx *sql.Tx, a mfa.Authenticator) error {
+// insertAuthenticatorSQL inserts the row of authenticatorRow.
+const insertAuthenticatorSQL = `INSERT INTO authenticators (id, user_id, name, sealed_secret, algorithm, digits,
+	period_seconds, created_at, confirmed_at, last_used_at, last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`
+
+// authenticatorRow is a's row; last_step is NULL for an authenticator
+// never confirmed nor used.
+func authenticatorRow(a mfa.Authenticator) []any {
 	var step any
-	if !a.Confirmed.IsZero() {
+	if !a.Confirmed.IsZero() || !a.LastUsed.IsZero() {
 		step = int64(a.LastStep)
 	}
-	_, err := tx.ExecContext(ctx, `INSERT INTO authenticators
-		(id, user_id, name, sealed_secret, algorithm, digits, period_seconds, created_at, confirmed_at, last_used_at, last_step)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period/time.Second), toDB(a.Created),
-		toDB(a.Confirmed), toDB(a.LastUsed), step)
+	return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period / time.Second),
+		toDB(a.Created), toDB(a.Confirmed), toDB(a.LastUsed), step}
+}
+
+// insertAuthenticator stores a, pending when a.Confirmed is zero.
+func insertAuthenticator(ctx context.Context, tx *sql.Tx, a mfa.Authenticator) error {
+	_, err := tx.ExecContext(ctx, insertAuthenticatorSQL, authenticatorRow(a)...)
 	if isUnique(err) {
 		return fmt.Errorf("authenticator %s: %w", a.ID, mfa.ErrConflict)
 	}

@@ -49,17 +49,7 @@ func (s *Store) InsertAccounts(ctx context.Context, users []mfa.User, auths []mf
 			}); err != nil {
 			return err
 		}
-		if err := insert(`INSERT INTO authenticators (id, user_id, name, sealed_secret, algorithm, digits, period_seconds,
-			created_at, confirmed_at, last_used_at, last_step) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-			len(auths), func(i int) []any {
-				a := auths[i]
-				var step any
-				if !a.Confirmed.IsZero() || !a.LastUsed.IsZero() {
-					step = int64(a.LastStep)
-				}
-				return []any{a.ID, a.UserID, a.Name, a.SealedSecret, a.Algorithm.String(), a.Digits, int64(a.Period.Seconds()),
-					toDB(a.Created), toDB(a.Confirmed), toDB(a.LastUsed), step}
-			}); err != nil {
+		if err := insert(insertAuthenticatorSQL, len(auths), func(i int) []any { return authenticatorRow(auths[i]) }); err != nil {
 			return err
 		}
 		return insert(`INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`,
