@@ -54,8 +54,10 @@ func (u URI) typ() string {
 }
 
 // Validate reports whether u can be encoded so that ParseURI gives it back
-// unchanged: a known type, a valid key, a non-empty account, and label parts
-// without colons, control characters, invalid UTF-8 or leading spaces.
+// unchanged: a known type, a valid key, a non-empty account, label parts
+// without colons, control characters, invalid UTF-8 or leading spaces, and
+// an encoding no longer than MaxURILength (percent-encoding can make a
+// URI up to three times longer than the text it carries).
 func (u URI) Validate() error {
 	if t := u.typ(); t != "totp" && t != "hotp" {
 		return fmt.Errorf("otp: URI type must be totp or hotp, not %q", t)
@@ -77,6 +79,9 @@ func (u URI) Validate() error {
 	}
 	if !utf8.ValidString(u.Image) {
 		return errors.New("otp: URI: image is not valid UTF-8")
+	}
+	if n := len(u.String()) - len("REDACTED") + len(u.Key.Secret.Base32()); n > MaxURILength {
+		return fmt.Errorf("otp: URI would be %d bytes encoded, longer than %d", n, MaxURILength)
 	}
 	return nil
 }

@@ -90,6 +90,7 @@ func TestParseURI(t *testing.T) {
 		{"control", "otpauth://totp/bo%0Ab?secret=" + sec, otp.URI{}, "control character"},
 		{"bad utf-8", "otpauth://totp/bo%FFb?secret=" + sec, otp.URI{}, "UTF-8"},
 		{"too long", "otpauth://totp/bob?secret=" + sec + "&x=" + strings.Repeat("a", 5000), otp.URI{}, "longer than"},
+		{"too long once encoded", "otpauth://totp/" + strings.Repeat("`", 1500) + "?secret=" + sec, otp.URI{}, "longer than"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
