@@ -36,7 +36,7 @@ func (s *Service) ImportTOTP(ctx context.Context, u User, imp ImportedTOTP) erro
 		if !isScratchCode(c) {
 			return fmt.Errorf("scratch code %d is not 8 digits: %w", i+1, ErrInvalid)
 		}
-		hashes[i] = hashRecoveryCode(u.ID, c)
+		hashes[i] = s.cipher.RecoveryHash(u.ID, c)
 	}
 	idb := make([]byte, 16)
 	if _, err := io.ReadFull(s.rand, idb); err != nil {

@@ -62,6 +62,31 @@ func TestCipher(t *testing.T) {
 	}
 }
 
+// TestRecoveryHash: a stored recovery code hash depends on the key, so a
+// copy of the store without the key cannot be searched for the 8-digit
+// scratch codes it holds.
+func TestRecoveryHash(t *testing.T) {
+	c, _ := NewCipher(bytes.Repeat([]byte{7}, KeySize), rand.Reader)
+	same, _ := NewCipher(bytes.Repeat([]byte{7}, KeySize), rand.Reader)
+	other, _ := NewCipher(bytes.Repeat([]byte{8}, KeySize), rand.Reader)
+	h := c.RecoveryHash(42, "12345678")
+	if len(h) != 32 || bytes.Contains(h, []byte("12345678")) {
+		t.Fatalf("RecoveryHash = %x, want 32 bytes without the code", h)
+	}
+	if !bytes.Equal(same.RecoveryHash(42, "12345678"), h) {
+		t.Errorf("RecoveryHash differs between two ciphers with one key")
+	}
+	for name, got := range map[string][]byte{
+		"other key":  other.RecoveryHash(42, "12345678"),
+		"other user": c.RecoveryHash(43, "12345678"),
+		"other code": c.RecoveryHash(42, "12345679"),
+	} {
+		if bytes.Equal(got, h) {
+			t.Errorf("%s: same hash %x", name, h)
+		}
+	}
+}
+
 var fastArgon2 = Argon2Params{Memory: 1024, Time: 1, Threads: 1}
 
 func TestHasher(t *testing.T) {

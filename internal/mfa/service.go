@@ -395,7 +395,7 @@ func (s *Service) SecondFactor(ctx context.Context, userID int64, code, addr str
 func (s *Service) checkCode(ctx context.Context, u User, code, name, addr string, now time.Time) (LoginResult, error) {
 	code = strings.TrimSpace(code)
 	if rc, ok := normalizeRecoveryCode(code); ok {
-		err := s.store.UseRecoveryCode(ctx, u.ID, hashRecoveryCode(u.ID, rc), now)
+		err := s.store.UseRecoveryCode(ctx, u.ID, s.cipher.RecoveryHash(u.ID, rc), now)
 		switch {
 		case err == nil:
 			return LoginResult{Outcome: OK, User: u, HasTOTP: true, Reason: "recovery code"}, s.succeeded(ctx, name, addr, true)
@@ -635,7 +635,7 @@ func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID int64) ([]
 			return nil, err
 		}
 		n, _ := normalizeRecoveryCode(c)
-		codes[i], hashes[i] = c, hashRecoveryCode(userID, n)
+		codes[i], hashes[i] = c, s.cipher.RecoveryHash(userID, n)
 	}
 	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now()); err != nil {
 		return nil, err

@@ -4,7 +4,6 @@ import (
 	"crypto/sha256"
 	"encoding/base32"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"strings"
@@ -73,18 +72,4 @@ func normalizeRecoveryCode(s string) (string, bool) {
 // google-authenticator command makes them: 10000000 to 99999999.
 func isScratchCode(s string) bool {
 	return len(s) == 8 && s[0] != '0' && strings.Trim(s, "0123456789") == ""
-}
-
-// hashRecoveryCode is what stores keep of a normalized code. A fast hash
-// suffices for our codes: each has 80 random bits, far beyond what can be
-// searched, unlike a password. Imported 8-digit scratch codes have only 26
-// bits and could be found from a copy of the store by trying them all, as
-// they can be read from the file they came from; online, the throttle
-// keeps guessing them far less likely than guessing a TOTP code.
-func hashRecoveryCode(userID int64, normalized string) []byte {
-	h := sha256.New()
-	h.Write([]byte("otpgate recovery code\x00"))
-	h.Write(binary.BigEndian.AppendUint64(nil, uint64(userID)))
-	h.Write([]byte(normalized))
-	return h.Sum(nil)
 }
