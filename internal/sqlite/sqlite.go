@@ -47,12 +47,13 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		"&_pragma=foreign_keys(1)&_pragma=synchronous(NORMAL)"
 	// The database holds password hashes and sealed secrets: it is made
 	// for its owner only, and SQLite gives the -wal and -shm files it makes
-	// beside it the same mode.
-	f, err := os.OpenFile(path, os.O_RDONLY|os.O_CREATE, 0o600)
-	if err != nil {
-		return nil, fmt.Errorf("sqlite: %w", err)
+	// beside it the same mode. A file made earlier with a looser mode is
+	// made private too.
+	for _, p := range []string{path, path + "-wal", path + "-shm"} {
+		if err := makePrivate(p, p == path); err != nil {
+			return nil, err
+		}
 	}
-	f.Close()
 	db, err := sql.Open("sqlite", dsn)
 	if err != nil {
 		return nil, fmt.Errorf("sqlite: %w", err)
@@ -64,6 +65,34 @@ func Open(ctx context.Context, path string) (*Store, error) {
 		return nil, err
 	}
 	return s, nil
+}
+
+// makePrivate takes group and other permissions away from the file at path,
+// creating it (mode 0600) if create is set; a missing file is left missing
+// otherwise.
+func makePrivate(path string, create bool) error {
+	flag := os.O_RDONLY
+	if create {
+		flag |= os.O_CREATE
+	}
+	f, err := os.OpenFile(path, flag, 0o600)
+	if errors.Is(err, fs.ErrNotExist) && !create {
+		return nil
+	}
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	defer f.Close()
+	fi, err := f.Stat()
+	if err != nil {
+		return fmt.Errorf("sqlite: %w", err)
+	}
+	if perm := fi.Mode().Perm(); perm&0o077 != 0 {
+		if err := f.Chmod(perm &^ 0o077); err != nil {
+			return fmt.Errorf("sqlite: %s is open to other users (mode %v) and cannot be made private: %w", path, perm, err)
+		}
+	}
+	return nil
 }
 
 // Close closes the database.

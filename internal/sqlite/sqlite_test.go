@@ -58,24 +58,44 @@ func TestOpenBadPath(t *testing.T) {
 }
 
 // TestFileMode: a new database and the files SQLite makes beside it are
-// for their owner only, whatever the umask.
+// for their owner only, whatever the umask; an existing database open to
+// others is made private when opened.
 func TestFileMode(t *testing.T) {
-	path := filepath.Join(t.TempDir(), "otpgate.db")
-	s, err := sqlite.Open(context.Background(), path)
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer s.Close()
-	if _, err := s.Users(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	for _, p := range []string{path, path + "-wal", path + "-shm"} {
-		fi, err := os.Stat(p)
+	checkPrivate := func(t *testing.T, path string) {
+		t.Helper()
+		s, err := sqlite.Open(context.Background(), path)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if fi.Mode().Perm() != 0o600 {
-			t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+		defer s.Close()
+		if _, err := s.Users(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		for _, p := range []string{path, path + "-wal", path + "-shm"} {
+			fi, err := os.Stat(p)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if fi.Mode().Perm() != 0o600 {
+				t.Errorf("%s has mode %v, want 0600", filepath.Base(p), fi.Mode().Perm())
+			}
 		}
 	}
+	t.Run("new", func(t *testing.T) {
+		checkPrivate(t, filepath.Join(t.TempDir(), "otpgate.db"))
+	})
+	t.Run("existing 0644", func(t *testing.T) {
+		path := filepath.Join(t.TempDir(), "otpgate.db")
+		checkPrivate(t, path)
+		if err := os.Chmod(path, 0o644); err != nil {
+			t.Fatal(err)
+		}
+		// As a crash would leave them (empty here), made with a loose mode.
+		for _, p := range []string{path + "-wal", path + "-shm"} {
+			if err := os.WriteFile(p, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		checkPrivate(t, path)
+	})
 }
