@@ -564,10 +564,6 @@ var ErrWrongCode = errors.New("wrong code")
 // ConfirmEnrollment checks a code from the pending authenticator and
 // confirms it; the matched step counts as used.
 func (s *Service) ConfirmEnrollment(ctx context.Context, u User, id, code string) (Confirmation, error) {
-	had, err := s.HasTOTP(ctx, u.ID)
-	if err != nil {
-		return Confirmation{}, err
-	}
 	a, err := s.pending(ctx, u.ID, id)
 	if err != nil {
 		return Confirmation{}, err
@@ -581,14 +577,17 @@ func (s *Service) ConfirmEnrollment(ctx context.Context, u User, id, code string
 	if err != nil {
 		return Confirmation{}, ErrWrongCode
 	}
-	if err := s.store.ConfirmAuthenticator(ctx, u.ID, a.ID, step, now); err != nil {
+	codes, hashes, err := s.newRecoveryCodes(u.ID)
+	if err != nil {
+		return Confirmation{}, err
+	}
+	first, err := s.store.ConfirmAuthenticator(ctx, u.ID, a.ID, step, now, hashes)
+	if err != nil {
 		return Confirmation{}, err
 	}
 	c := Confirmation{Drift: int(int64(step) - int64(key.Step(now)))}
-	if !had {
-		if c.RecoveryCodes, err = s.RegenerateRecoveryCodes(ctx, u.ID); err != nil {
-			return Confirmation{}, err
-		}
+	if first {
+		c.RecoveryCodes = codes
 	}
 	return c, nil
 }
@@ -627,20 +626,30 @@ func (s *Service) DisableTOTP(ctx context.Context, u User, password, code, addr 
 // RegenerateRecoveryCodes replaces the user's recovery codes with
 // RecoveryCodeCount new ones and returns them; only their hashes are kept.
 func (s *Service) RegenerateRecoveryCodes(ctx context.Context, userID int64) ([]string, error) {
-	codes := make([]string, RecoveryCodeCount)
-	hashes := make([][]byte, RecoveryCodeCount)
-	for i := range codes {
-		c, err := newRecoveryCode(s.rand)
-		if err != nil {
-			return nil, err
-		}
-		n, _ := normalizeRecoveryCode(c)
-		codes[i], hashes[i] = c, s.cipher.RecoveryHash(userID, n)
+	codes, hashes, err := s.newRecoveryCodes(userID)
+	if err != nil {
+		return nil, err
 	}
 	if err := s.store.ReplaceRecoveryCodes(ctx, userID, hashes, s.now()); err != nil {
 		return nil, err
 	}
 	return codes, nil
+}
+
+// newRecoveryCodes returns RecoveryCodeCount new recovery codes for the
+// user and the hashes the store keeps of them.
+func (s *Service) newRecoveryCodes(userID int64) (codes []string, hashes [][]byte, err error) {
+	codes = make([]string, RecoveryCodeCount)
+	hashes = make([][]byte, RecoveryCodeCount)
+	for i := range codes {
+		c, err := newRecoveryCode(s.rand)
+		if err != nil {
+			return nil, nil, err
+		}
+		n, _ := normalizeRecoveryCode(c)
+		codes[i], hashes[i] = c, s.cipher.RecoveryHash(userID, n)
+	}
+	return codes, hashes, nil
 }
 
 // RecoveryCodesLeft counts the user's unused recovery codes.

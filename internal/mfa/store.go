@@ -42,9 +42,13 @@ type AuthenticatorStore interface {
 	// Authenticators returns the user's authenticators, oldest first.
 	Authenticators(ctx context.Context, userID int64) ([]Authenticator, error)
 	// ConfirmAuthenticator marks a pending authenticator confirmed at now,
-	// with step as its first used step, in one conditional statement:
-	// ErrNotFound when no such pending authenticator exists.
-	ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time) error
+	// with step as its first used step: ErrNotFound when no such pending
+	// authenticator exists (of concurrent confirmations, one finds it). When
+	// it is the user's first confirmed authenticator, the user's recovery
+	// codes are replaced with firstCodes in the same transaction and first
+	// is true; of concurrent confirmations of two authenticators of one
+	// user, one is first.
+	ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time, firstCodes [][]byte) (first bool, err error)
 	// UseStep records that step of a confirmed authenticator was accepted at
 	// now, in one conditional statement, so that of concurrent calls with the
 	// same step exactly one succeeds. A step at or before the last accepted

@@ -91,17 +91,46 @@ func (s *Store) Authenticators(ctx context.Context, userID int64) ([]mfa.Authent
 	return as, dbError("authenticators", rows.Err())
 }
 
-// ConfirmAuthenticator implements mfa.AuthenticatorStore with one
-// conditional UPDATE: of concurrent confirmations, one finds the
-// authenticator pending.
-func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time) error {
+// ConfirmAuthenticator implements mfa.AuthenticatorStore. The user's row is
+// locked first, as in ImportAuthenticator, so that confirmations for one
+// user run one after the other and each sees whether another came first;
+// the conditional UPDATE then finds the authenticator pending or not.
+func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time, firstCodes [][]byte) (bool, error) {
 	dbStep, err := stepToDB(step)
 	if err != nil {
-		return err
+		return false, err
 	}
-	res, err := s.db.ExecContext(ctx, `UPDATE authenticators SET confirmed_at = $1, last_used_at = $1, last_step = $2
-		WHERE user_id = $3 AND id = $4 AND confirmed_at IS NULL`, now, dbStep, userID, id)
-	return affected(res, err, fmt.Sprintf("pending authenticator %s", id))
+	var first bool
+	err = s.withTx(ctx, "confirm authenticator", func(tx *sql.Tx) error {
+		if err := lockUser(ctx, tx, userID); err != nil {
+			return err
+		}
+		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM authenticators
+			WHERE user_id = $1 AND confirmed_at IS NOT NULL)`, userID).Scan(&first); err != nil {
+			return dbError("confirm authenticator", err)
+		}
+		res, err := tx.ExecContext(ctx, `UPDATE authenticators SET confirmed_at = $1, last_used_at = $1, last_step = $2
+			WHERE user_id = $3 AND id = $4 AND confirmed_at IS NULL`, now, dbStep, userID, id)
+		if err := affected(res, err, fmt.Sprintf("pending authenticator %s", id)); err != nil {
+			return err
+		}
+		if !first {
+			return nil
+		}
+		return replaceRecoveryCodes(ctx, tx, userID, firstCodes, now)
+	})
+	return first && err == nil, err
+}
+
+// lockUser locks the user's row until the end of tx: ErrNotFound when there
+// is no such user.
+func lockUser(ctx context.Context, tx *sql.Tx, userID int64) error {
+	var id int64
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id)
+	if errors.Is(err, sql.ErrNoRows) {
+		return fmt.Errorf("user %d: %w", userID, mfa.ErrNotFound)
+	}
+	return dbError("lock user", err)
 }
 
 // UseStep implements mfa.AuthenticatorStore in one statement. Its UPDATE
@@ -178,13 +207,8 @@ func replaceRecoveryCodes(ctx context.Context, tx *sql.Tx, userID int64, hashes 
 // (read committed) then holds what the import before stored.
 func (s *Store) ImportAuthenticator(ctx context.Context, a mfa.Authenticator, recoveryHashes [][]byte) error {
 	return s.withTx(ctx, "import authenticator", func(tx *sql.Tx) error {
-		var id int64
-		err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, a.UserID).Scan(&id)
-		if errors.Is(err, sql.ErrNoRows) {
-			return fmt.Errorf("user %d: %w", a.UserID, mfa.ErrNotFound)
-		}
-		if err != nil {
-			return dbError("import authenticator", err)
+		if err := lockUser(ctx, tx, a.UserID); err != nil {
+			return err
 		}
 		var confirmed bool
 		if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM authenticators

@@ -38,7 +38,7 @@ func benchStores(b *testing.B) map[string]mfa.Store {
 		if err := s.CreateAuthenticator(ctx, a); err != nil {
 			b.Fatal(err)
 		}
-		if err := s.ConfirmAuthenticator(ctx, u.ID, "a", 1, t0); err != nil {
+		if _, err := s.ConfirmAuthenticator(ctx, u.ID, "a", 1, t0, nil); err != nil {
 			b.Fatal(err)
 		}
 		sess := mfa.Session{TokenHash: mfa.HashToken("tok"), UserID: u.ID, Level: mfa.LevelFull, Created: t0, LastSeen: t0}

@@ -32,7 +32,7 @@ func seed(t testing.TB, s *postgres.Store) mfa.User {
 	if err := s.CreateAuthenticator(ctx, a); err != nil {
 		t.Fatalf("CreateAuthenticator = %v", err)
 	}
-	if err := s.ConfirmAuthenticator(ctx, u.ID, "a", 100, t0); err != nil {
+	if _, err := s.ConfirmAuthenticator(ctx, u.ID, "a", 100, t0, nil); err != nil {
 		t.Fatalf("ConfirmAuthenticator = %v", err)
 	}
 	return u

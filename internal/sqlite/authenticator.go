@@ -99,14 +99,28 @@ func (s *Store) Authenticators(ctx context.Context, userID int64) ([]mfa.Authent
 	return list, rows.Err()
 }
 
-// ConfirmAuthenticator implements mfa.AuthenticatorStore.
-func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time) error {
-	return s.withTx(ctx, func(tx *sql.Tx) error {
+// ConfirmAuthenticator implements mfa.AuthenticatorStore. Transactions
+// take the write lock when they begin, so confirmations run one after the
+// other and each sees whether another came first.
+func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id string, step uint64, now time.Time, firstCodes [][]byte) (bool, error) {
+	var first bool
+	err := s.withTx(ctx, func(tx *sql.Tx) error {
+		if err := tx.QueryRowContext(ctx, `SELECT NOT EXISTS (SELECT 1 FROM authenticators
+			WHERE user_id = ? AND confirmed_at IS NOT NULL)`, userID).Scan(&first); err != nil {
+			return fmt.Errorf("sqlite: confirm authenticator: %w", err)
+		}
 		res, err := tx.ExecContext(ctx, `UPDATE authenticators SET confirmed_at = ?, last_used_at = ?, last_step = ?
 			WHERE id = ? AND user_id = ? AND confirmed_at IS NULL`,
 			now.UnixNano(), now.UnixNano(), int64(step), id, userID)
-		return affected(res, err, "pending authenticator "+id)
+		if err := affected(res, err, "pending authenticator "+id); err != nil {
+			return err
+		}
+		if !first {
+			return nil
+		}
+		return replaceRecoveryCodes(ctx, tx, userID, firstCodes, now)
 	})
+	return first && err == nil, err
 }
 
 // UseStep implements mfa.AuthenticatorStore. The guarantee is the WHERE

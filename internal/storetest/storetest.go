@@ -43,6 +43,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"DeleteCascades", testDeleteCascades},
 		{"KeyCheck", testKeyCheck},
 		{"ImportAuthenticator", testImportAuthenticator},
+		{"ConfirmFirst", testConfirmFirst},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -78,7 +79,7 @@ func mustAuthenticator(t *testing.T, s mfa.Store, userID int64, id string, confi
 		t.Fatalf("CreateAuthenticator(%s) = %v", id, err)
 	}
 	if confirmed {
-		if err := s.ConfirmAuthenticator(ctx, userID, id, 100, t0); err != nil {
+		if _, err := s.ConfirmAuthenticator(ctx, userID, id, 100, t0, nil); err != nil {
 			t.Fatalf("ConfirmAuthenticator(%s) = %v", id, err)
 		}
 		a.Confirmed, a.LastUsed, a.LastStep = t0, t0, 100
@@ -237,9 +238,11 @@ func testAuthenticators(t *testing.T, s mfa.Store) {
 	wantErr(t, "CreateAuthenticator(same id)", s.CreateAuthenticator(ctx, pending), mfa.ErrConflict)
 	wantErr(t, "CreateAuthenticator(no user)", s.CreateAuthenticator(ctx, mfa.Authenticator{ID: "x", UserID: 999999,
 		SealedSecret: []byte("s"), Digits: 6, Period: 30 * time.Second, Created: t0}), mfa.ErrNotFound)
-	wantErr(t, "ConfirmAuthenticator(confirmed)", s.ConfirmAuthenticator(ctx, u.ID, "a2", 5, t0), mfa.ErrNotFound)
+	_, err = s.ConfirmAuthenticator(ctx, u.ID, "a2", 5, t0, nil)
+	wantErr(t, "ConfirmAuthenticator(confirmed)", err, mfa.ErrNotFound)
 	other := mustUser(t, s, "eve")
-	wantErr(t, "ConfirmAuthenticator(other user)", s.ConfirmAuthenticator(ctx, other.ID, "a1", 5, t0), mfa.ErrNotFound)
+	_, err = s.ConfirmAuthenticator(ctx, other.ID, "a1", 5, t0, nil)
+	wantErr(t, "ConfirmAuthenticator(other user)", err, mfa.ErrNotFound)
 	wantErr(t, "UseStep(pending)", s.UseStep(ctx, u.ID, "a1", 200, t0), mfa.ErrNotFound)
 	wantErr(t, "UseStep(other user)", s.UseStep(ctx, other.ID, "a2", 200, t0), mfa.ErrNotFound)
 
@@ -578,7 +581,7 @@ func testKeyCheck(t *testing.T, s mfa.Store) {
 		Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: t0}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.ConfirmAuthenticator(ctx, u.ID, "a1", 100, t0); err != nil {
+	if _, err := s.ConfirmAuthenticator(ctx, u.ID, "a1", 100, t0, nil); err != nil {
 		t.Fatal(err)
 	}
 	wantErr(t, "CheckKey(another key, secrets stored)", mfa.CheckKey(ctx, s, other), mfa.ErrWrongKey)
@@ -614,11 +617,8 @@ func testImportAuthenticator(t *testing.T, s mfa.Store) {
 		return mfa.Authenticator{ID: id, UserID: userID, Name: "Imported file", SealedSecret: []byte("sealed-" + id),
 			Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: t0, Confirmed: t0, LastUsed: t0, LastStep: 1234}
 	}
-	codes := func(b byte) [][]byte {
-		return [][]byte{bytes.Repeat([]byte{b}, 32), bytes.Repeat([]byte{b + 1}, 32)}
-	}
 	a := imported("i1", u.ID)
-	if err := s.ImportAuthenticator(ctx, a, codes(1)); err != nil {
+	if err := s.ImportAuthenticator(ctx, a, hashes(1, 2)); err != nil {
 		t.Fatalf("ImportAuthenticator = %v", err)
 	}
 	list, err := s.Authenticators(ctx, u.ID)
@@ -634,12 +634,12 @@ func testImportAuthenticator(t *testing.T, s mfa.Store) {
 	}
 
 	// A second import changes nothing: neither authenticators nor codes.
-	wantErr(t, "ImportAuthenticator(confirmed already)", s.ImportAuthenticator(ctx, imported("i2", u.ID), codes(7)), mfa.ErrConflict)
+	wantErr(t, "ImportAuthenticator(confirmed already)", s.ImportAuthenticator(ctx, imported("i2", u.ID), hashes(7, 2)), mfa.ErrConflict)
 	if list2, _ := s.Authenticators(ctx, u.ID); len(list2) != 2 {
 		t.Errorf("authenticators after a refused import: %d, want 2", len(list2))
 	}
-	wantErr(t, "UseRecoveryCode(the refused import's)", s.UseRecoveryCode(ctx, u.ID, codes(7)[0], t0), mfa.ErrNotFound)
-	if err := s.UseRecoveryCode(ctx, u.ID, codes(1)[0], t0); err != nil {
+	wantErr(t, "UseRecoveryCode(the refused import's)", s.UseRecoveryCode(ctx, u.ID, hashes(7, 2)[0], t0), mfa.ErrNotFound)
+	if err := s.UseRecoveryCode(ctx, u.ID, hashes(1, 2)[0], t0); err != nil {
 		t.Errorf("UseRecoveryCode(the import's) = %v", err)
 	}
 	wantErr(t, "ImportAuthenticator(no user)", s.ImportAuthenticator(ctx, imported("i3", 999999), nil), mfa.ErrNotFound)
@@ -649,7 +649,7 @@ func testImportAuthenticator(t *testing.T, s mfa.Store) {
 	var wg sync.WaitGroup
 	for i := range 10 {
 		wg.Go(func() {
-			err := s.ImportAuthenticator(ctx, imported(fmt.Sprintf("c%d", i), other.ID), codes(byte(10*i)))
+			err := s.ImportAuthenticator(ctx, imported(fmt.Sprintf("c%d", i), other.ID), hashes(byte(10*i), 2))
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -665,5 +665,70 @@ func testImportAuthenticator(t *testing.T, s mfa.Store) {
 	}
 	if n, _ := s.RecoveryCodesLeft(ctx, other.ID); n != 2 {
 		t.Errorf("codes after concurrent imports = %d, want 2", n)
+	}
+}
+
+// hashes returns n distinct 32-byte recovery code hashes starting at b.
+func hashes(b byte, n int) [][]byte {
+	hs := make([][]byte, n)
+	for i := range hs {
+		hs[i] = bytes.Repeat([]byte{b + byte(i)}, 32)
+	}
+	return hs
+}
+
+// testConfirmFirst: the first confirmed authenticator brings the user's
+// recovery codes in its transaction, and of concurrent confirmations
+// exactly one is first; later ones leave the codes alone.
+func testConfirmFirst(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	u := mustUser(t, s, "bob")
+	const n = 10
+	for i := range n {
+		mustAuthenticator(t, s, u.ID, fmt.Sprintf("a%d", i), false)
+	}
+	var firsts atomic.Int32
+	var firstSet atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Go(func() {
+			first, err := s.ConfirmAuthenticator(ctx, u.ID, fmt.Sprintf("a%d", i), 100, t0, hashes(byte(20*i), 3))
+			if err != nil {
+				t.Errorf("concurrent ConfirmAuthenticator(a%d) = %v", i, err)
+			}
+			if first {
+				firsts.Add(1)
+				firstSet.Store(int32(i))
+			}
+		})
+	}
+	wg.Wait()
+	if firsts.Load() != 1 {
+		t.Fatalf("%d concurrent confirmations: %d were first, want 1", n, firsts.Load())
+	}
+	if left, err := s.RecoveryCodesLeft(ctx, u.ID); err != nil || left != 3 {
+		t.Errorf("RecoveryCodesLeft = %d, %v; want 3", left, err)
+	}
+	for i := range n {
+		err := s.UseRecoveryCode(ctx, u.ID, hashes(byte(20*i), 3)[0], t0)
+		if i == int(firstSet.Load()) {
+			if err != nil {
+				t.Errorf("UseRecoveryCode(the first confirmation's code) = %v", err)
+			}
+			continue
+		}
+		wantErr(t, fmt.Sprintf("UseRecoveryCode(a%d's code, not first)", i), err, mfa.ErrNotFound)
+	}
+
+	// A refused confirmation changes nothing, codes included.
+	other := mustUser(t, s, "eve")
+	if _, err := s.ConfirmAuthenticator(ctx, other.ID, "missing", 100, t0, hashes(200, 3)); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("ConfirmAuthenticator(missing) = %v, want ErrNotFound", err)
+	}
+	if left, _ := s.RecoveryCodesLeft(ctx, other.ID); left != 0 {
+		t.Errorf("codes after a refused confirmation = %d, want 0", left)
+	}
+	if _, err := s.ConfirmAuthenticator(ctx, 999999, "a0", 100, t0, hashes(200, 3)); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("ConfirmAuthenticator(no user) = %v, want ErrNotFound", err)
 	}
 }
