@@ -782,3 +782,27 @@ func TestPendingSetupsBounded(t *testing.T) {
 		t.Errorf("after Cleanup: %d pending, want 0", len(auths))
 	}
 }
+
+// TestTwoSetupPages: of two setups started in two tabs, the first confirmed
+// brings the recovery codes; the second adds an authenticator and leaves
+// those codes as they are.
+func TestTwoSetupPages(t *testing.T) {
+	e := newEnv(t, setup{})
+	e.addUser("bob")
+	c := e.client()
+	e.login(c, "bob", "", "/settings")
+	key1, id1 := e.keyOf(e.post(c, "/settings/security/totp", nil).body)
+	key2, id2 := e.keyOf(e.post(c, "/settings/security/totp", nil).body)
+	r := e.post(c, "/settings/security/totp/confirm", url.Values{"id": {id2}, "code": {key2.TOTP(e.clock.Now())}})
+	codes := recoveryRe.FindAllStringSubmatch(r.body, -1)
+	if r.status != 200 || len(codes) != 10 {
+		t.Fatalf("first confirmation = %d with %d recovery codes, want 200 and 10", r.status, len(codes))
+	}
+	r = e.post(c, "/settings/security/totp/confirm", url.Values{"id": {id1}, "code": {key1.TOTP(e.clock.Now())}})
+	if n := len(recoveryRe.FindAllStringSubmatch(r.body, -1)); r.status != 200 || !strings.Contains(r.body, "TOTP is enabled") || n != 0 {
+		t.Fatalf("second confirmation = %d with %d recovery codes, want 200 and none\n%s", r.status, n, r.body)
+	}
+	if r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {codes[0][1]}}); r.status != 303 {
+		t.Errorf("sign-in with a code of the first confirmation = %d, want 303", r.status)
+	}
+}
