@@ -148,6 +148,8 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 			encodeJSON(w, failedAttempt(w, res, &resp), resp)
 			return
 		}
+		// Sessions signed in with the password alone now need the factor.
+		s.cache.forgetUser(res.User.ID)
 		resp = enrolResponse{Outcome: "ok", DriftSteps: conf.Drift, Clock: clockText(conf.Drift), RecoveryCodes: conf.RecoveryCodes,
 			HadFile: hadFile, Message: "Your authenticator app is set up. From now on, signing in asks for its code."}
 		if hadFile {

@@ -375,13 +375,26 @@ func TestForwardAuthSessionCache(t *testing.T) {
 	if s := status(alice); s != 401 {
 		t.Errorf("alice one TTL after a revocation elsewhere = %d, want 401", s)
 	}
-	// A password-only user's answer is never cached.
+	// A password-only user's answer is cached too, and forgotten at once
+	// when he sets up TOTP through this server.
 	if s := status(bob); s != 200 {
 		t.Fatalf("bob = %d, want 200", s)
 	}
 	e.store.DeleteSession(ctx, mfa.HashToken(bob))
+	if s := status(bob); s != 200 {
+		t.Errorf("bob right after a revocation elsewhere = %d, want 200 (cached)", s)
+	}
+	e.clock.Add(time.Second)
 	if s := status(bob); s != 401 {
-		t.Errorf("bob after revocation = %d, want 401 at once (never cached)", s)
+		t.Errorf("bob one TTL after a revocation elsewhere = %d, want 401", s)
+	}
+	bob = e.session("bob", false, nil)
+	if s := status(bob); s != 200 {
+		t.Fatalf("bob signed in again = %d, want 200", s)
+	}
+	e.enrolAPI("bob")
+	if s := status(bob); s != 401 {
+		t.Errorf("bob's password-only session right after he set up TOTP = %d, want 401", s)
 	}
 	// Sign-out through this server forgets at once, for every host.
 	e.nextStep()

@@ -23,12 +23,12 @@ type identity struct {
 }
 
 // sessionCache remembers, for a short TTL, positive answers for full
-// sessions that passed a second factor, so that forward-auth does not ask
-// the store on every request. It never holds a refusal or a password-only
-// session, whose user may set up a second factor at any moment. Sign-out, sign-out everywhere, disabling, password
-// and TOTP changes made through this process forget the entries at once;
-// changes made elsewhere (another instance, the user command) take effect
-// within the TTL.
+// sessions (a second factor passed, or none to pass), so that forward-auth
+// does not ask the store on every request. It never holds a refusal.
+// Sign-out, sign-out everywhere, and password and TOTP changes made through
+// this process forget the entries at once; changes made elsewhere (another
+// instance, the user command, a google-authenticator file that appears for
+// a user signed in with the password alone) take effect within the TTL.
 type sessionCache struct {
 	ttl time.Duration
 	max int
@@ -72,7 +72,7 @@ func (c *sessionCache) generation() uint64 {
 // session's own expiry), unless something was forgotten since gen was
 // taken: the entry may then be what was forgotten.
 func (c *sessionCache) put(key [sha256.Size]byte, id identity, now, notAfter time.Time, gen uint64) {
-	if c.ttl <= 0 || !id.passedSecondFactor {
+	if c.ttl <= 0 {
 		return
 	}
 	id.expires = now.Add(c.ttl)

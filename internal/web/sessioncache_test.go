@@ -32,10 +32,10 @@ func TestSessionCacheBounds(t *testing.T) {
 	if _, ok := c.get(key(24), t0.Add(time.Second)); ok {
 		t.Errorf("entry outlives the TTL")
 	}
-	// Never a user without a second factor; nothing when off.
+	// A user without a second factor too, marked so; nothing when off.
 	c.put(key(200), newIdentity(2, "bob", "", nil, false), t0, t0.Add(time.Hour), 0)
-	if _, ok := c.get(key(200), t0); ok {
-		t.Errorf("a password-only identity was cached")
+	if id, ok := c.get(key(200), t0); !ok || id.passedSecondFactor {
+		t.Errorf("a password-only identity: get = %+v, %v; want it, not passed", id, ok)
 	}
 	off := newSessionCache(0)
 	off.put(key(1), full, t0, t0.Add(time.Hour), 0)

@@ -174,6 +174,25 @@ func (e *env) enrolJSON(path string, body any) (int, map[string]any) {
 	return r.status, m
 }
 
+// enrolAPI sets up TOTP for name through the JSON endpoints, as otpgate
+// enrol does, and returns the key.
+func (e *env) enrolAPI(name string) otp.Key {
+	e.t.Helper()
+	st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": name, "password": testPassword})
+	if st != http.StatusOK {
+		e.t.Fatalf("enrol = %d %v", st, m)
+	}
+	secret, err := otp.DecodeSecret(strings.ReplaceAll(m["key"].(string), " ", ""))
+	if err != nil {
+		e.t.Fatal(err)
+	}
+	key := otp.Key{Secret: secret}
+	if st, m := e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": name, "id": m["id"].(string), "code": key.TOTP(e.clock.Now())}); st != http.StatusOK {
+		e.t.Fatalf("enrol confirm = %d %v", st, m)
+	}
+	return key
+}
+
 // TestAPIEnrol: a terminal's enrolment through the JSON endpoints.
 func TestAPIEnrol(t *testing.T) {
 	e, dir, _ := fileEnv(t, web.Options{})
@@ -305,18 +324,7 @@ func TestFactorSetUpAfterSignIn(t *testing.T) {
 
 	// bob enrols from a terminal (otpgate enrol uses the JSON API); a
 	// file appears for filer.
-	st, m := e.enrolJSON("/api/v1/enrol", map[string]string{"username": "bob", "password": testPassword})
-	if st != http.StatusOK {
-		t.Fatalf("enrol = %d %v", st, m)
-	}
-	secret, err := otp.DecodeSecret(strings.ReplaceAll(m["key"].(string), " ", ""))
-	if err != nil {
-		t.Fatal(err)
-	}
-	bobKey := otp.Key{Secret: secret}
-	if st, m := e.enrolJSON("/api/v1/enrol/confirm", map[string]string{"username": "bob", "id": m["id"].(string), "code": bobKey.TOTP(e.clock.Now())}); st != http.StatusOK {
-		t.Fatalf("enrol confirm = %d %v", st, m)
-	}
+	bobKey := e.enrolAPI("bob")
 	writeStateFile(t, dir, "filer", stateFile, 0o600)
 	e.nextStep()
 	codes := map[string]string{"bob": bobKey.TOTP(e.clock.Now()), "filer": fileKey.TOTP(e.clock.Now())}
