@@ -122,11 +122,13 @@ func (s *Store) ConfirmAuthenticator(ctx context.Context, userID int64, id strin
 	return first && err == nil, err
 }
 
-// lockUser locks the user's row until the end of tx: ErrNotFound when there
-// is no such user.
+// lockUser locks the user's row until the end of tx, so that another
+// transaction taking this lock waits: ErrNotFound when there is no such
+// user. The lock leaves the row's key free, so sign-ins, which insert
+// sessions that refer to it, do not wait.
 func lockUser(ctx context.Context, tx *sql.Tx, userID int64) error {
 	var id int64
-	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR UPDATE`, userID).Scan(&id)
+	err := tx.QueryRowContext(ctx, `SELECT id FROM users WHERE id = $1 FOR NO KEY UPDATE`, userID).Scan(&id)
 	if errors.Is(err, sql.ErrNoRows) {
 		return fmt.Errorf("user %d: %w", userID, mfa.ErrNotFound)
 	}
