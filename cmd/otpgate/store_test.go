@@ -5,6 +5,7 @@ import (
 	"os"
 	"path/filepath"
 	"regexp"
+	"strconv"
 	"strings"
 	"testing"
 
@@ -96,10 +97,19 @@ func FuzzParseStore(f *testing.F) {
 	for _, s := range []string{"sqlite:a.db", "a.db", "postgres://u:p@h/d", "postgresql://h", "x://u:secret@h", "sqlite:", "", "postgres://%zz"} {
 		f.Add(s)
 	}
+	// The errors' own words, from values with nothing to hide: an error
+	// may hold these and the (shortened) scheme it names, nothing else.
+	var words strings.Builder
+	for _, v := range []string{"postgres://%zz", "x://h", "sqlite:", ""} {
+		_, err := parseStore(v)
+		words.WriteString(err.Error())
+	}
 	f.Fuzz(func(t *testing.T, s string) {
 		spec, err := parseStore(s)
 		if err != nil {
-			if _, rest, ok := strings.Cut(s, "://"); ok && len(rest) > 8 && strings.Contains(err.Error(), rest) {
+			scheme, rest, ok := strings.Cut(s, "://")
+			msg := strings.Replace(err.Error(), strconv.Quote(scheme[:min(len(scheme), 20)]), "", 1)
+			if ok && len(rest) > 8 && strings.Contains(msg, rest) && !strings.Contains(words.String(), rest) {
 				t.Errorf("parseStore(%q) = %q, quotes the value", s, err)
 			}
 			return
