@@ -48,6 +48,8 @@ func parseStore(v string) (storeSpec, error) {
 			return storeSpec{}, errors.New("db: sqlite: wants a file path (sqlite:PATH)")
 		}
 		return storeSpec{sqlitePath: v}, nil
+	case strings.HasPrefix(strings.ToLower(v), "postgres:"), strings.HasPrefix(strings.ToLower(v), "postgresql:"):
+		return storeSpec{}, errPostgresLike
 	case strings.Contains(v, "://"):
 		scheme, _, _ := strings.Cut(v, "://")
 		if len(scheme) > 20 {
@@ -56,9 +58,17 @@ func parseStore(v string) (storeSpec, error) {
 		return storeSpec{}, fmt.Errorf("db: unknown kind of store %q: want sqlite:PATH, a file path, or postgres://...", scheme)
 	case strings.TrimSpace(v) == "":
 		return storeSpec{}, errors.New("db: empty")
+	case strings.Contains(strings.ToLower(v), "password="):
+		return storeSpec{}, errPostgresLike
 	}
 	return storeSpec{sqlitePath: v}, nil
 }
+
+// errPostgresLike refuses a value that is neither a PostgreSQL URL nor a
+// file path but looks like PostgreSQL settings: a mistyped URL
+// ("postgres:/host", "Postgres://") or key=value settings ("host=db
+// password=..."). Taken for a path, it would reach logs, password and all.
+var errPostgresLike = errors.New("db: this looks like PostgreSQL settings, not a file path; give a URL: postgres://user:password@host:port/database?... (the value is not shown: it may hold a password)")
 
 // String describes the store for logs and messages: the SQLite path, or the
 // PostgreSQL user, host and database, never the password or parameters.

@@ -28,6 +28,9 @@ func TestParseStore(t *testing.T) {
 		{name: "empty", in: " ", wantErr: "empty"},
 		{name: "other scheme", in: "mysql://u:hunter2@db/x", wantErr: `"mysql"`, notInMessage: "hunter2"},
 		{name: "bad URL", in: "postgres://u:hunter2@db:port/x", wantErr: "cannot be parsed", notInMessage: "hunter2"},
+		{name: "one slash", in: "postgres:/u:hunter2@db/x", wantErr: "looks like PostgreSQL", notInMessage: "hunter2"},
+		{name: "capitals", in: "PostgreSQL://u:hunter2@db/x", wantErr: "looks like PostgreSQL", notInMessage: "hunter2"},
+		{name: "key=value", in: "host=db user=u password=hunter2 dbname=x", wantErr: "looks like PostgreSQL", notInMessage: "hunter2"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
