@@ -40,11 +40,10 @@ type Config struct {
 	SessionMax    time.Duration
 	EnrollmentTTL time.Duration
 
-	AccountThrottle mfa.ThrottlePolicy
-	AddressThrottle mfa.ThrottlePolicy
+	Throttles mfa.Throttles
 
-	Argon2          mfa.Argon2Params
-	HashConcurrency int
+	Argon2     mfa.Argon2Params
+	HashLimits mfa.HashLimits
 
 	LogFormat string
 	LogLevel  slog.Level
@@ -82,8 +81,10 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
 	fs.DurationVar(&c.EnrollmentTTL, "enrollment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
-	throttleFlags(fs, "account", &c.AccountThrottle, mfa.DefaultAccountThrottle)
-	throttleFlags(fs, "address", &c.AddressThrottle, mfa.DefaultAddressThrottle)
+	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
+	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
+	throttleFlags(fs, "code", "wrong codes after the right password, per user (never reset by a success)", &c.Throttles.Code, mfa.DefaultThrottles.Code)
+	throttleFlags(fs, "reauth", "wrong passwords and codes typed again in a signed-in session, per user", &c.Throttles.Reauth, mfa.DefaultThrottles.Reauth)
 	fs.Func("argon2-memory", "argon2id memory per password hash in `KiB` (default 65536, 64 MiB)", uintSetter(&c.Argon2.Memory))
 	fs.Func("argon2-time", "argon2id `passes` (default 3)", uintSetter(&c.Argon2.Time))
 	fs.Func("argon2-threads", "argon2id `lanes` (default 4)", func(s string) error {
@@ -95,7 +96,8 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 		return nil
 	})
 	c.Argon2 = mfa.DefaultArgon2
-	fs.IntVar(&c.HashConcurrency, "hash-concurrency", 2, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
+	fs.IntVar(&c.HashLimits.Concurrent, "hash-concurrency", mfa.DefaultHashLimits.Concurrent, "password hashes computed at once; each takes argon2-memory, so this bounds memory")
+	fs.IntVar(&c.HashLimits.Queue, "hash-queue", mfa.DefaultHashLimits.Queue, "password checks that may wait for their turn; one more is answered 503 at once, so that a flood cannot make sign-ins wait for minutes")
 	fs.StringVar(&c.LogFormat, "log-format", "text", "log `format`: text or json")
 	fs.TextVar(&c.LogLevel, "log-level", slog.LevelInfo, "least `level` logged: debug, info, warn or error; forward-auth checks that let a request through are logged at debug (the proxy logs every request itself), refusals, sign-ins and errors at info or above")
 	fs.StringVar(&c.UserFile, "user-file", "", "path `template` of users' google-authenticator files, with ${USER} and ${HOME} (from the system's accounts), e.g. /home/${USER}/.google_authenticator: users without TOTP in the store take codes from theirs; empty means off")
@@ -108,12 +110,14 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	dbFlags(fs, c)
 }
 
-func throttleFlags(fs *flag.FlagSet, kind string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
+// throttleFlags declares the four flags of the throttle counters of kind,
+// which count what.
+func throttleFlags(fs *flag.FlagSet, kind, what string, p *mfa.ThrottlePolicy, def mfa.ThrottlePolicy) {
 	*p = def
-	fs.IntVar(&p.Free, "throttle-"+kind+"-free", def.Free, "failures per "+kind+" before delays begin")
-	fs.DurationVar(&p.Base, "throttle-"+kind+"-base", def.Base, "first delay per "+kind+"; each further failure doubles it")
-	fs.DurationVar(&p.Max, "throttle-"+kind+"-max", def.Max, "longest delay per "+kind+" (never a permanent lockout)")
-	fs.DurationVar(&p.Forget, "throttle-"+kind+"-forget", def.Forget, "failures per "+kind+" are forgotten after this long without one")
+	fs.IntVar(&p.Free, "throttle-"+kind+"-free", def.Free, "failures before delays begin; counters of "+what)
+	fs.DurationVar(&p.Base, "throttle-"+kind+"-base", def.Base, "first delay once the free failures are spent; each further failure doubles it")
+	fs.DurationVar(&p.Max, "throttle-"+kind+"-max", def.Max, "longest delay (never a permanent lockout)")
+	fs.DurationVar(&p.Forget, "throttle-"+kind+"-forget", def.Forget, "the failures are forgotten after this long without one")
 }
 
 func uintSetter(p *uint32) func(string) error {
@@ -217,13 +221,17 @@ func (c *Config) Validate() error {
 	if c.SessionIdle <= 0 || c.SessionMax <= 0 || c.EnrollmentTTL <= 0 {
 		errs = append(errs, errors.New("session-idle, session-max and enrollment-ttl must be positive"))
 	}
-	for _, p := range []mfa.ThrottlePolicy{c.AccountThrottle, c.AddressThrottle} {
-		if p.Free < 0 || p.Base <= 0 || p.Max < p.Base || p.Forget <= 0 {
-			errs = append(errs, errors.New("throttle: free >= 0, 0 < base <= max, forget > 0"))
+	t := c.Throttles
+	for _, p := range []struct {
+		kind string
+		p    mfa.ThrottlePolicy
+	}{{"address", t.Address}, {"account", t.Account}, {"code", t.Code}, {"reauth", t.Reauth}} {
+		if !p.p.Valid() {
+			errs = append(errs, fmt.Errorf("throttle-%s-*: free >= 0, 0 < base <= max, forget > 0", p.kind))
 		}
 	}
-	if c.HashConcurrency < 1 {
-		errs = append(errs, errors.New("hash-concurrency: at least 1"))
+	if c.HashLimits.Concurrent < 1 || c.HashLimits.Queue < 0 {
+		errs = append(errs, errors.New("hash-concurrency: at least 1; hash-queue: at least 0"))
 	}
 	if c.LogFormat != "text" && c.LogFormat != "json" {
 		errs = append(errs, errors.New("log-format: text or json"))

@@ -267,11 +267,11 @@ func storeUser(t testing.TB, svc *mfa.Service, nu mfa.NewUser) otp.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	enr, err := svc.BeginEnrollment(ctx, u)
+	_, enr, err := svc.BeginEnrolment(ctx, u, mfa.Proof{Session: mfa.Session{Created: time.Now()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ConfirmEnrollment(ctx, u, enr.ID, enr.URI.Key.TOTP(time.Now().Add(-30*time.Second))); err != nil {
+	if _, _, err := svc.ConfirmEnrolment(ctx, u, enr.ID, enr.URI.Key.TOTP(time.Now().Add(-30*time.Second))); err != nil {
 		t.Fatal(err)
 	}
 	return enr.URI.Key

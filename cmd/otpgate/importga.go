@@ -120,7 +120,7 @@ func (im importer) user(ctx context.Context, name string) importOutcome {
 		fmt.Fprintf(im.out, "%s: %s\n", name, fmt.Sprintf(format, args...))
 		return o
 	}
-	u, err := im.svc.Store().UserByName(ctx, name)
+	u, err := im.svc.UserByName(ctx, name)
 	if errors.Is(err, mfa.ErrNotFound) {
 		return say(notImported, "not imported: not a user of otpgate's store (add it with otpgate user add)")
 	}

@@ -54,12 +54,12 @@ func BenchmarkServerLoad(b *testing.B) {
 	if err != nil {
 		b.Fatal(err)
 	}
-	enr, err := svc.BeginEnrollment(ctx, u)
+	_, enr, err := svc.BeginEnrolment(ctx, u, mfa.Proof{Session: mfa.Session{Created: time.Now()}})
 	if err != nil {
 		b.Fatal(err)
 	}
 	code := enr.URI.Key.TOTP(time.Now())
-	if _, err := svc.ConfirmEnrollment(ctx, u, enr.ID, code); err != nil {
+	if _, _, err := svc.ConfirmEnrolment(ctx, u, enr.ID, code); err != nil {
 		b.Fatal(err)
 	}
 	store.Close()

@@ -79,7 +79,7 @@ func runSeed(ctx context.Context, e env) error {
 	if err != nil {
 		return err
 	}
-	hash, err := mfa.NewHasher(c.Argon2, rand.Reader, 1).Hash(ctx, password)
+	hash, err := mfa.NewHasher(c.Argon2, rand.Reader, mfa.HashLimits{Concurrent: 1}).Hash(ctx, password)
 	if err != nil {
 		return err
 	}

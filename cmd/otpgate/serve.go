@@ -145,8 +145,8 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		}
 		return nil, nil, err
 	}
-	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashConcurrency),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now}
+	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log)}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -159,9 +159,22 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		}
 	}
 	svc := mfa.NewService(deps, mfa.Options{
-		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), AccountThrottle: c.AccountThrottle, AddressThrottle: c.AddressThrottle,
-		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrollmentTTL: c.EnrollmentTTL})
+		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP,
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrollmentTTL})
 	return svc, store, nil
+}
+
+// logEvent logs each change to an account's factors, one line each with
+// the stable keys event, user and client_addr, for the operator (and, with
+// the notifications to come, for the account's owner).
+func logEvent(log *slog.Logger) func(context.Context, mfa.Event) {
+	return func(ctx context.Context, e mfa.Event) {
+		attrs := []any{"event", e.Kind.String(), "user", e.User.Name}
+		if e.Addr != "" {
+			attrs = append(attrs, "client_addr", e.Addr)
+		}
+		log.InfoContext(ctx, "account change", attrs...)
+	}
 }
 
 // loadOrCreateKey reads the secret key file, or creates it (mode 0600,
@@ -251,7 +264,7 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	base := c.baseURL(ln.Addr().String())
-	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base, RequireTOTP: c.RequireTOTP,
+	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base,
 		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL})
 	if err != nil {
 		ln.Close()

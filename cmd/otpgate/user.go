@@ -182,7 +182,7 @@ func userError(err error) error {
 }
 
 func listUsers(ctx context.Context, svc *mfa.Service, w io.Writer) error {
-	users, err := svc.Store().Users(ctx)
+	users, err := svc.Users(ctx)
 	if err != nil {
 		return err
 	}

@@ -7,6 +7,7 @@ import (
 	"crypto/hmac"
 	"crypto/sha256"
 	"encoding/binary"
+	"encoding/hex"
 	"errors"
 	"fmt"
 	"io"
@@ -27,6 +28,8 @@ type Cipher struct {
 	aead    cipher.AEAD
 	rand    io.Reader
 	codeKey []byte
+	// throttleKey keys ThrottleKey.
+	throttleKey []byte
 }
 
 // NewCipher returns a Cipher using key (KeySize bytes) and rand for nonces
@@ -47,7 +50,11 @@ func NewCipher(key []byte, rand io.Reader) (*Cipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cipher{aead: aead, rand: rand, codeKey: codeKey}, nil
+	throttleKey, err := hkdf.Key(sha256.New, key, nil, "otpgate throttle keys", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &Cipher{aead: aead, rand: rand, codeKey: codeKey, throttleKey: throttleKey}, nil
 }
 
 // RecoveryHash is what stores keep of a normalized recovery code of user
@@ -90,4 +97,16 @@ func (c *Cipher) Open(sealed []byte, userID int64, authID string) ([]byte, error
 		return nil, errors.New("sealed secret: does not open with this key")
 	}
 	return plain, nil
+}
+
+// ThrottleKey is the store key of a throttle counter of that kind for
+// value (a typed name, an address, a user ID): kind, a colon and an
+// HMAC-SHA256 under a key derived from the sealing key, in hex. People type
+// passwords into the name field, so what they typed is never stored.
+func (c *Cipher) ThrottleKey(kind, value string) string {
+	h := hmac.New(sha256.New, c.throttleKey)
+	h.Write([]byte(kind))
+	h.Write([]byte{0})
+	h.Write([]byte(value))
+	return kind + ":" + hex.EncodeToString(h.Sum(nil)[:20])
 }

@@ -2,9 +2,27 @@ package mfa
 
 import (
 	"context"
+	"encoding/hex"
 	"errors"
 	"fmt"
+	"io"
+	"strings"
+
+	"github.com/otpgate/otpgate/otp"
 )
+
+// Enrolment is a TOTP setup in progress: the key to show as a QR code and
+// as text, until the user confirms it with a code.
+type Enrolment struct {
+	// ID is the pending authenticator's ID.
+	ID string
+	// URI holds the issuer, the account and the key.
+	URI otp.URI
+}
+
+// maxPending bounds a user's unconfirmed setups: starting another removes
+// the oldest, so that repeated clicks cannot fill the store.
+const maxPending = 3
 
 // ErrHasTOTP is returned by EnrolWithPassword for a user who has a
 // confirmed authenticator in the store: another one is added only from a
@@ -12,64 +30,205 @@ import (
 // password alone.
 var ErrHasTOTP = fmt.Errorf("TOTP is set up already: %w", ErrConflict)
 
+// BeginEnrolment creates a pending authenticator with a new secret (SHA-1,
+// 6 digits, 30 s, 160 bits: what every app supports) once the user has
+// shown who it is (see Proof): adding a second factor is a lasting change.
+func (s *Service) BeginEnrolment(ctx context.Context, u User, p Proof) (Result, Enrolment, error) {
+	res, err := s.prove(ctx, u, p)
+	if err != nil || res.Outcome != OK {
+		return res, Enrolment{}, err
+	}
+	e, err := s.beginEnrolment(ctx, u)
+	return res, e, err
+}
+
+func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error) {
+	auths, err := s.store.Authenticators(ctx, u.ID)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	var pending []Authenticator
+	for _, a := range auths {
+		if a.Confirmed.IsZero() {
+			pending = append(pending, a)
+		}
+	}
+	for len(pending) >= maxPending {
+		if err := s.store.DeleteAuthenticator(ctx, u.ID, pending[0].ID); err != nil && !errors.Is(err, ErrNotFound) {
+			return Enrolment{}, err
+		}
+		pending = pending[1:]
+	}
+	idb := make([]byte, 16)
+	if _, err := io.ReadFull(s.rand, idb); err != nil {
+		return Enrolment{}, fmt.Errorf("authenticator id: %w", err)
+	}
+	secret, err := otp.NewSecret(s.rand, 0)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: "Authenticator app",
+		Algorithm: otp.SHA1, Digits: otp.DefaultDigits, Period: otp.DefaultPeriod, Created: s.now()}
+	if a.SealedSecret, err = s.cipher.Seal(secret, u.ID, a.ID); err != nil {
+		return Enrolment{}, err
+	}
+	if err := s.store.CreateAuthenticator(ctx, a); err != nil {
+		return Enrolment{}, err
+	}
+	return s.enrolment(u, a, secret), nil
+}
+
+func (s *Service) enrolment(u User, a Authenticator, secret []byte) Enrolment {
+	return Enrolment{ID: a.ID, URI: otp.URI{Type: "totp", Issuer: s.opts.Issuer, Account: u.Name,
+		Key: otp.Key{Secret: secret, Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period}}}
+}
+
+// pending returns the user's unexpired pending authenticator with that ID.
+func (s *Service) pending(ctx context.Context, userID int64, id string) (Authenticator, error) {
+	auths, err := s.store.Authenticators(ctx, userID)
+	if err != nil {
+		return Authenticator{}, err
+	}
+	for _, a := range auths {
+		if a.ID == id && a.Confirmed.IsZero() && s.now().Sub(a.Created) < s.opts.EnrolmentTTL {
+			return a, nil
+		}
+	}
+	return Authenticator{}, fmt.Errorf("pending authenticator: %w", ErrNotFound)
+}
+
+// PendingEnrolment returns a setup in progress again (to show the page
+// after a wrong code); ErrNotFound when it expired.
+func (s *Service) PendingEnrolment(ctx context.Context, u User, id string) (Enrolment, error) {
+	a, err := s.pending(ctx, u.ID, id)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	key, err := s.key(a)
+	if err != nil {
+		return Enrolment{}, err
+	}
+	return s.enrolment(u, a, key.Secret), nil
+}
+
+// Confirmation is the result of a confirmed TOTP setup.
+type Confirmation struct {
+	// Drift is how many steps the phone's clock is ahead (positive) or
+	// behind (negative) of the server's.
+	Drift int
+	// RecoveryCodes are new recovery codes to show once, when this is the
+	// user's first authenticator; empty otherwise.
+	RecoveryCodes []string
+}
+
+// ConfirmEnrolment checks a code from the pending authenticator id of u and
+// confirms it; the matched step counts as used. Outcome OK with the
+// Confirmation, BadCode (ReasonWrongSetupCode) for a code that does not
+// match, Expired for a setup that expired or does not exist.
+func (s *Service) ConfirmEnrolment(ctx context.Context, u User, id, code string) (Result, Confirmation, error) {
+	a, err := s.pending(ctx, u.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return Result{Outcome: Expired, Reason: ReasonSetupExpired, Account: u.Name}, Confirmation{}, nil
+	}
+	if err != nil {
+		return Result{}, Confirmation{}, err
+	}
+	key, err := s.key(a)
+	if err != nil {
+		return Result{}, Confirmation{}, err
+	}
+	now := s.now()
+	step, err := key.Verify(strings.TrimSpace(code), now, s.opts.Window)
+	if err != nil {
+		return Result{Outcome: BadCode, Reason: ReasonWrongSetupCode, User: u, Account: u.Name}, Confirmation{}, nil
+	}
+	codes, hashes, err := s.newRecoveryCodes(u.ID)
+	if err != nil {
+		return Result{}, Confirmation{}, err
+	}
+	first, err := s.store.ConfirmAuthenticator(ctx, u.ID, a.ID, step, now, hashes)
+	if errors.Is(err, ErrNotFound) {
+		return Result{Outcome: Expired, Reason: ReasonSetupExpired, Account: u.Name}, Confirmation{}, nil
+	}
+	if err != nil {
+		return Result{}, Confirmation{}, err
+	}
+	c := Confirmation{Drift: int(int64(step) - int64(key.Step(now)))}
+	if first {
+		c.RecoveryCodes = codes
+	}
+	s.notify(ctx, Event{Kind: EventFactorAdded, User: u})
+	return Result{Outcome: OK, User: u, Account: u.Name, SecondFactor: true}, c, nil
+}
+
 // EnrolWithPassword starts a TOTP setup for a client that signs in with
 // name and password only (the terminal command "otpgate enrol"): the
 // attempt is throttled and checked like a sign-in; a user whose second
 // factor is a state file must also give a current code from it (Outcome
 // CodeRequired without one), so that the password alone cannot replace a
 // second factor. On OK the enrolment is returned; the setup is confirmed
-// with ConfirmEnrolment.
-func (s *Service) EnrolWithPassword(ctx context.Context, a LoginAttempt) (LoginResult, Enrollment, error) {
+// with ConfirmEnrolmentByName.
+func (s *Service) EnrolWithPassword(ctx context.Context, a LoginAttempt) (Result, Enrolment, error) {
 	res, err := s.Login(ctx, a)
-	if err != nil || (res.Outcome != OK && res.Outcome != CodeRequired) {
-		return res, Enrollment{}, err
+	if err != nil {
+		return res, Enrolment{}, err
+	}
+	switch res.Outcome {
+	case SetupRequired:
+		// Setting up is what is required.
+		res.Outcome = OK
+	case OK, CodeRequired:
+	default:
+		return res, Enrolment{}, nil
 	}
 	if has, err := s.HasTOTP(ctx, res.User.ID); err != nil || has {
 		if err == nil {
 			err = ErrHasTOTP
 		}
-		return res, Enrollment{}, err
+		return res, Enrolment{}, err
 	}
 	if res.Outcome != OK {
-		return res, Enrollment{}, nil
+		return res, Enrolment{}, nil
 	}
-	e, err := s.BeginEnrollment(ctx, res.User)
+	e, err := s.beginEnrolment(ctx, res.User)
 	return res, e, err
 }
 
-// ConfirmEnrolment confirms the setup id of user name with a code from the
-// new authenticator, throttled like a sign-in: Outcome OK with the
-// Confirmation, BadCode for a wrong code, Throttled, or BadCredentials for
-// an unknown or disabled user. A setup that expired or does not exist
-// gives ErrNotFound.
-func (s *Service) ConfirmEnrolment(ctx context.Context, name, id, code, addr string) (LoginResult, Confirmation, error) {
-	name = NormalizeName(name)
-	if len(name) > MaxNameLength {
-		name = name[:MaxNameLength]
+// ConfirmEnrolmentByName confirms the setup id of user name with a code
+// from the new authenticator, for a client without a session (the terminal
+// command): as ConfirmEnrolment, but an unknown or disabled user gets the
+// answer of an expired setup, Expired, so that the endpoint does not tell
+// which users exist. Unknown setups and wrong codes count on the address's
+// counter, and wait while it does.
+func (s *Service) ConfirmEnrolmentByName(ctx context.Context, name, id, code, addr string) (Result, Confirmation, error) {
+	now := s.now()
+	var cs []counter
+	if addr != "" {
+		cs = append(cs, s.addressCounter("address", addr))
 	}
-	ra, err := s.throttle(ctx, name, addr, s.now())
-	if err != nil {
-		return LoginResult{}, Confirmation{}, err
+	wait, err := s.wait(ctx, cs, now)
+	if err != nil || wait > 0 {
+		return throttled(wait, ReasonThrottled), Confirmation{}, err
 	}
-	if ra > 0 {
-		return LoginResult{Outcome: Throttled, RetryAfter: ra, Reason: "throttled"}, Confirmation{}, nil
+	res := Result{Outcome: Expired, Reason: ReasonSetupExpired}
+	var c Confirmation
+	if n, ok := typedName(name); ok {
+		u, err := s.store.UserByName(ctx, n)
+		switch {
+		case err == nil && !u.Disabled:
+			if res, c, err = s.ConfirmEnrolment(ctx, u, id, code); err != nil {
+				return Result{}, Confirmation{}, err
+			}
+		case err == nil:
+			res.Reason, res.Account = ReasonDisabled, u.Name
+		case !errors.Is(err, ErrNotFound):
+			return Result{}, Confirmation{}, err
+		default:
+			res.Reason = ReasonUnknownUser
+		}
 	}
-	u, err := s.store.UserByName(ctx, name)
-	if errors.Is(err, ErrNotFound) {
-		return LoginResult{Outcome: BadCredentials, Reason: "unknown user"}, Confirmation{}, nil
+	if res.Outcome != OK {
+		return res, c, s.fail(ctx, cs, now)
 	}
-	if err != nil {
-		return LoginResult{}, Confirmation{}, err
-	}
-	if u.Disabled {
-		return LoginResult{Outcome: BadCredentials, Reason: "user disabled"}, Confirmation{}, nil
-	}
-	c, err := s.ConfirmEnrollment(ctx, u, id, code)
-	if errors.Is(err, ErrWrongCode) {
-		return LoginResult{Outcome: BadCode, User: u, Reason: "wrong setup code"}, Confirmation{}, nil
-	}
-	if err != nil {
-		return LoginResult{User: u}, Confirmation{}, err
-	}
-	return LoginResult{Outcome: OK, User: u, HasTOTP: true}, c, s.succeeded(ctx, name, addr, true)
+	return res, c, nil
 }

@@ -23,4 +23,8 @@ var (
 	// decided, the caller refuses what it was asked (fails closed) and may
 	// try again later. Stores recover by themselves when it returns.
 	ErrUnavailable = errors.New("database unavailable")
+	// ErrBusy means that as many password checks wait as the Hasher's
+	// queue holds: nothing was decided, and the caller answers at once
+	// that the server is busy (HTTP 503) instead of queueing without bound.
+	ErrBusy = errors.New("too many password checks waiting")
 )

@@ -95,16 +95,3 @@ func (s *Service) HasSecondFactor(ctx context.Context, u User) (bool, error) {
 func (s *Service) HasFile(ctx context.Context, name string) bool {
 	return s.files != nil && s.files.HasFile(ctx, name)
 }
-
-// checkFileCode checks code against the user's file; an accepted code
-// counts as a success for throttling, anything else as the failure that
-// the throttle already counted.
-func (s *Service) checkFileCode(ctx context.Context, u User, code, name, addr string, now time.Time) (LoginResult, error) {
-	v := s.files.VerifyCode(ctx, u.Name, code, now)
-	if v != FileAccepted {
-		// A file that vanished between the look-up and the check fails
-		// closed too: the user had a second factor a moment ago.
-		return LoginResult{Outcome: BadCode, Reason: "file: " + v.String(), FromFile: true}, nil
-	}
-	return LoginResult{Outcome: OK, User: u, HasTOTP: true, FromFile: true, Reason: "file code"}, s.succeeded(ctx, name, addr, true)
-}

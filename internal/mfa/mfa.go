@@ -134,9 +134,23 @@ func (p ThrottlePolicy) Delay(failures int) time.Duration {
 	return min(d, p.Max)
 }
 
-// Default throttling policies; see the package documentation for the odds
-// they give.
-var (
-	DefaultAccountThrottle = ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Hour, Forget: 24 * time.Hour}
-	DefaultAddressThrottle = ThrottlePolicy{Free: 20, Base: time.Second, Max: time.Hour, Forget: 24 * time.Hour}
-)
+// ThrottleWait applies p to a key that counted failures, the last at
+// last: it returns the failures still counted at now (none once p.Forget
+// has passed since the last) and how long an attempt must still wait. The
+// stores use it so that every store decides alike.
+func ThrottleWait(p ThrottlePolicy, failures int, last, now time.Time) (int, time.Duration) {
+	if failures <= 0 || now.Sub(last) >= p.Forget {
+		return 0, 0
+	}
+	d := p.Delay(failures)
+	if d == 0 {
+		return failures, 0
+	}
+	return failures, max(last.Add(d).Sub(now), 0)
+}
+
+// Valid reports whether p is a policy a Service can use: Free >= 0,
+// 0 < Base <= Max, Forget > 0.
+func (p ThrottlePolicy) Valid() bool {
+	return p.Free >= 0 && p.Base > 0 && p.Base <= p.Max && p.Forget > 0
+}

@@ -31,32 +31,61 @@ type Argon2Params struct {
 // 4 lanes.
 var DefaultArgon2 = Argon2Params{Memory: 64 * 1024, Time: 3, Threads: 4}
 
+// HashLimits bound the work of a Hasher.
+type HashLimits struct {
+	// Concurrent is how many hashes run at once (at least 1): each takes
+	// Argon2Params.Memory, so this bounds memory.
+	Concurrent int
+	// Queue is how many more may wait for their turn; one more is refused
+	// at once with ErrBusy, so that a flood of sign-ins cannot make a
+	// queue whose last entry waits for minutes. Zero means none may wait.
+	Queue int
+}
+
+// DefaultHashLimits run 2 hashes at once with 62 waiting: a burst of 64
+// concurrent sign-ins (a campus behind one address, a service signing its
+// users in) is taken whole.
+var DefaultHashLimits = HashLimits{Concurrent: 2, Queue: 62}
+
 // Hasher hashes and checks passwords with argon2id. At most a fixed number
 // of hashes run at once, so memory stays bounded (Memory KiB each) however
-// many sign-ins arrive together; the others wait their turn or give up with
-// their context.
+// many sign-ins arrive together, and at most a fixed number wait (see
+// HashLimits); the others are refused with ErrBusy, and a waiting one gives
+// up with its context.
 type Hasher struct {
 	params Argon2Params
 	rand   io.Reader
 	sem    chan struct{}
+	// slots holds one token per hash running or waiting.
+	slots chan struct{}
 }
 
-// NewHasher returns a Hasher making new hashes with p, salts from rand, and
-// running at most concurrent hashes at a time (at least 1).
-func NewHasher(p Argon2Params, rand io.Reader, concurrent int) *Hasher {
-	return &Hasher{params: p, rand: rand, sem: make(chan struct{}, max(concurrent, 1))}
+// NewHasher returns a Hasher making new hashes with p, salts from rand,
+// within l.
+func NewHasher(p Argon2Params, rand io.Reader, l HashLimits) *Hasher {
+	n := max(l.Concurrent, 1)
+	return &Hasher{params: p, rand: rand, sem: make(chan struct{}, n), slots: make(chan struct{}, n+max(l.Queue, 0))}
 }
 
 func (h *Hasher) acquire(ctx context.Context) error {
 	select {
+	case h.slots <- struct{}{}:
+	default:
+		return ErrBusy
+	}
+	select {
 	case h.sem <- struct{}{}:
 		return nil
 	case <-ctx.Done():
+		<-h.slots
 		return ctx.Err()
 	}
 }
 
-func (h *Hasher) release() { <-h.sem }
+func (h *Hasher) release() {
+	<-h.sem
+	<-h.slots
+}
 
 // ValidatePassword checks a new password's length.
 func ValidatePassword(password string) error {

@@ -32,6 +32,9 @@ type SetupStore interface {
 	// and creates u, in one transaction: ErrNotFound for no such valid token,
 	// ErrConflict when a user exists already.
 	CreateFirstAdmin(ctx context.Context, hash []byte, u User, now time.Time) (User, error)
+	// SetupTokenValid reports whether a setup token with that hash is valid
+	// at now and no user exists yet, changing nothing.
+	SetupTokenValid(ctx context.Context, hash []byte, now time.Time) (bool, error)
 }
 
 // AuthenticatorStore keeps users' TOTP authenticators and enforces that a
@@ -100,7 +103,8 @@ type SessionStore interface {
 }
 
 // ThrottleStore keeps failure counts by key, shared by every server
-// instance on the same store.
+// instance on the same store. Keys are opaque to it (keyed hashes, see
+// Cipher.ThrottleKey).
 type ThrottleStore interface {
 	// Attempt atomically checks key against p at now: when the key is
 	// throttled it returns how long to wait and counts nothing; otherwise it
@@ -112,6 +116,13 @@ type ThrottleStore interface {
 	Forgive(ctx context.Context, key string) error
 	// ResetThrottle forgets every failure of key.
 	ResetThrottle(ctx context.Context, key string) error
+	// ThrottleState returns how many failures key counts at now under p
+	// (those older than p.Forget forgotten) and how long an attempt must
+	// wait, changing nothing.
+	ThrottleState(ctx context.Context, key string, p ThrottlePolicy, now time.Time) (failures int, wait time.Duration, err error)
+	// DeleteStaleThrottles removes the keys whose last failure is before
+	// the given time.
+	DeleteStaleThrottles(ctx context.Context, before time.Time) error
 }
 
 // Store is everything the server needs from a storage backend.

@@ -47,7 +47,7 @@ func service(t *testing.T, s mfa.Store, key []byte, c *clock) *mfa.Service {
 		t.Fatal(err)
 	}
 	return mfa.NewService(mfa.Deps{Store: s, Cipher: cipher, Rand: rand.Reader, Now: c.now,
-		Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, 2)},
+		Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, mfa.HashLimits{Concurrent: 2, Queue: 64})},
 		mfa.Options{Window: otp.Skew(1)})
 }
 
@@ -86,18 +86,18 @@ func TestSQLiteToPostgres(t *testing.T) {
 		t.Fatal(err)
 	}
 	alice, bob := users["alice"], users["bob"]
-	enr, err := svc.BeginEnrollment(ctx, alice)
+	_, enr, err := svc.BeginEnrolment(ctx, alice, mfa.Proof{Session: mfa.Session{Created: c.t}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	conf, err := svc.ConfirmEnrollment(ctx, alice, enr.ID, enr.URI.Key.TOTP(c.t))
+	_, conf, err := svc.ConfirmEnrolment(ctx, alice, enr.ID, enr.URI.Key.TOTP(c.t))
 	if err != nil || len(conf.RecoveryCodes) == 0 {
-		t.Fatalf("ConfirmEnrollment = %+v, %v", conf, err)
+		t.Fatalf("ConfirmEnrolment = %+v, %v", conf, err)
 	}
-	if _, err := svc.BeginEnrollment(ctx, alice); err != nil { // a second phone, pending
+	if _, _, err := svc.BeginEnrolment(ctx, alice, mfa.Proof{Session: mfa.Session{Created: c.t}}); err != nil { // a second phone, pending
 		t.Fatal(err)
 	}
-	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0], "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0]); err != nil || r.Outcome != mfa.OK {
 		t.Fatalf("SecondFactor(recovery code) = %v, %v", r.Outcome, err)
 	}
 	token, err := svc.NewSession(ctx, alice.ID, mfa.LevelFull)
@@ -106,7 +106,7 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	// Throttle keys: this failure, and the address of the sign-in above
 	// (forgiven, still there); alice's was reset by her success.
-	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultAccountThrottle, c.t); err != nil {
+	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, c.t); err != nil {
 		t.Fatal(err)
 	}
 	lite.Close()
@@ -129,13 +129,13 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if _, u, err := svc.Session(ctx, token); err != nil || u.ID != alice.ID {
 		t.Errorf("Session(token) after the move = %v, %v, want alice", u.Name, err)
 	}
-	if r, err := svc.SecondFactor(ctx, alice.ID, enr.URI.Key.TOTP(c.t), "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+	if r, err := svc.SecondFactor(ctx, alice.ID, enr.URI.Key.TOTP(c.t)); err != nil || r.Outcome != mfa.OK {
 		t.Errorf("SecondFactor(TOTP) after the move = %v, %v, want OK (the sealed secret must open)", r.Outcome, err)
 	}
-	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0], "192.0.2.1"); err != nil || r.Outcome == mfa.OK {
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[0]); err != nil || r.Outcome == mfa.OK {
 		t.Errorf("SecondFactor(used recovery code) after the move = %v, %v, want refused", r.Outcome, err)
 	}
-	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[1], "192.0.2.1"); err != nil || r.Outcome != mfa.OK {
+	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[1]); err != nil || r.Outcome != mfa.OK {
 		t.Errorf("SecondFactor(unused recovery code) after the move = %v, %v, want OK", r.Outcome, err)
 	}
 	carol, err := svc.CreateUser(ctx, mfa.NewUser{Name: "carol", Password: "password-carol"})

@@ -213,7 +213,7 @@ func TestStatementTimeout(t *testing.T) {
 	ctx := context.Background()
 	dsn, admin, schema := pgtest.Schema(t)
 	s := openStore(t, dsn, postgres.Options{StatementTimeout: 200 * time.Millisecond})
-	p := mfa.DefaultAccountThrottle
+	p := mfa.DefaultThrottles.Account
 	if _, err := s.Attempt(ctx, "user:bob", p, t0); err != nil {
 		t.Fatal(err)
 	}

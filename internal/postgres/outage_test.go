@@ -87,7 +87,7 @@ func TestDatabaseOutage(t *testing.T) {
 	if _, err := s.Session(ctx, sess.TokenHash); err == nil || errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("Session during the outage = %v, want a database error", err)
 	}
-	if wait, err := s.Attempt(ctx, "user:bob", mfa.DefaultAccountThrottle, t0); err == nil {
+	if wait, err := s.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, t0); err == nil {
 		t.Errorf("Attempt during the outage = %v, nil, want an error", wait)
 	}
 	roundsAfter(outage, 20)

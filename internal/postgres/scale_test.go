@@ -64,7 +64,7 @@ func newScaleSite(b *testing.B, n int) *scaleSite {
 // seed fills s as "otpgate seed -sessions" does and logs how long it took.
 func (site *scaleSite) seed(b *testing.B, name string, s seeder.Store) {
 	b.Helper()
-	hash, err := mfa.NewHasher(mfa.DefaultArgon2, rand.Reader, 1).Hash(context.Background(), "scale password")
+	hash, err := mfa.NewHasher(mfa.DefaultArgon2, rand.Reader, mfa.HashLimits{Concurrent: 1, Queue: 64}).Hash(context.Background(), "scale password")
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -91,11 +91,10 @@ func (site *scaleSite) sqliteStore(b *testing.B) *sqlite.Store {
 
 func (site *scaleSite) service(s mfa.Store, now func() time.Time) *mfa.Service {
 	return mfa.NewService(mfa.Deps{Store: s, Cipher: site.cipher, Rand: rand.Reader, Now: now,
-		Hasher: mfa.NewHasher(mfa.DefaultArgon2, rand.Reader, 1)}, mfa.Options{Window: otp.Skew(1),
+		Hasher: mfa.NewHasher(mfa.DefaultArgon2, rand.Reader, mfa.HashLimits{Concurrent: 1, Queue: 64})}, mfa.Options{Window: otp.Skew(1),
 		// Throughput runs may reuse a code (a replay, refused): keep the
 		// throttle out of the way so that every call does the whole check.
-		AccountThrottle: mfa.ThrottlePolicy{Free: 1 << 30, Base: time.Second, Max: time.Hour, Forget: time.Hour},
-		AddressThrottle: mfa.ThrottlePolicy{Free: 1 << 30, Base: time.Second, Max: time.Hour, Forget: time.Hour}})
+		Throttles: mfa.Throttles{Code: mfa.ThrottlePolicy{Free: 1 << 30, Base: time.Second, Max: time.Hour, Forget: time.Hour}}})
 }
 
 // reportLatency adds the median and 99th percentile of d to the benchmark.
@@ -129,9 +128,9 @@ var scaleChecks = []scaleCheck{
 			}
 			used++
 			code := site.keys[i].TOTP(clock.now())
-			r, err := svc.SecondFactor(ctx, site.first+int64(i), code, "192.0.2.1")
+			r, err := svc.SecondFactor(ctx, site.first+int64(i), code)
 			if err == nil && r.Outcome != mfa.OK {
-				b := r.Outcome.String() + " (" + r.Reason + ")"
+				b := r.Outcome.String() + " (" + r.Reason.String() + ")"
 				return &checkError{b}
 			}
 			return err
@@ -238,9 +237,9 @@ func BenchmarkInstances(b *testing.B) {
 		calls := map[string]func(svc *mfa.Service, c int64) error{
 			"SecondFactor": func(svc *mfa.Service, c int64) error {
 				i, fresh := int(c*7919%int64(n)), c < int64(n)
-				r, err := svc.SecondFactor(ctx, site.first+int64(i), site.keys[i].TOTP(scaleStart), "192.0.2.1")
+				r, err := svc.SecondFactor(ctx, site.first+int64(i), site.keys[i].TOTP(scaleStart))
 				if err == nil && fresh != (r.Outcome == mfa.OK) {
-					return &checkError{r.Outcome.String() + " (" + r.Reason + ")"}
+					return &checkError{r.Outcome.String() + " (" + r.Reason.String() + ")"}
 				}
 				return err
 			},

@@ -3,6 +3,7 @@ package postgres
 import (
 	"context"
 	"database/sql"
+	"errors"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -93,5 +94,26 @@ func (s *Store) Forgive(ctx context.Context, key string) error {
 // ResetThrottle implements mfa.ThrottleStore.
 func (s *Store) ResetThrottle(ctx context.Context, key string) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM throttle WHERE key = $1`, key)
+	return dbError("throttle", err)
+}
+
+// ThrottleState implements mfa.ThrottleStore.
+func (s *Store) ThrottleState(ctx context.Context, key string, p mfa.ThrottlePolicy, now time.Time) (int, time.Duration, error) {
+	var failures int
+	var last time.Time
+	err := s.db.QueryRowContext(ctx, `SELECT failures, last_failure_at FROM throttle WHERE key = $1`, key).Scan(&failures, &last)
+	if errors.Is(err, sql.ErrNoRows) {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, dbError("throttle", err)
+	}
+	f, wait := mfa.ThrottleWait(p, failures, last, now)
+	return f, wait, nil
+}
+
+// DeleteStaleThrottles implements mfa.ThrottleStore.
+func (s *Store) DeleteStaleThrottles(ctx context.Context, before time.Time) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM throttle WHERE last_failure_at < $1`, before)
 	return dbError("throttle", err)
 }

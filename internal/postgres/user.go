@@ -147,3 +147,14 @@ func splitGroups(s string) []string {
 	}
 	return strings.Split(s, ",")
 }
+
+// SetupTokenValid implements mfa.SetupStore.
+func (s *Store) SetupTokenValid(ctx context.Context, hash []byte, now time.Time) (bool, error) {
+	var valid bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE hash = $1 AND expires_at > $2)
+		AND NOT EXISTS (SELECT 1 FROM users)`, hash, now).Scan(&valid)
+	if err != nil {
+		return false, dbError("setup token", err)
+	}
+	return valid, nil
+}

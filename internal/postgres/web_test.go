@@ -46,7 +46,7 @@ type instance struct {
 }
 
 // startInstances starts n instances on the database of dsn.
-func startInstances(t *testing.T, dsn string, n int, c *testClock, account mfa.ThrottlePolicy) []instance {
+func startInstances(t *testing.T, dsn string, n int, c *testClock, code mfa.ThrottlePolicy) []instance {
 	t.Helper()
 	key := make([]byte, mfa.KeySize)
 	rand.Read(key)
@@ -58,9 +58,9 @@ func startInstances(t *testing.T, dsn string, n int, c *testClock, account mfa.T
 			t.Fatal(err)
 		}
 		svc := mfa.NewService(mfa.Deps{Store: s, Cipher: cipher, Rand: rand.Reader, Now: c.now,
-			Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, 4)},
-			mfa.Options{Window: otp.Skew(1), AccountThrottle: account,
-				AddressThrottle: mfa.ThrottlePolicy{Free: 1 << 20, Base: time.Second, Max: time.Second, Forget: time.Hour}})
+			Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 64})},
+			mfa.Options{Window: otp.Skew(1), Throttles: mfa.Throttles{Code: code,
+				Address: mfa.ThrottlePolicy{Free: 1 << 20, Base: time.Second, Max: time.Second, Forget: time.Hour}}})
 		h, err := web.NewServer(slog.New(slog.NewTextHandler(io.Discard, nil)), svc, web.Options{})
 		if err != nil {
 			t.Fatal(err)
@@ -81,11 +81,11 @@ func enrol(t *testing.T, svc *mfa.Service, c *testClock) otp.Key {
 	if err != nil {
 		t.Fatal(err)
 	}
-	e, err := svc.BeginEnrollment(ctx, u)
+	_, e, err := svc.BeginEnrolment(ctx, u, mfa.Proof{Session: mfa.Session{Created: c.now()}})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := svc.ConfirmEnrollment(ctx, u, e.ID, e.URI.Key.TOTP(c.now())); err != nil {
+	if _, _, err := svc.ConfirmEnrolment(ctx, u, e.ID, e.URI.Key.TOTP(c.now())); err != nil {
 		t.Fatal(err)
 	}
 	return e.URI.Key
@@ -145,16 +145,16 @@ func TestInstancesOneCode(t *testing.T) {
 func TestInstancesThrottleShared(t *testing.T) {
 	dsn, _ := freshSchema(t)
 	c := &testClock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	inst := startInstances(t, dsn, 2, c, mfa.DefaultAccountThrottle)
+	inst := startInstances(t, dsn, 2, c, mfa.DefaultThrottles.Code)
 	key := enrol(t, inst[0].svc, c)
 	c.set(c.now().Add(30 * time.Second))
-	for i := range mfa.DefaultAccountThrottle.Free {
+	for i := range mfa.DefaultThrottles.Code.Free {
 		if got := verify(t, inst[0].url, "password-bob", "000000"); got != http.StatusUnauthorized {
 			t.Fatalf("wrong code %d on instance 0 = %d, want 401", i, got)
 		}
 	}
 	if got := verify(t, inst[1].url, "password-bob", key.TOTP(c.now())); got != http.StatusTooManyRequests {
-		t.Errorf("right code on instance 1 after %d wrong ones on instance 0 = %d, want 429", mfa.DefaultAccountThrottle.Free, got)
+		t.Errorf("right code on instance 1 after %d wrong ones on instance 0 = %d, want 429", mfa.DefaultThrottles.Code.Free, got)
 	}
 }
 
@@ -163,7 +163,7 @@ func TestInstancesThrottleShared(t *testing.T) {
 func TestInstancesSessionShared(t *testing.T) {
 	dsn, _ := freshSchema(t)
 	c := &testClock{t: time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)}
-	inst := startInstances(t, dsn, 2, c, mfa.DefaultAccountThrottle)
+	inst := startInstances(t, dsn, 2, c, mfa.DefaultThrottles.Code)
 	key := enrol(t, inst[0].svc, c)
 	c.set(c.now().Add(30 * time.Second))
 

@@ -28,7 +28,7 @@ func TestRun(t *testing.T) {
 	key := make([]byte, mfa.KeySize)
 	rand.Read(key)
 	cipher, _ := mfa.NewCipher(key, rand.Reader)
-	hasher := mfa.NewHasher(mfa.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, rand.Reader, 1)
+	hasher := mfa.NewHasher(mfa.Argon2Params{Memory: 1024, Time: 1, Threads: 1}, rand.Reader, mfa.HashLimits{Concurrent: 1, Queue: 64})
 	now := time.Date(2026, 11, 28, 9, 0, 10, 0, time.UTC)
 	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: hasher, Cipher: cipher, Rand: rand.Reader,
 		Now: func() time.Time { return now }}, mfa.Options{Window: otp.Skew(1)})

@@ -79,17 +79,11 @@ func (s *Store) Attempt(ctx context.Context, key string, p mfa.ThrottlePolicy, n
 		if err != nil && err != sql.ErrNoRows {
 			return fmt.Errorf("sqlite: throttle: %w", err)
 		}
-		lastT := time.Unix(0, last)
-		if err == sql.ErrNoRows || now.Sub(lastT) >= p.Forget {
-			failures = 0
-		}
 		// Free failures never wait, even when a concurrent attempt that
 		// read the clock later was counted first.
-		if d := p.Delay(failures); d > 0 {
-			if wait := lastT.Add(d).Sub(now); wait > 0 {
-				retry = wait
-				return nil
-			}
+		failures, retry = mfa.ThrottleWait(p, failures, time.Unix(0, last), now)
+		if retry > 0 {
+			return nil
 		}
 		_, err = tx.ExecContext(ctx, `INSERT INTO throttle (key, failures, last_failure_at) VALUES (?, ?, ?)
 			ON CONFLICT (key) DO UPDATE SET failures = excluded.failures, last_failure_at = excluded.last_failure_at`,
@@ -111,6 +105,29 @@ func (s *Store) Forgive(ctx context.Context, key string) error {
 func (s *Store) ResetThrottle(ctx context.Context, key string) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `DELETE FROM throttle WHERE key = ?`, key)
+		return notFound(err, "throttle")
+	})
+}
+
+// ThrottleState implements mfa.ThrottleStore.
+func (s *Store) ThrottleState(ctx context.Context, key string, p mfa.ThrottlePolicy, now time.Time) (int, time.Duration, error) {
+	var failures int
+	var last int64
+	err := s.db.QueryRowContext(ctx, `SELECT failures, last_failure_at FROM throttle WHERE key = ?`, key).Scan(&failures, &last)
+	if err == sql.ErrNoRows {
+		return 0, 0, nil
+	}
+	if err != nil {
+		return 0, 0, fmt.Errorf("sqlite: throttle: %w", err)
+	}
+	f, wait := mfa.ThrottleWait(p, failures, time.Unix(0, last), now)
+	return f, wait, nil
+}
+
+// DeleteStaleThrottles implements mfa.ThrottleStore.
+func (s *Store) DeleteStaleThrottles(ctx context.Context, before time.Time) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM throttle WHERE last_failure_at < ?`, before.UnixNano())
 		return notFound(err, "throttle")
 	})
 }

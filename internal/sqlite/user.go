@@ -161,3 +161,14 @@ func splitGroups(s string) []string {
 	}
 	return strings.Split(s, ",")
 }
+
+// SetupTokenValid implements mfa.SetupStore.
+func (s *Store) SetupTokenValid(ctx context.Context, hash []byte, now time.Time) (bool, error) {
+	var valid bool
+	err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM setup_tokens WHERE hash = ? AND expires_at > ?)
+		AND NOT EXISTS (SELECT 1 FROM users)`, hash, now.UnixNano()).Scan(&valid)
+	if err != nil {
+		return false, fmt.Errorf("sqlite: setup token: %w", err)
+	}
+	return valid, nil
+}

@@ -2,35 +2,12 @@ package web
 
 import (
 	"context"
-	"errors"
 	"net/http"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/api"
 	"github.com/otpgate/otpgate/internal/mfa"
 )
-
-// verifyRequest is the body of POST /api/v1/verify.
-type verifyRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	// OTP is optional: a TOTP code or a recovery code.
-	OTP string `json:"otp"`
-}
-
-// verifyResponse is its answer. Outcome is one of "ok",
-// "credentials_wrong", "code_required", "code_wrong" (wrong or already
-// used) and "throttled", with RetryAfter in seconds.
-type verifyResponse struct {
-	Outcome    string `json:"outcome"`
-	Message    string `json:"message"`
-	User       string `json:"user,omitempty"`
-	RetryAfter int    `json:"retry_after,omitempty"`
-}
-
-// apiError is the body of a refused API request.
-type apiError struct {
-	Error string `json:"error"`
-}
 
 // maxAPIBody bounds an API request body.
 const maxAPIBody = 4 << 10
@@ -41,72 +18,41 @@ const maxAPIBody = 4 << 10
 // throttled (with Retry-After), 4xx with {"error"} for a bad request.
 func (s *server) handleAPIVerify() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decodeJSON[verifyRequest](w, r, maxAPIBody)
+		req, err := decodeJSON[api.VerifyRequest](w, r, maxAPIBody)
 		if err != nil {
-			var de errDecode
-			errors.As(err, &de)
-			setReason(w, "bad request")
-			encodeJSON(w, de.status, apiError{de.msg})
+			badAPIRequest(w, err)
 			return
 		}
-		name := mfa.NormalizeName(req.Username)
-		switch {
-		case name == "" || req.Password == "":
-			encodeJSON(w, http.StatusBadRequest, apiError{"username and password are required"})
-			return
-		case len(name) > mfa.MaxNameLength:
-			encodeJSON(w, http.StatusBadRequest, apiError{"username too long"})
-			return
-		case len(req.Password) > mfa.MaxPasswordLength:
-			encodeJSON(w, http.StatusBadRequest, apiError{"password too long"})
-			return
-		case len(req.OTP) > 32:
-			encodeJSON(w, http.StatusBadRequest, apiError{"otp too long"})
+		if msg := checkLengths(req.Username, req.Password, req.OTP); msg != "" {
+			encodeJSON(w, http.StatusBadRequest, api.Error{Error: msg})
 			return
 		}
-		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
-		if errors.Is(err, mfa.ErrUnavailable) {
-			s.log.ErrorContext(r.Context(), "verify: store unavailable", "err", err)
-			setReason(w, "store unavailable")
-			w.Header().Set("Retry-After", retryUnavailable)
-			encodeJSON(w, http.StatusServiceUnavailable, apiError{msgUnavailable})
-			return
-		}
+		res, err := s.svc.Login(r.Context(), mfa.LoginAttempt{Name: req.Username, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
 		if err != nil {
-			s.log.ErrorContext(r.Context(), "verify", "err", err)
-			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+			s.apiError(w, r, "verify", err)
 			return
 		}
-		logAttempt(w, name, res)
-		resp := verifyResponse{Outcome: res.Outcome.String()}
+		logAttempt(w, res)
+		resp := api.VerifyResponse{Outcome: res.Outcome.String()}
 		status := http.StatusUnauthorized
 		switch res.Outcome {
 		case mfa.OK:
-			status, resp.User, resp.Message = http.StatusOK, res.User.Name, "Signed in."
-			if s.opts.RequireTOTP && !res.HasTOTP {
-				// The operator requires a second factor the user lacks:
-				// they must set it up in the pages first.
-				status, resp.User, resp.Outcome = http.StatusUnauthorized, "", mfa.CodeRequired.String()
-				resp.Message = "A second factor is required: set up TOTP in Personal settings → Security first."
-			}
+			status, resp.User, resp.Message, resp.CodeFailures = http.StatusOK, res.User.Name, "Signed in.", res.CodeFailures
+		case mfa.SetupRequired:
+			resp.Message = "A second factor is required: set up TOTP in Personal settings → Security first."
 		case mfa.BadCredentials:
 			resp.Message = msgBadCredentials
 		case mfa.CodeRequired:
 			resp.Message = "Enter the verification code from your authenticator app."
 		case mfa.BadCode:
-			resp.Message = msgBadCode
+			resp.Message = codeMessage(res)
 		case mfa.Throttled:
 			status = http.StatusTooManyRequests
 			resp.RetryAfter = retryAfter(w, res.RetryAfter)
-			resp.Message = msgThrottled + retryText(res.RetryAfter) + "."
+			resp.Message = throttledMessage(res)
 		}
 		encodeJSON(w, status, resp)
 	})
-}
-
-// pinger is a store that can tell whether its database answers.
-type pinger interface {
-	Ping(ctx context.Context) error
 }
 
 // healthTimeout bounds the store check of /healthz, so that a load
@@ -126,16 +72,14 @@ type health struct {
 // credentials.
 func (s *server) handleHealth() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if p, ok := s.svc.Store().(pinger); ok {
-			ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
-			err := p.Ping(ctx)
-			cancel()
-			if err != nil {
-				s.log.ErrorContext(r.Context(), "health check", "err", err)
-				setReason(w, "database unavailable")
-				encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
-				return
-			}
+		ctx, cancel := context.WithTimeout(r.Context(), healthTimeout)
+		err := s.svc.Ping(ctx)
+		cancel()
+		if err != nil {
+			s.log.ErrorContext(r.Context(), "health check", "err", err)
+			setReason(w, "database unavailable")
+			encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
+			return
 		}
 		encodeJSON(w, http.StatusOK, health{Status: "ok"})
 	})
@@ -143,6 +87,23 @@ func (s *server) handleHealth() http.Handler {
 
 func handleAPINotFound() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		encodeJSON(w, http.StatusNotFound, apiError{"no such endpoint"})
+		encodeJSON(w, http.StatusNotFound, api.Error{Error: "no such endpoint"})
 	})
+}
+
+// checkLengths checks a sign-in's fields against fieldLimits, and returns
+// what to tell the client, or "" when they pass.
+func checkLengths(username, password, otp string) string {
+	name := mfa.NormalizeName(username)
+	switch {
+	case name == "" || password == "":
+		return "username and password are required"
+	case len(name) > fieldLimits["username"]:
+		return "username too long"
+	case len(password) > fieldLimits["password"]:
+		return "password too long"
+	case len(otp) > fieldLimits["otp"]:
+		return "otp too long"
+	}
+	return ""
 }

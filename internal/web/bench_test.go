@@ -15,7 +15,7 @@ import (
 // a refusal.
 func benchEnv(b *testing.B) (*env, *http.Client, string) {
 	free := mfa.ThrottlePolicy{Free: 1 << 30, Base: time.Second, Max: time.Second, Forget: time.Hour}
-	e := newEnv(b, setup{mopts: mfa.Options{AccountThrottle: free, AddressThrottle: free}})
+	e := newEnv(b, setup{mopts: mfa.Options{Throttles: mfa.Throttles{Account: free, Address: free, Code: free}}})
 	e.addUser("bob")
 	c := e.client()
 	e.login(c, "bob", "", "/settings")

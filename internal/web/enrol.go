@@ -4,69 +4,36 @@ import (
 	"errors"
 	"net/http"
 
+	"github.com/otpgate/otpgate/internal/api"
 	"github.com/otpgate/otpgate/internal/mfa"
 )
-
-// enrolRequest is the body of POST /api/v1/enrol.
-type enrolRequest struct {
-	Username string `json:"username"`
-	Password string `json:"password"`
-	// OTP is a current code from the user's file, required when the
-	// user's second factor is a google-authenticator file.
-	OTP string `json:"otp"`
-}
-
-// enrolResponse answers POST /api/v1/enrol and /api/v1/enrol/confirm.
-// Outcome is "ok", "credentials_wrong", "code_required", "code_wrong",
-// "throttled", "conflict" (TOTP set up already) or "expired".
-type enrolResponse struct {
-	Outcome    string `json:"outcome"`
-	Message    string `json:"message"`
-	RetryAfter int    `json:"retry_after,omitempty"`
-
-	// Set by a successful start.
-	ID        string `json:"id,omitempty"`
-	URI       string `json:"uri,omitempty"`
-	Key       string `json:"key,omitempty"`
-	ExpiresIn int    `json:"expires_in,omitempty"`
-
-	// Set by a successful confirmation.
-	DriftSteps    int      `json:"drift_steps,omitempty"`
-	Clock         string   `json:"clock,omitempty"`
-	RecoveryCodes []string `json:"recovery_codes,omitempty"`
-	HadFile       bool     `json:"had_file,omitempty"`
-}
-
-// enrolConfirmRequest is the body of POST /api/v1/enrol/confirm.
-type enrolConfirmRequest struct {
-	Username string `json:"username"`
-	ID       string `json:"id"`
-	Code     string `json:"code"`
-}
 
 // badAPIRequest answers a body decodeJSON refused (form posts included:
 // only application/json is taken, so a browser cannot post here across
 // sites).
-func badAPIRequest(w http.ResponseWriter, r *http.Request, err error) {
+func badAPIRequest(w http.ResponseWriter, err error) {
 	var de errDecode
 	errors.As(err, &de)
 	setReason(w, "bad request")
-	encodeJSON(w, de.status, apiError{de.msg})
+	encodeJSON(w, de.status, api.Error{Error: de.msg})
 }
 
 // failedAttempt fills resp for the failures the enrol endpoints share with
 // a sign-in and returns the status.
-func failedAttempt(w http.ResponseWriter, res mfa.LoginResult, resp *enrolResponse) int {
+func failedAttempt(w http.ResponseWriter, res mfa.Result, resp *api.EnrolResponse) int {
 	resp.Outcome = res.Outcome.String()
 	switch res.Outcome {
 	case mfa.Throttled:
 		resp.RetryAfter = retryAfter(w, res.RetryAfter)
-		resp.Message = msgThrottled + retryText(res.RetryAfter) + "."
+		resp.Message = throttledMessage(res)
 		return http.StatusTooManyRequests
 	case mfa.CodeRequired:
 		resp.Message = "Your second factor is your google-authenticator file: enter a current code from it."
 	case mfa.BadCode:
-		resp.Message = msgBadCode
+		resp.Message = codeMessage(res)
+	case mfa.Expired:
+		resp.Message = "This setup has expired or was confirmed already. Start again."
+		return http.StatusNotFound
 	default:
 		resp.Message = msgBadCredentials
 	}
@@ -81,68 +48,59 @@ func failedAttempt(w http.ResponseWriter, res mfa.LoginResult, resp *enrolRespon
 // already.
 func (s *server) handleAPIEnrol() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decodeJSON[enrolRequest](w, r, maxAPIBody)
+		req, err := decodeJSON[api.EnrolRequest](w, r, maxAPIBody)
 		if err != nil {
-			badAPIRequest(w, r, err)
+			badAPIRequest(w, err)
 			return
 		}
-		name := mfa.NormalizeName(req.Username)
-		if name == "" || req.Password == "" || len(name) > mfa.MaxNameLength ||
-			len(req.Password) > mfa.MaxPasswordLength || len(req.OTP) > 32 {
-			encodeJSON(w, http.StatusBadRequest, apiError{"username and password are required, within their lengths"})
+		if msg := checkLengths(req.Username, req.Password, req.OTP); msg != "" {
+			encodeJSON(w, http.StatusBadRequest, api.Error{Error: msg})
 			return
 		}
-		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: name, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
-		logAttempt(w, name, res)
-		var resp enrolResponse
+		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: req.Username, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
+		logAttempt(w, res)
+		var resp api.EnrolResponse
 		switch {
 		case errors.Is(err, mfa.ErrHasTOTP):
 			setReason(w, "enrol: TOTP set up already")
-			encodeJSON(w, http.StatusConflict, enrolResponse{Outcome: "conflict",
+			encodeJSON(w, http.StatusConflict, api.EnrolResponse{Outcome: "conflict",
 				Message: "You have TOTP set up already. To add or replace an authenticator, sign in and use Personal settings → Security."})
 			return
 		case err != nil:
-			s.log.ErrorContext(r.Context(), "enrol", "err", err)
-			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+			s.apiError(w, r, "enrol", err)
 			return
 		case res.Outcome != mfa.OK:
 			encodeJSON(w, failedAttempt(w, res, &resp), resp)
 			return
 		}
-		encodeJSON(w, http.StatusOK, enrolResponse{Outcome: "ok", ID: e.ID, URI: e.URI.Encode(), Key: groups(e.URI.Key.Secret.Base32()),
-			ExpiresIn: int(s.svc.Options().EnrollmentTTL.Seconds()),
+		encodeJSON(w, http.StatusOK, api.EnrolResponse{Outcome: "ok", ID: e.ID, URI: e.URI.Encode(), Key: groups(e.URI.Key.Secret.Base32()),
+			ExpiresIn: int(s.svc.Options().EnrolmentTTL.Seconds()),
 			Message:   "Scan the QR code or type the key into your authenticator app, then confirm with a code."})
 	})
 }
 
 // handleAPIEnrolConfirm confirms a setup started by handleAPIEnrol with a
 // code from the new authenticator: 200 with the recovery codes (shown
-// once), 401 for a wrong code, 404 when the setup expired, 429 throttled.
+// once), 401 for a wrong code, 404 when the setup (or its user) is unknown
+// or expired, 429 throttled.
 func (s *server) handleAPIEnrolConfirm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		req, err := decodeJSON[enrolConfirmRequest](w, r, maxAPIBody)
+		req, err := decodeJSON[api.EnrolConfirmRequest](w, r, maxAPIBody)
 		if err != nil {
-			badAPIRequest(w, r, err)
+			badAPIRequest(w, err)
 			return
 		}
-		name := mfa.NormalizeName(req.Username)
-		if name == "" || len(name) > mfa.MaxNameLength || req.ID == "" || len(req.ID) > 64 || len(req.Code) > 32 {
-			encodeJSON(w, http.StatusBadRequest, apiError{"username, id and code are required, within their lengths"})
+		if req.ID == "" || len(req.ID) > fieldLimits["id"] || len(req.Code) > fieldLimits["otp"] || len(req.Username) > fieldLimits["username"] {
+			encodeJSON(w, http.StatusBadRequest, api.Error{Error: "username, id and code are required, within their lengths"})
 			return
 		}
-		hadFile := s.svc.HasFile(r.Context(), name)
-		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), name, req.ID, req.Code, s.clientAddr(r))
-		logAttempt(w, name, res)
-		var resp enrolResponse
+		hadFile := s.svc.HasFile(r.Context(), mfa.NormalizeName(req.Username))
+		res, conf, err := s.svc.ConfirmEnrolmentByName(r.Context(), req.Username, req.ID, req.Code, s.clientAddr(r))
+		logAttempt(w, res)
+		var resp api.EnrolResponse
 		switch {
-		case errors.Is(err, mfa.ErrNotFound):
-			setReason(w, "enrol: setup expired or unknown")
-			encodeJSON(w, http.StatusNotFound, enrolResponse{Outcome: "expired",
-				Message: "This setup has expired or was confirmed already. Start again."})
-			return
 		case err != nil:
-			s.log.ErrorContext(r.Context(), "enrol confirm", "err", err)
-			encodeJSON(w, http.StatusInternalServerError, apiError{"internal error"})
+			s.apiError(w, r, "enrol confirm", err)
 			return
 		case res.Outcome != mfa.OK:
 			encodeJSON(w, failedAttempt(w, res, &resp), resp)
@@ -150,7 +108,7 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 		}
 		// Sessions signed in with the password alone now need the factor.
 		s.cache.forgetUser(res.User.ID)
-		resp = enrolResponse{Outcome: "ok", DriftSteps: conf.Drift, Clock: clockText(conf.Drift), RecoveryCodes: conf.RecoveryCodes,
+		resp = api.EnrolResponse{Outcome: "ok", DriftSteps: conf.Drift, Clock: clockText(conf.Drift), RecoveryCodes: conf.RecoveryCodes,
 			HadFile: hadFile, Message: "Your authenticator app is set up. From now on, signing in asks for its code."}
 		if hadFile {
 			resp.Message += " otpgate no longer reads your google-authenticator file; you may remove it unless other services (SSH with the PAM module, say) still use it."

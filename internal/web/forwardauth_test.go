@@ -324,7 +324,7 @@ func TestForwardAuthUntrustedPeer(t *testing.T) {
 	}
 	// The forwarded client address is ignored too: failures count on the
 	// peer, so a client cannot escape throttling by inventing addresses.
-	free := mfa.DefaultAddressThrottle.Free
+	free := mfa.DefaultThrottles.Address.Free
 	for i := range free + 1 {
 		r := failedLogin(e, i)
 		if want := map[bool]int{true: 429, false: 401}[i >= free]; r.status != want {
@@ -337,7 +337,7 @@ func TestForwardAuthTrustedClientAddress(t *testing.T) {
 	e, _ := faSetup(t, "127.0.0.1/32", time.Second)
 	// From a trusted proxy, each forwarded client has its own counter:
 	// more failures than an address may have, none throttled.
-	for i := range mfa.DefaultAddressThrottle.Free + 5 {
+	for i := range mfa.DefaultThrottles.Address.Free + 5 {
 		if r := failedLogin(e, i); r.status != 401 {
 			t.Fatalf("failure %d from forwarded client %d = %d, want 401 (counted per client)", i+1, i, r.status)
 		}
@@ -563,7 +563,7 @@ func TestLoginRD(t *testing.T) {
 
 func TestForcedSetupKeepsRD(t *testing.T) {
 	rules, _ := access.Parse("r", strings.NewReader("host * users *"))
-	e := newEnv(t, setup{opts: web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org", RequireTOTP: true, Rules: rules}})
+	e := newEnv(t, setup{opts: web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org", Rules: rules}, mopts: mfa.Options{RequireSecondFactor: true}})
 	e.addUser("dave")
 	const app = "https://notebook.example.org/lab"
 	c := anyHostClient()

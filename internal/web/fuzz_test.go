@@ -7,6 +7,8 @@ import (
 	"net/url"
 	"strings"
 	"testing"
+
+	"github.com/otpgate/otpgate/internal/api"
 )
 
 // FuzzSafeNext checks the redirect-target rule: the answer is the fallback
@@ -47,7 +49,7 @@ func FuzzDecodeVerify(f *testing.F) {
 		r := httptest.NewRequest("POST", "/api/v1/verify", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/json")
 		w := httptest.NewRecorder()
-		_, err := decodeJSON[verifyRequest](w, r, maxAPIBody)
+		_, err := decodeJSON[api.VerifyRequest](w, r, maxAPIBody)
 		if err == nil {
 			return
 		}
@@ -70,7 +72,7 @@ func FuzzParseForm(f *testing.F) {
 	f.Fuzz(func(t *testing.T, body string) {
 		r := httptest.NewRequest("POST", "/login", strings.NewReader(body))
 		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
-		err := parseForm(httptest.NewRecorder(), r, formLimits)
+		err := parseForm(httptest.NewRecorder(), r, fieldLimits)
 		if err != nil {
 			if bf, ok := err.(errBadForm); !ok || bf.status < 400 || bf.status > 499 {
 				t.Fatalf("parseForm(%q) = %v, want a 4xx errBadForm", body, err)
@@ -81,7 +83,7 @@ func FuzzParseForm(f *testing.F) {
 			if len(vs) != 1 {
 				t.Fatalf("parseForm(%q): field %q has %d values", body, k, len(vs))
 			}
-			if n, ok := formLimits[k]; ok && len(vs[0]) > n {
+			if n, ok := fieldLimits[k]; ok && len(vs[0]) > n {
 				t.Fatalf("parseForm(%q): field %q longer than %d", body, k, n)
 			}
 		}

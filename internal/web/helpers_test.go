@@ -86,10 +86,15 @@ func newEnv(t testing.TB, s setup) *env {
 	// Mid-step, so that the codes of the previous and next steps are
 	// clearly off the clock.
 	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 15, 0, time.UTC)}
+	if s.mopts.Throttles.Code == (mfa.ThrottlePolicy{}) {
+		// The tests give wrong codes on purpose; TestThrottling and
+		// TestCodeBudgetOdds run the default budget.
+		s.mopts.Throttles.Code = mfa.ThrottlePolicy{Free: 50, Base: time.Second, Max: time.Minute, Forget: time.Hour}
+	}
 	if s.mopts.Window == (otp.Window{}) {
 		s.mopts.Window = otp.Skew(1)
 	}
-	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, 4), Cipher: cipher,
+	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 256}), Cipher: cipher,
 		Rand: rand.Reader, Now: clk.Now, Files: s.files}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex

@@ -2,6 +2,7 @@ package web
 
 import (
 	"errors"
+	"fmt"
 	"net/http"
 	"net/url"
 	"strings"
@@ -14,8 +15,32 @@ import (
 const (
 	msgBadCredentials = "Wrong username or password."
 	msgBadCode        = "The verification code is wrong or was already used. Wait for the next code and try again."
+	msgCodeReused     = "This code was just used. Wait for the next one and enter it."
 	msgThrottled      = "Too many failed attempts. Try again in "
+	// msgThrottledLogin says what a user who has both factors can do while
+	// the password counters wait (see mfa.Service.Login).
+	msgThrottledLogin = "Too many failed sign-ins for this account or from your network. Enter your password and your verification code together, or try again in "
 )
+
+// throttledMessage is what a page says of a Throttled sign-in: the code
+// budget's wait once the password was right, else what a user who has
+// both factors can do while the password counters wait.
+func throttledMessage(res mfa.Result) string {
+	if res.Reason == mfa.ReasonTooManyCodes || res.Reason == mfa.ReasonFileRateLimited {
+		return msgThrottled + retryText(res.RetryAfter) + "."
+	}
+	return msgThrottledLogin + retryText(res.RetryAfter) + "."
+}
+
+// codeMessage is what a page says of a refused code: the code's reuse is
+// told apart (the user typed the right code, and waits for the next one),
+// the rest is one message.
+func codeMessage(res mfa.Result) string {
+	if res.Reason == mfa.ReasonCodeReused {
+		return msgCodeReused
+	}
+	return msgBadCode
+}
 
 func (s *server) handleHome() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -63,13 +88,13 @@ func (s *server) handleLoginForm() http.Handler {
 }
 
 // logAttempt records a sign-in's outcome for the access line. The name is
-// logged only when it is an account's: an unknown "name" is often a
-// password typed in the wrong field.
-func logAttempt(w http.ResponseWriter, name string, res mfa.LoginResult) {
-	if res.User.ID != 0 || res.Reason == "wrong password" || res.Reason == "user disabled" {
-		setUser(w, name)
+// logged only when it is an account's (mfa.Result.Account): an unknown
+// "name" is often a password typed in the wrong field.
+func logAttempt(w http.ResponseWriter, res mfa.Result) {
+	if res.Account != "" {
+		setUser(w, res.Account)
 	}
-	setReason(w, res.Reason)
+	setReason(w, res.LogReason())
 }
 
 // redirectParam is where to go after sign-in: rd (as forward-auth sends
@@ -102,9 +127,21 @@ func (s *server) startSession(w http.ResponseWriter, r *http.Request, userID int
 	return nil
 }
 
+// renewSession gives the request's session a new token at the same level
+// and with the same sign-in time (see mfa.Service.RenewSession).
+func (s *server) renewSession(w http.ResponseWriter, r *http.Request, c current) error {
+	s.cache.forgetUser(c.user.ID)
+	token, err := s.svc.RenewSession(r.Context(), c.user.ID, c.session.Level, c.session.Created)
+	if err != nil {
+		return err
+	}
+	s.setSessionCookie(w, token)
+	return nil
+}
+
 func (s *server) handleLoginSubmit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
@@ -116,19 +153,21 @@ func (s *server) handleLoginSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(w, name, res)
+		logAttempt(w, res)
 		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next}
 		switch res.Outcome {
 		case mfa.Throttled:
-			data.Error = msgThrottled + retryText(res.RetryAfter) + "."
+			data.Error = throttledMessage(res)
 			retryAfter(w, res.RetryAfter)
 			s.render(w, r, http.StatusTooManyRequests, "login", data)
 		case mfa.BadCredentials:
 			data.Error = msgBadCredentials
 			s.render(w, r, http.StatusUnauthorized, "login", data)
 		case mfa.BadCode:
-			data.Error = msgBadCode
+			data.Error = codeMessage(res)
 			s.render(w, r, http.StatusUnauthorized, "login", data)
+		case mfa.SetupRequired:
+			s.setupFirst(w, r, res, next)
 		case mfa.CodeRequired:
 			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
 				s.serverError(w, r, err)
@@ -141,23 +180,34 @@ func (s *server) handleLoginSubmit() http.Handler {
 	})
 }
 
-// signedIn starts the session of a successful sign-in: full, with or
-// without a second factor passed, or, when the operator requires TOTP and
-// the user has none, only enough to set it up.
-func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.LoginResult, next string) {
+// signedIn starts the full session of a successful sign-in, with or
+// without a second factor passed. When wrong codes were given after the
+// user's password since the last sign-in, the user is told first, on the
+// security page, which links on to next.
+func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result, next string) {
 	level := mfa.LevelFull
-	if !res.HasTOTP {
+	if !res.SecondFactor {
 		level = mfa.LevelNoSecondFactor
-	}
-	if s.opts.RequireTOTP && !res.HasTOTP {
-		// TOTP setup first; the page carries next on to its end.
-		level, next = mfa.LevelPassword, "/settings/security?next="+url.QueryEscape(next)
 	}
 	if err := s.startSession(w, r, res.User.ID, level); err != nil {
 		s.serverError(w, r, err)
 		return
 	}
+	if res.CodeFailures > 0 {
+		next = fmt.Sprintf("/settings/security?done=codes&failures=%d&next=%s", res.CodeFailures, url.QueryEscape(next))
+	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// setupFirst starts the session of a user whose password was right and who
+// must set up a second factor before anything else (mfa.SetupRequired):
+// only enough to set it up; the page carries next on to its end.
+func (s *server) setupFirst(w http.ResponseWriter, r *http.Request, res mfa.Result, next string) {
+	if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	http.Redirect(w, r, "/settings/security?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
 // secondStepPage is the data of login_totp.html.
@@ -194,7 +244,7 @@ func (s *server) handleSecondStepForm() http.Handler {
 
 func (s *server) handleSecondStepSubmit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
@@ -203,22 +253,22 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			return
 		}
 		next := s.redirectParam(r, r.PostForm)
-		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"), s.clientAddr(r))
+		res, err := s.svc.SecondFactor(r.Context(), c.user.ID, r.PostForm.Get("code"))
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(w, res.Reason)
+		logAttempt(w, res)
 		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer}
 		switch res.Outcome {
 		case mfa.OK:
 			s.signedIn(w, r, res, next)
 		case mfa.Throttled:
-			data.Error = msgThrottled + retryText(res.RetryAfter) + "."
+			data.Error = throttledMessage(res)
 			retryAfter(w, res.RetryAfter)
 			s.render(w, r, http.StatusTooManyRequests, "login_totp", data)
 		case mfa.BadCode:
-			data.Error = msgBadCode
+			data.Error = codeMessage(res)
 			s.render(w, r, http.StatusUnauthorized, "login_totp", data)
 		default:
 			s.endSession(w, r)
@@ -258,7 +308,7 @@ func (s *server) handleLogout() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		rd := ""
 		if r.Header.Get("Content-Type") != "" {
-			if err := parseForm(w, r, formLimits); err != nil {
+			if err := parseForm(w, r, fieldLimits); err != nil {
 				s.badForm(w, r, err)
 				return
 			}
@@ -297,7 +347,7 @@ type setupPage struct {
 func (s *server) handleSetupForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		token := r.URL.Query().Get("token")
-		if token == "" || len(token) > formLimits["token"] {
+		if token == "" || len(token) > fieldLimits["token"] {
 			s.showMessage(w, r, http.StatusNotFound, "Setup link needed", "Open the one-time setup link that otpgate printed when it started.", "/login")
 			return
 		}
@@ -307,7 +357,7 @@ func (s *server) handleSetupForm() http.Handler {
 
 func (s *server) handleSetupSubmit() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
@@ -319,14 +369,19 @@ func (s *server) handleSetupSubmit() http.Handler {
 			s.render(w, r, http.StatusBadRequest, "setup", data)
 			return
 		}
-		u, err := s.svc.CreateFirstAdmin(r.Context(), f.Get("token"), mfa.NewUser{Name: f.Get("username"), Password: f.Get("password")})
+		u, res, err := s.svc.CreateFirstAdmin(r.Context(), f.Get("token"), mfa.NewUser{Name: f.Get("username"), Password: f.Get("password")}, s.clientAddr(r))
 		switch {
+		case res.Outcome == mfa.Throttled:
+			logAttempt(w, res)
+			retryAfter(w, res.RetryAfter)
+			s.showMessage(w, r, http.StatusTooManyRequests, "Too many attempts", msgThrottled+retryText(res.RetryAfter)+".", "/login")
+			return
 		case errors.Is(err, mfa.ErrInvalid):
 			data.Error = invalidText(err)
 			s.render(w, r, http.StatusBadRequest, "setup", data)
 			return
-		case errors.Is(err, mfa.ErrNotFound), errors.Is(err, mfa.ErrConflict):
-			setReason(w, "setup link invalid")
+		case errors.Is(err, mfa.ErrSetupLink):
+			logAttempt(w, res)
 			s.showMessage(w, r, http.StatusForbidden, "Setup link not valid",
 				"This setup link is invalid, expired or already used. Sign in instead, or ask the operator to restart otpgate on an empty store.", "/login")
 			return

@@ -220,13 +220,11 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		if ok && c.session.Level == mfa.LevelPassword && setup && s.opts.RequireTOTP {
-			has, err := s.svc.HasSecondFactor(r.Context(), c.user)
-			if err != nil {
+		if ok && c.session.Level == mfa.LevelPassword && setup {
+			if ok, err = s.svc.MaySetUp(r.Context(), c.user); err != nil {
 				s.serverError(w, r, err)
 				return
 			}
-			ok = !has
 		} else if ok {
 			ok = c.session.Level.Full()
 		}
@@ -241,28 +239,6 @@ func (s *server) requireLevel(h http.Handler, setup bool) http.Handler {
 		h.ServeHTTP(w, r.WithContext(context.WithValue(r.Context(), currentKey{}, c)))
 	})
 }
-
-// serverError logs err and answers without its text: 503 with a page that
-// says to try again when the store is unavailable (the request was refused,
-// nothing was decided), 500 otherwise.
-func (s *server) serverError(w http.ResponseWriter, r *http.Request, err error) {
-	if errors.Is(err, mfa.ErrUnavailable) {
-		s.log.ErrorContext(r.Context(), "store unavailable", "path", r.URL.Path, "err", err)
-		setReason(w, "store unavailable")
-		w.Header().Set("Retry-After", retryUnavailable)
-		s.showMessage(w, r, http.StatusServiceUnavailable, "Service unavailable", msgUnavailable, r.URL.Path)
-		return
-	}
-	s.log.ErrorContext(r.Context(), "internal error", "path", r.URL.Path, "err", err)
-	http.Error(w, "Internal server error. Try again later.", http.StatusInternalServerError)
-}
-
-// msgUnavailable is the answer, on pages and in the API, while the store
-// cannot be reached; retryUnavailable is its Retry-After in seconds.
-const (
-	msgUnavailable   = "Login service unavailable, try again in a moment."
-	retryUnavailable = "5"
-)
 
 // maxFormBytes bounds a page's form body.
 const maxFormBytes = 16 << 10
@@ -322,8 +298,10 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 	s.showMessage(w, r, bf.status, "Bad request", bf.msg, "/")
 }
 
-// formLimits are the longest values of the fields pages take.
-var formLimits = map[string]int{
+// fieldLimits are the longest values of the fields pages take.
+// fieldLimits bounds, in bytes, every field of a form or a JSON API body by
+// its name: the one table of request limits.
+var fieldLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
 	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64,

@@ -40,9 +40,6 @@ type Options struct {
 	// BaseURL is the public URL of the server, e.g. https://mfa.example.org;
 	// an https URL makes session cookies Secure. Empty means plain HTTP.
 	BaseURL string
-	// RequireTOTP makes a second factor mandatory: a user without one is
-	// led to TOTP setup right after the password.
-	RequireTOTP bool
 	// CookieDomain, e.g. example.org, sets the session cookie for that
 	// domain and every host under it, so that one sign-in serves every app
 	// behind forward-auth; redirects after sign-in may go to those hosts.

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -30,11 +31,55 @@ type securityPage struct {
 	MinPassword  int
 	// Next is where to go once TOTP is set up (sign-in's rd), if anywhere.
 	Next string
+	// Fresh tells that the session signed in recently enough to make
+	// lasting changes without typing its factors again (mfa.Proof);
+	// HasFactor that the user has a second factor to type then.
+	Fresh     bool
+	HasFactor bool
+}
+
+// proofFields are the fields of one form that asks for mfa.Proof.
+type proofFields struct {
+	// Prefix keeps the fields' IDs apart on the page.
+	Prefix string
+	Ask    bool
+	Code   bool
+}
+
+// Proof returns the proof fields of the form whose IDs start with prefix.
+func (p securityPage) Proof(prefix string) proofFields {
+	return proofFields{Prefix: prefix, Ask: !p.Fresh, Code: p.HasFactor}
+}
+
+// proofOf reads the proof fields of the request's form.
+func (s *server) proofOf(r *http.Request, c current) mfa.Proof {
+	return mfa.Proof{Session: c.session, Password: r.PostForm.Get("password"), Code: r.PostForm.Get("code"), Addr: s.clientAddr(r)}
+}
+
+// proofFailed answers a lasting change whose proof did not pass, and
+// reports whether it did so.
+func (s *server) proofFailed(w http.ResponseWriter, r *http.Request, res mfa.Result) bool {
+	logAttempt(w, res)
+	switch res.Outcome {
+	case mfa.OK:
+		return false
+	case mfa.Throttled:
+		retryAfter(w, res.RetryAfter)
+		s.securityError(w, r, http.StatusTooManyRequests, msgThrottled+retryText(res.RetryAfter)+".")
+	case mfa.CodeRequired:
+		s.securityError(w, r, http.StatusUnauthorized, "Enter a current code from your authenticator app too.")
+	case mfa.BadCode:
+		s.securityError(w, r, http.StatusUnauthorized, codeMessage(res))
+	default:
+		s.securityError(w, r, http.StatusUnauthorized, "To make this change, enter your password (and a current code) again.")
+	}
+	return true
 }
 
 // notices are the messages a redirect to the security page may ask for.
 var notices = map[string]string{
 	"admin":    "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
+	"recovery": "Your recovery codes were renewed.",
 	"password": "Your password was changed. Your other sessions have ended.",
 	"disabled": "TOTP is disabled. Sign-in now asks for your password only.",
 }
@@ -43,6 +88,10 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level.Full(),
 		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")],
 		Next: s.checkRedirect(r, r.URL.Query().Get("next"), "")}
+	if n, err := strconv.Atoi(r.URL.Query().Get("failures")); err == nil && n > 0 && p.Notice == "" {
+		p.Error = fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password. If that was not you, someone else knows your password: change it below.",
+			n, map[bool]string{true: " was", false: "s were"}[n == 1])
+	}
 	var err error
 	if p.HasTOTP, err = s.svc.HasTOTP(r.Context(), c.user.ID); err != nil {
 		return p, err
@@ -50,15 +99,13 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 	if p.RecoveryLeft, err = s.svc.RecoveryCodesLeft(r.Context(), c.user.ID); err != nil {
 		return p, err
 	}
-	if s.opts.RequireTOTP && !p.HasTOTP {
-		// A code from the user's file meets the requirement too.
-		has, err := s.svc.HasSecondFactor(r.Context(), c.user)
-		if err != nil {
-			return p, err
-		}
-		p.Required = !has
+	if p.HasFactor, err = s.svc.HasSecondFactor(r.Context(), c.user); err != nil {
+		return p, err
 	}
-	return p, nil
+	p.Fresh = s.svc.Fresh(c.session)
+	// A code from the user's file meets the requirement too.
+	p.Required, err = s.svc.MaySetUp(r.Context(), c.user)
+	return p, err
 }
 
 func (s *server) handleSecurity() http.Handler {
@@ -95,7 +142,7 @@ type setupTOTPPage struct {
 	Next    string
 }
 
-func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrollment, msg string) {
+func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrolment, msg string) {
 	next := ""
 	if r.PostForm != nil {
 		next = s.checkRedirect(r, r.PostForm.Get("next"), "")
@@ -123,14 +170,17 @@ func groups(s string) string {
 
 func (s *server) handleTOTPBegin() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
 		c := currentFrom(r)
-		e, err := s.svc.BeginEnrollment(r.Context(), c.user)
+		res, e, err := s.svc.BeginEnrolment(r.Context(), c.user, s.proofOf(r, c))
 		if err != nil {
 			s.serverError(w, r, err)
+			return
+		}
+		if s.proofFailed(w, r, res) {
 			return
 		}
 		s.renderSetup(w, r, http.StatusOK, c, e, "")
@@ -148,17 +198,21 @@ type doneTOTPPage struct {
 
 func (s *server) handleTOTPConfirm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
 		c := currentFrom(r)
 		id, code := r.PostForm.Get("id"), r.PostForm.Get("code")
-		conf, err := s.svc.ConfirmEnrollment(r.Context(), c.user, id, code)
-		switch {
-		case errors.Is(err, mfa.ErrWrongCode):
-			setReason(w, "wrong setup code")
-			e, err := s.svc.PendingEnrollment(r.Context(), c.user, id)
+		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), c.user, id, code)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		logAttempt(w, res)
+		switch res.Outcome {
+		case mfa.BadCode:
+			e, err := s.svc.PendingEnrolment(r.Context(), c.user, id)
 			if err != nil {
 				s.serverError(w, r, err)
 				return
@@ -166,11 +220,8 @@ func (s *server) handleTOTPConfirm() http.Handler {
 			s.renderSetup(w, r, http.StatusBadRequest, c, e,
 				"That code does not match. Enter the code your app shows now; if it still fails, check that your phone sets its clock automatically.")
 			return
-		case errors.Is(err, mfa.ErrNotFound):
+		case mfa.Expired:
 			s.showMessage(w, r, http.StatusBadRequest, "Setup expired", "This TOTP setup has expired or was already confirmed. Start again from the Security page.", "/settings/security")
-			return
-		case err != nil:
-			s.serverError(w, r, err)
 			return
 		}
 		// The first second factor ends the user's other sessions, which never
@@ -206,42 +257,33 @@ func clockText(drift int) string {
 
 func (s *server) handleTOTPDisable() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
 		c := currentFrom(r)
-		password, code := r.PostForm.Get("password"), r.PostForm.Get("code")
-		if password == "" && code == "" {
-			s.securityError(w, r, http.StatusBadRequest, "To disable TOTP, enter your password or a current code.")
-			return
-		}
-		res, err := s.svc.DisableTOTP(r.Context(), c.user, password, code, s.clientAddr(r))
+		res, err := s.svc.RemoveSecondFactor(r.Context(), c.user, s.proofOf(r, c))
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(w, res.Reason)
-		switch res.Outcome {
-		case mfa.OK:
-			if err := s.startSession(w, r, c.user.ID, mfa.LevelNoSecondFactor); err != nil {
-				s.serverError(w, r, err)
-				return
-			}
-			http.Redirect(w, r, "/settings/security?done=disabled", http.StatusSeeOther)
-		case mfa.Throttled:
-			retryAfter(w, res.RetryAfter)
-			s.securityError(w, r, http.StatusTooManyRequests, msgThrottled+retryText(res.RetryAfter)+".")
-		case mfa.BadCode:
-			s.securityError(w, r, http.StatusUnauthorized, msgBadCode)
-		default:
-			s.securityError(w, r, http.StatusUnauthorized, "Wrong password.")
+		if s.proofFailed(w, r, res) {
+			return
 		}
+		if err := s.startSession(w, r, c.user.ID, mfa.LevelNoSecondFactor); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		http.Redirect(w, r, "/settings/security?done=disabled", http.StatusSeeOther)
 	})
 }
 
 func (s *server) handleRecoveryRegenerate() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
 		c := currentFrom(r)
 		has, err := s.svc.HasTOTP(r.Context(), c.user.ID)
 		if err != nil {
@@ -252,9 +294,12 @@ func (s *server) handleRecoveryRegenerate() http.Handler {
 			s.securityError(w, r, http.StatusBadRequest, "Recovery codes need TOTP: set it up first.")
 			return
 		}
-		codes, err := s.svc.RegenerateRecoveryCodes(r.Context(), c.user.ID)
+		res, codes, err := s.svc.RegenerateRecoveryCodes(r.Context(), c.user, s.proofOf(r, c))
 		if err != nil {
 			s.serverError(w, r, err)
+			return
+		}
+		if s.proofFailed(w, r, res) {
 			return
 		}
 		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "New recovery codes", User: &c.user},
@@ -264,7 +309,7 @@ func (s *server) handleRecoveryRegenerate() http.Handler {
 
 func (s *server) handlePasswordChange() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if err := parseForm(w, r, formLimits); err != nil {
+		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
 			return
 		}
@@ -274,7 +319,7 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.securityError(w, r, http.StatusBadRequest, "The two new passwords differ.")
 			return
 		}
-		res, err := s.svc.ChangePassword(r.Context(), c.user, f.Get("current"), f.Get("new"), s.clientAddr(r))
+		res, err := s.svc.ChangePassword(r.Context(), c.user, f.Get("current"), f.Get("new"))
 		if errors.Is(err, mfa.ErrInvalid) {
 			s.securityError(w, r, http.StatusBadRequest, invalidText(err))
 			return
@@ -283,11 +328,13 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setReason(w, res.Reason)
+		logAttempt(w, res)
 		switch res.Outcome {
 		case mfa.OK:
-			// The new token keeps the session's level.
-			if err := s.startSession(w, r, c.user.ID, c.session.Level); err != nil {
+			// The new token keeps the session's level and its sign-in's
+			// time: a password typed again does not make the session fresh
+			// for changes that also ask for the code (mfa.Proof).
+			if err := s.renewSession(w, r, c); err != nil {
 				s.serverError(w, r, err)
 				return
 			}

@@ -28,7 +28,7 @@ var fileKey = func() otp.Key {
 
 // fileEnv is a server whose users may have a state file in dir (owner
 // check off, so that it runs as any account), and the source's log.
-func fileEnv(t *testing.T, opts web.Options) (*env, string, *strings.Builder) {
+func fileEnv(t *testing.T, st setup) (*env, string, *strings.Builder) {
 	t.Helper()
 	dir := t.TempDir()
 	logs := &strings.Builder{}
@@ -36,7 +36,8 @@ func fileEnv(t *testing.T, opts web.Options) (*env, string, *strings.Builder) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return newEnv(t, setup{opts: opts, files: src}), dir, logs
+	st.files = src
+	return newEnv(t, st), dir, logs
 }
 
 // writeStateFile writes a user's state file with mode perm.
@@ -55,7 +56,7 @@ const stateFile = fileSecret + "\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n11111111\n222
 // path (one form, second step, JSON API), with the file's reuse and
 // scratch-code rules; a user without one passes with the password alone.
 func TestUserFileLogins(t *testing.T) {
-	e, dir, logs := fileEnv(t, web.Options{})
+	e, dir, logs := fileEnv(t, setup{})
 	e.addUser("filer")
 	e.addUser("plain")
 	writeStateFile(t, dir, "filer", stateFile, 0o600)
@@ -67,8 +68,8 @@ func TestUserFileLogins(t *testing.T) {
 		t.Errorf("second step, wrong code = %d, want 401", r.status)
 	}
 	now := e.clock.Now()
-	if r := e.post(c, "/login/totp", url.Values{"code": {fileKey.TOTP(now)}}); r.status != 303 || r.location != "/settings" {
-		t.Errorf("second step, file code = %d %q, want 303 /settings", r.status, r.location)
+	if r := e.post(c, "/login/totp", url.Values{"code": {fileKey.TOTP(now)}}); r.status != 303 || !strings.HasPrefix(r.location, "/settings/security?done=codes&failures=1") {
+		t.Errorf("second step, file code = %d %q, want 303 to the notice of the wrong code", r.status, r.location)
 	}
 	// The one form with "OTP (optional)": the same code is now reused.
 	if r := e.post(e.client(), "/login", url.Values{"username": {"filer"}, "password": {testPassword}, "otp": {fileKey.TOTP(now)}}); r.status != 401 {
@@ -108,7 +109,7 @@ func TestUserFileLogins(t *testing.T) {
 // TestUserFilePrecedence: a TOTP in the store wins over the file; the file
 // wins over nothing; only a missing file means nothing.
 func TestUserFilePrecedence(t *testing.T) {
-	e, dir, logs := fileEnv(t, web.Options{})
+	e, dir, logs := fileEnv(t, setup{})
 	e.addUser("both")
 	e.addUser("broken")
 	writeStateFile(t, dir, "both", stateFile, 0o600)
@@ -141,13 +142,13 @@ func TestUserFilePrecedence(t *testing.T) {
 // file is sent to set up TOTP, a user with one is asked for its code and
 // cannot reach the setup page with the password alone.
 func TestUserFileRequired(t *testing.T) {
-	e, dir, _ := fileEnv(t, web.Options{RequireTOTP: true})
+	e, dir, _ := fileEnv(t, setup{mopts: mfa.Options{RequireSecondFactor: true}})
 	e.addUser("filer")
 	e.addUser("plain")
 	writeStateFile(t, dir, "filer", stateFile, 0o600)
 	e.login(e.client(), "plain", "", "/settings/security")
-	if _, v := e.verify("plain", testPassword, ""); v.Outcome != "code_required" {
-		t.Errorf("API, required and no file = %s, want code_required", v.Outcome)
+	if _, v := e.verify("plain", testPassword, ""); v.Outcome != "setup_required" {
+		t.Errorf("API, required and no file = %s, want setup_required", v.Outcome)
 	}
 	c := e.client()
 	e.login(c, "filer", "", "/login/totp")
@@ -195,7 +196,7 @@ func (e *env) enrolAPI(name string) otp.Key {
 
 // TestAPIEnrol: a terminal's enrolment through the JSON endpoints.
 func TestAPIEnrol(t *testing.T) {
-	e, dir, _ := fileEnv(t, web.Options{})
+	e, dir, _ := fileEnv(t, setup{})
 	e.addUser("bob")
 	e.addUser("filer")
 	writeStateFile(t, dir, "filer", stateFile, 0o600)
@@ -264,7 +265,7 @@ func TestAPIEnrol(t *testing.T) {
 // code exactly one passes (the file is locked and rewritten per attempt),
 // and a counter-based file advances as the stock module's does.
 func TestUserFileConcurrentAndCounter(t *testing.T) {
-	e, dir, _ := fileEnv(t, web.Options{})
+	e, dir, _ := fileEnv(t, setup{})
 	e.addUser("filer")
 	e.addUser("counter")
 	writeStateFile(t, dir, "filer", stateFile, 0o600)
@@ -308,7 +309,7 @@ func TestFactorSetUpAfterSignIn(t *testing.T) {
 		t.Fatal(err)
 	}
 	proxies, _ := web.ParseTrustedProxies("127.0.0.1/32")
-	e, dir, _ := fileEnv(t, web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org", TrustedProxies: proxies, Rules: rules})
+	e, dir, _ := fileEnv(t, setup{opts: web.Options{BaseURL: "http://mfa.example.org", CookieDomain: "example.org", TrustedProxies: proxies, Rules: rules}})
 	e.addUser("bob")
 	e.addUser("filer")
 	const optional, required = "https://wiki.example.org/", "https://open.example.org/"

@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/api"
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/web"
 	"github.com/otpgate/otpgate/otp"
@@ -160,8 +161,11 @@ func TestTOTPEnrolmentAndLogins(t *testing.T) {
 	}
 	code := key.TOTP(e.clock.Now())
 	r = e.post(b, "/login/totp", url.Values{"code": {code}, "next": {"/settings/security"}})
-	if r.status != 303 || r.location != "/settings/security" {
-		t.Fatalf("second step = %d %q, want 303", r.status, r.location)
+	if want := "/settings/security?done=codes&failures=1&next=%2Fsettings%2Fsecurity"; r.status != 303 || r.location != want {
+		t.Fatalf("second step after a wrong code = %d %q, want 303 %s (the user is told of the wrong code)", r.status, r.location, want)
+	}
+	if r := e.get(b, r.location); r.status != 200 || !strings.Contains(r.body, "1 wrong verification code was entered after your password") {
+		t.Errorf("security page after a wrong code = %d\n%s", r.status, r.body)
 	}
 	if r := e.get(b, "/settings"); r.status != 200 {
 		t.Errorf("GET /settings after two steps = %d, want 200", r.status)
@@ -170,7 +174,7 @@ func TestTOTPEnrolmentAndLogins(t *testing.T) {
 	// One form: the same code again is a replay.
 	o := e.client()
 	r = e.post(o, "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {code}})
-	if r.status != 401 || !strings.Contains(r.body, "wrong or was already used") {
+	if r.status != 401 || !strings.Contains(r.body, "This code was just used") {
 		t.Errorf("one-form login with a used code = %d, want 401", r.status)
 	}
 	e.nextStep()
@@ -200,17 +204,26 @@ func TestTOTPEnrolmentAndLogins(t *testing.T) {
 		t.Errorf("old recovery code after regenerate = %d, want 401", r.status)
 	}
 
-	// Disable TOTP: neither field, a wrong password, then a current code.
-	if r := e.post(p, "/settings/security/totp/disable", url.Values{}); r.status != 400 {
-		t.Errorf("disable with nothing = %d, want 400", r.status)
+	// Disable TOTP, minutes after the sign-in: neither field, a wrong
+	// password, the password without a code, then the password and a
+	// current code.
+	e.clock.Add(6 * time.Minute)
+	if r := e.get(p, "/settings/security"); !strings.Contains(r.body, "confirm that it is you") {
+		t.Errorf("security page minutes after sign-in asks for nothing:\n%s", r.body)
+	}
+	if r := e.post(p, "/settings/security/totp/disable", url.Values{}); r.status != 401 {
+		t.Errorf("disable with nothing = %d, want 401", r.status)
 	}
 	if r := e.post(p, "/settings/security/totp/disable", url.Values{"password": {"wrong password"}}); r.status != 401 {
 		t.Errorf("disable with a wrong password = %d, want 401", r.status)
 	}
+	if r := e.post(p, "/settings/security/totp/disable", url.Values{"password": {testPassword}}); r.status != 401 {
+		t.Errorf("disable with the password alone = %d, want 401", r.status)
+	}
 	e.nextStep()
-	r = e.post(p, "/settings/security/totp/disable", url.Values{"code": {key.TOTP(e.clock.Now())}})
+	r = e.post(p, "/settings/security/totp/disable", url.Values{"password": {testPassword}, "code": {key.TOTP(e.clock.Now())}})
 	if r.status != 303 || r.location != "/settings/security?done=disabled" {
-		t.Fatalf("disable with a code = %d %q", r.status, r.location)
+		t.Fatalf("disable with password and code = %d %q", r.status, r.location)
 	}
 	if r := e.get(p, r.location); !strings.Contains(r.body, "TOTP is disabled") || !strings.Contains(r.body, "Set up TOTP") {
 		t.Errorf("security page after disable:\n%s", r.body)
@@ -353,7 +366,7 @@ func TestSecureCookie(t *testing.T) {
 }
 
 func TestRequireTOTP(t *testing.T) {
-	e := newEnv(t, setup{opts: web.Options{RequireTOTP: true}})
+	e := newEnv(t, setup{mopts: mfa.Options{RequireSecondFactor: true}})
 	e.addUser("bob")
 	c := e.client()
 	e.login(c, "bob", "", "/settings/security")
@@ -364,7 +377,7 @@ func TestRequireTOTP(t *testing.T) {
 	if r.status != 200 || !strings.Contains(r.body, "Your organisation requires it") || strings.Contains(r.body, "Change password") {
 		t.Errorf("forced setup page = %d\n%s", r.status, r.body)
 	}
-	if r := e.postJSON(e.client(), "/api/v1/verify", `{"username":"bob","password":"`+testPassword+`"}`); r.status != 401 || !strings.Contains(r.body, "code_required") {
+	if r := e.postJSON(e.client(), "/api/v1/verify", `{"username":"bob","password":"`+testPassword+`"}`); r.status != 401 || !strings.Contains(r.body, "setup_required") {
 		t.Errorf("API for a user without required TOTP = %d %s", r.status, r.body)
 	}
 	e.enroll(c)
@@ -494,7 +507,7 @@ func TestSecurityHeaders(t *testing.T) {
 }
 
 func TestBadInput(t *testing.T) {
-	e := newEnv(t, setup{mopts: mfa.Options{AccountThrottle: mfa.ThrottlePolicy{Free: 2, Base: time.Hour, Max: time.Hour, Forget: time.Hour}}})
+	e := newEnv(t, setup{mopts: mfa.Options{Throttles: mfa.Throttles{Account: mfa.ThrottlePolicy{Free: 2, Base: time.Hour, Max: time.Hour, Forget: time.Hour}}}})
 	e.addUser("bob")
 	long := strings.Repeat("a", 65)
 	tests := []struct {
@@ -549,12 +562,8 @@ func TestBadInput(t *testing.T) {
 }
 
 // apiVerify is the decoded answer of the JSON API.
-type apiVerify struct {
-	Outcome    string `json:"outcome"`
-	Message    string `json:"message"`
-	User       string `json:"user"`
-	RetryAfter int    `json:"retry_after"`
-}
+// apiVerify is the answer of /api/v1/verify.
+type apiVerify = api.VerifyResponse
 
 func (e *env) verify(username, password, code string) (int, apiVerify) {
 	e.t.Helper()
@@ -604,9 +613,14 @@ func TestAPIVerify(t *testing.T) {
 	}
 }
 
+// TestThrottling runs the code budget: wrong codes after the right
+// password wait, doubling, and the owner's success takes back only its own
+// attempt: the budget is not wiped, and the owner is told how many wrong
+// codes came before.
 func TestThrottling(t *testing.T) {
 	policy := mfa.ThrottlePolicy{Free: 5, Base: time.Second, Max: time.Minute, Forget: time.Hour}
-	e := newEnv(t, setup{mopts: mfa.Options{AccountThrottle: policy, AddressThrottle: mfa.ThrottlePolicy{Free: 1000, Base: time.Second, Max: time.Minute, Forget: time.Hour}}})
+	free := mfa.ThrottlePolicy{Free: 1000, Base: time.Second, Max: time.Minute, Forget: time.Hour}
+	e := newEnv(t, setup{mopts: mfa.Options{Throttles: mfa.Throttles{Code: policy, Address: free}}})
 	e.addUser("bob")
 	c := e.client()
 	e.login(c, "bob", "", "/settings")
@@ -637,36 +651,35 @@ func TestThrottling(t *testing.T) {
 		}
 	}
 	// The page says the same, with Retry-After.
-	r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}})
+	r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {"000000"}})
 	if r.status != 429 || r.header.Get("Retry-After") != "60" || !strings.Contains(r.body, "Try again in 60 seconds") {
 		t.Errorf("login page when throttled = %d Retry-After %q", r.status, r.header.Get("Retry-After"))
 	}
-	// Another user is not affected; a success resets bob's count.
+	// Another user is not affected.
 	e.addUser("carol")
 	if status, _ := e.verify("carol", testPassword, ""); status != 200 {
 		t.Errorf("other user while bob is throttled = %d, want 200", status)
 	}
+	// Bob gets in after the delay and is told of the 13 wrong codes.
 	e.clock.Add(time.Minute)
 	e.nextStep()
-	if status, v := e.verify("bob", testPassword, key.TOTP(e.clock.Now())); status != 200 {
-		t.Fatalf("right code after the delay = %d %+v", status, v)
+	if status, v := e.verify("bob", testPassword, key.TOTP(e.clock.Now())); status != 200 || v.CodeFailures != 13 {
+		t.Fatalf("right code after the delay = %d %+v, want 200 with code_failures 13", status, v)
 	}
-	for i := range 5 {
-		if _, v := e.verify("bob", "wrong password", ""); v.Outcome != "credentials_wrong" {
-			t.Errorf("failure %d after success = %s, want credentials_wrong (count reset)", i+1, v.Outcome)
-		}
+	// His success did not wipe the budget: the next wrong code waits.
+	if status, v := e.verify("bob", testPassword, "000000"); status != 429 {
+		t.Errorf("wrong code right after the owner's success = %d %+v, want 429 (budget not reset)", status, v)
 	}
-	// The right password alone never clears failures.
-	for range 3 {
-		e.verify("bob", testPassword, "")
-	}
-	if _, v := e.verify("bob", testPassword, ""); v.Outcome != "throttled" {
-		t.Errorf("password-only attempts after 5 failures = %s, want throttled", v.Outcome)
+	// Told once: the next sign-in reports none.
+	e.clock.Add(time.Minute)
+	e.nextStep()
+	if status, v := e.verify("bob", testPassword, key.TOTP(e.clock.Now())); status != 200 || v.CodeFailures != 0 {
+		t.Errorf("the sign-in after = %d %+v, want 200 with code_failures 0", status, v)
 	}
 }
 
 func TestThrottlingPerAddress(t *testing.T) {
-	e := newEnv(t, setup{mopts: mfa.Options{AddressThrottle: mfa.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Forget: time.Hour}}})
+	e := newEnv(t, setup{mopts: mfa.Options{Throttles: mfa.Throttles{Address: mfa.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Forget: time.Hour}}}})
 	e.addUser("bob")
 	for _, name := range []string{"a1", "a2", "a3"} {
 		if _, v := e.verify(name, "guess", ""); v.Outcome != "credentials_wrong" {
@@ -681,7 +694,7 @@ func TestThrottlingPerAddress(t *testing.T) {
 
 func TestReplayConcurrent(t *testing.T) {
 	free := mfa.ThrottlePolicy{Free: 1000, Base: time.Second, Max: time.Second, Forget: time.Hour}
-	e := newEnv(t, setup{mopts: mfa.Options{AccountThrottle: free, AddressThrottle: free}})
+	e := newEnv(t, setup{mopts: mfa.Options{Throttles: mfa.Throttles{Account: free, Address: free, Code: free}}})
 	e.addUser("bob")
 	c := e.client()
 	e.login(c, "bob", "", "/settings")

@@ -1,0 +1,108 @@
+package mfa
+
+import (
+	"context"
+	"fmt"
+	"time"
+)
+
+// NewSession starts a session for the user at the given level and returns
+// the token for the cookie.
+func (s *Service) NewSession(ctx context.Context, userID int64, level Level) (string, error) {
+	return s.RenewSession(ctx, userID, level, time.Time{})
+}
+
+// RenewSession starts a session as NewSession does, but created at created
+// (zero means now): a new token for a session that goes on (a changed
+// password, say), whose absolute expiry and freshness (see Fresh) stay
+// those of the sign-in.
+func (s *Service) RenewSession(ctx context.Context, userID int64, level Level, created time.Time) (string, error) {
+	token, err := newToken(s.rand)
+	if err != nil {
+		return "", err
+	}
+	now := s.now()
+	if created.IsZero() || created.After(now) {
+		created = now
+	}
+	err = s.store.CreateSession(ctx, Session{TokenHash: HashToken(token), UserID: userID, Level: level, Created: created, LastSeen: now})
+	return token, err
+}
+
+// Session returns the live session of token and its user; ErrNotFound when
+// it is unknown, expired (idle or absolute) or its user is disabled. A
+// session signed in with the password alone (LevelNoSecondFactor) whose
+// user has set up a second factor since comes back at LevelPassword: the
+// factor must be passed first.
+func (s *Service) Session(ctx context.Context, token string) (Session, User, error) {
+	h := HashToken(token)
+	sess, err := s.store.Session(ctx, h)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	now := s.now()
+	if now.Sub(sess.Created) >= s.opts.SessionMax || now.Sub(sess.LastSeen) >= s.opts.SessionIdle {
+		if err := s.store.DeleteSession(ctx, h); err != nil {
+			return Session{}, User{}, err
+		}
+		return Session{}, User{}, fmt.Errorf("session expired: %w", ErrNotFound)
+	}
+	u, err := s.store.User(ctx, sess.UserID)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	if u.Disabled {
+		return Session{}, User{}, fmt.Errorf("user disabled: %w", ErrNotFound)
+	}
+	if sess.Level == LevelNoSecondFactor {
+		has, err := s.HasSecondFactor(ctx, u)
+		if err != nil {
+			return Session{}, User{}, err
+		}
+		if has {
+			sess.Level = LevelPassword
+		}
+	}
+	// Writing on every request would serialise readers; a minute of
+	// precision is enough for an idle timeout.
+	if now.Sub(sess.LastSeen) >= time.Minute {
+		if err := s.store.TouchSession(ctx, h, now); err != nil {
+			return Session{}, User{}, err
+		}
+		sess.LastSeen = now
+	}
+	return sess, u, nil
+}
+
+// MaySetUp reports whether a session at LevelPassword of u may reach the
+// TOTP setup pages: when the site requires a second factor and u has none.
+func (s *Service) MaySetUp(ctx context.Context, u User) (bool, error) {
+	if !s.opts.RequireSecondFactor {
+		return false, nil
+	}
+	has, err := s.HasSecondFactor(ctx, u)
+	return !has, err
+}
+
+// EndSession signs a token out.
+func (s *Service) EndSession(ctx context.Context, token string) error {
+	return s.store.DeleteSession(ctx, HashToken(token))
+}
+
+// EndAllSessions signs the user out everywhere.
+func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
+	return s.store.DeleteUserSessions(ctx, userID)
+}
+
+// Cleanup removes expired sessions, abandoned TOTP setups and throttle
+// counters that count nothing any more.
+func (s *Service) Cleanup(ctx context.Context) error {
+	now := s.now()
+	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.opts.SessionMax), now.Add(-s.opts.SessionIdle)); err != nil {
+		return err
+	}
+	if err := s.store.DeleteStaleThrottles(ctx, now.Add(-s.staleAfter())); err != nil {
+		return err
+	}
+	return s.store.DeletePendingAuthenticators(ctx, now.Add(-s.opts.EnrolmentTTL))
+}

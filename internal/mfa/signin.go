@@ -1,0 +1,280 @@
+package mfa
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+	"unicode/utf8"
+
+	"github.com/otpgate/otpgate/otp"
+)
+
+// fileRateWait is what a user whose file's RATE_LIMIT refused an attempt is
+// told to wait: the interval google-authenticator writes by default.
+const fileRateWait = 30 * time.Second
+
+// typedName returns the normalized name of an attempt, and false when it
+// cannot name an account (overlong, not UTF-8, a NUL): such a name is
+// refused before any store look-up.
+func typedName(s string) (string, bool) {
+	name := NormalizeName(s)
+	if name == "" || len(name) > MaxNameLength || !utf8.ValidString(name) || strings.ContainsRune(name, 0) {
+		return "", false
+	}
+	return name, true
+}
+
+// Login checks a sign-in attempt: the password counters, the password, then
+// the user's second factor with its own budget. Only stores' failures (and
+// ErrBusy from a full hash queue) are returned as errors.
+//
+// The password counters (Throttles.Address and Account) are read before the
+// password and counted after it, for wrong passwords only. While one of
+// them makes attempts wait, an attempt without a code is answered Throttled
+// at once, and one with a code is checked whole and answered OK, when the
+// password and the code are both right, or Throttled: it tells nothing
+// about the password, so the counters need not hold it off, and a user who
+// has both is never kept out by someone who has neither.
+func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
+	now := s.now()
+	name, ok := typedName(a.Name)
+	if !ok {
+		if a.Addr != "" {
+			if err := s.fail(ctx, []counter{s.addressCounter("address", a.Addr)}, now); err != nil {
+				return Result{}, err
+			}
+		}
+		return Result{Outcome: BadCredentials, Reason: ReasonUnknownUser}, nil
+	}
+	cs := s.passwordCounters(name, a.Addr)
+	wait, err := s.wait(ctx, cs, now)
+	if err != nil {
+		return Result{}, err
+	}
+	code := strings.TrimSpace(a.Code)
+	strict := wait > 0
+	if strict && code == "" {
+		return throttled(wait, ReasonThrottled), nil
+	}
+	u, err := s.store.UserByName(ctx, name)
+	if err != nil && !errors.Is(err, ErrNotFound) {
+		return Result{}, err
+	}
+	right, err := s.CheckPassword(ctx, u, a.Password)
+	if err != nil {
+		return Result{}, err
+	}
+	reason := ReasonNone
+	switch {
+	case u.ID == 0:
+		reason = ReasonUnknownUser
+	case !right:
+		reason = ReasonWrongPassword
+	case u.Disabled:
+		reason = ReasonDisabled
+	}
+	if reason != ReasonNone {
+		if err := s.fail(ctx, cs, now); err != nil {
+			return Result{}, err
+		}
+		res := Result{Outcome: BadCredentials, Reason: reason, Account: u.Name}
+		if strict {
+			res.Outcome, res.RetryAfter = Throttled, wait
+		}
+		return res, nil
+	}
+	res, err := s.afterPassword(ctx, u, code, now)
+	if err != nil {
+		return Result{}, err
+	}
+	res.Account = u.Name
+	if strict && (res.Outcome != OK || !res.SecondFactor) {
+		// The client learns nothing, not even from the reason.
+		return Result{Outcome: Throttled, RetryAfter: max(wait, res.RetryAfter), Reason: ReasonThrottled, Account: u.Name}, nil
+	}
+	return res, nil
+}
+
+// afterPassword goes on with a user whose password was right.
+func (s *Service) afterPassword(ctx context.Context, u User, code string, now time.Time) (Result, error) {
+	f, err := s.factorOf(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
+	case f == factorNone && s.opts.RequireSecondFactor:
+		return Result{Outcome: SetupRequired, User: u}, nil
+	case f == factorNone:
+		return Result{Outcome: OK, User: u}, nil
+	case code == "":
+		return Result{Outcome: CodeRequired, User: u, FromFile: f == factorFile}, nil
+	}
+	return s.checkSecondFactor(ctx, u, f, code, now)
+}
+
+// SecondFactor checks the code of a user whose password was checked before
+// (the second login page), with the code budget and replay rules of Login.
+func (s *Service) SecondFactor(ctx context.Context, userID int64, code string) (Result, error) {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return Result{}, err
+	}
+	if u.Disabled {
+		return Result{Outcome: BadCredentials, Reason: ReasonDisabled, Account: u.Name}, nil
+	}
+	// Without files, checkCode alone decides (it reads the authenticators
+	// itself); with them, the file counts only for a user without a
+	// confirmed authenticator.
+	f := factorStore
+	if s.files != nil {
+		if f, err = s.factorOf(ctx, u); err != nil {
+			return Result{}, err
+		}
+	}
+	res, err := s.checkSecondFactor(ctx, u, f, strings.TrimSpace(code), s.now())
+	res.Account = u.Name
+	return res, err
+}
+
+// checkSecondFactor checks code against the user's factor f within the
+// user's code budget (Throttles.Code). The attempt is counted first, so
+// that concurrent guesses cannot slip past the budget, and taken back when
+// it succeeds; the budget is never reset, so the owner's sign-ins give
+// someone else who knows the password no fresh guesses.
+func (s *Service) checkSecondFactor(ctx context.Context, u User, f factor, code string, now time.Time) (Result, error) {
+	cc := s.codeCounter(u.ID)
+	ra, err := s.store.Attempt(ctx, cc.key, cc.policy, now)
+	if err != nil {
+		return Result{}, err
+	}
+	if ra > 0 {
+		return Result{Outcome: Throttled, RetryAfter: ra, Reason: ReasonTooManyCodes, FromFile: f == factorFile}, nil
+	}
+	var res Result
+	if f == factorFile {
+		res = s.checkFileCode(ctx, u, code, now)
+	} else if res, err = s.checkCode(ctx, u, code, now); err != nil {
+		return Result{}, err
+	}
+	switch {
+	case res.Outcome == OK:
+		if err := s.store.Forgive(ctx, cc.key); err != nil {
+			return Result{}, err
+		}
+		uc := s.unseenCounter(u.ID)
+		n, _, err := s.store.ThrottleState(ctx, uc.key, uc.policy, now)
+		if err == nil && n > 0 {
+			err = s.store.ResetThrottle(ctx, uc.key)
+		}
+		res.CodeFailures = n
+		return res, err
+	case res.Reason == ReasonFileRateLimited:
+		// The file refused to look at the code: not a guess.
+		return res, s.store.Forgive(ctx, cc.key)
+	}
+	return res, s.fail(ctx, []counter{s.unseenCounter(u.ID)}, now)
+}
+
+// checkCode tries code as a TOTP code of each confirmed authenticator, then
+// as a recovery code; an accepted one is used up.
+func (s *Service) checkCode(ctx context.Context, u User, code string, now time.Time) (Result, error) {
+	if rc, ok := normalizeRecoveryCode(code); ok {
+		err := s.store.UseRecoveryCode(ctx, u.ID, s.cipher.RecoveryHash(u.ID, rc), now)
+		switch {
+		case err == nil:
+			s.notify(ctx, Event{Kind: EventRecoveryCodeUsed, User: u})
+			left, err := s.store.RecoveryCodesLeft(ctx, u.ID)
+			return Result{Outcome: OK, User: u, SecondFactor: true, Reason: ReasonRecoveryCode, RecoveryLeft: left}, err
+		case !errors.Is(err, ErrNotFound):
+			return Result{}, err
+		case len(rc) != 8:
+			return Result{Outcome: BadCode, Reason: ReasonWrongRecoveryCode}, nil
+		}
+		// Eight digits may also be the code of an 8-digit authenticator.
+	}
+	auths, err := s.store.Authenticators(ctx, u.ID)
+	if err != nil {
+		return Result{}, err
+	}
+	reason := ReasonWrongCode
+	for _, a := range auths {
+		if a.Confirmed.IsZero() {
+			continue
+		}
+		key, err := s.key(a)
+		if err != nil {
+			return Result{}, err
+		}
+		step, err := key.Verify(code, now, s.opts.Window)
+		if errors.Is(err, otp.ErrMalformedCode) {
+			reason = ReasonMalformedCode
+			break
+		}
+		if err != nil {
+			continue
+		}
+		err = s.store.UseStep(ctx, u.ID, a.ID, step, now)
+		if errors.Is(err, ErrReplay) {
+			reason = ReasonCodeReused
+			continue
+		}
+		if err != nil {
+			return Result{}, err
+		}
+		return Result{Outcome: OK, User: u, SecondFactor: true}, nil
+	}
+	return Result{Outcome: BadCode, Reason: reason}, nil
+}
+
+// checkFileCode checks code against the user's file.
+func (s *Service) checkFileCode(ctx context.Context, u User, code string, now time.Time) Result {
+	v := s.files.VerifyCode(ctx, u.Name, code, now)
+	switch v {
+	case FileAccepted:
+		return Result{Outcome: OK, User: u, SecondFactor: true, FromFile: true, Reason: ReasonFileCode, File: v}
+	case FileRateLimited:
+		return Result{Outcome: Throttled, RetryAfter: fileRateWait, FromFile: true, Reason: ReasonFileRateLimited, File: v}
+	case FileReused:
+		return Result{Outcome: BadCode, FromFile: true, Reason: ReasonCodeReused, File: v}
+	case FileMalformed:
+		return Result{Outcome: BadCode, FromFile: true, Reason: ReasonMalformedCode, File: v}
+	}
+	// A file that vanished between the look-up and the check fails closed
+	// too: the user had a second factor a moment ago.
+	return Result{Outcome: BadCode, FromFile: true, Reason: ReasonFile, File: v}
+}
+
+// CheckPassword reports whether password is the user's, taking the time a
+// real check takes even for a user without a password. It is not
+// throttled: callers count its failures.
+func (s *Service) CheckPassword(ctx context.Context, u User, password string) (bool, error) {
+	if len(password) > MaxPasswordLength {
+		password = password[:MaxPasswordLength]
+	}
+	return s.hasher.Check(ctx, password, u.PasswordHash)
+}
+
+// HasTOTP reports whether the user has a confirmed authenticator.
+func (s *Service) HasTOTP(ctx context.Context, userID int64) (bool, error) {
+	auths, err := s.store.Authenticators(ctx, userID)
+	if err != nil {
+		return false, err
+	}
+	for _, a := range auths {
+		if !a.Confirmed.IsZero() {
+			return true, nil
+		}
+	}
+	return false, nil
+}
+
+// key opens an authenticator's secret.
+func (s *Service) key(a Authenticator) (otp.Key, error) {
+	secret, err := s.cipher.Open(a.SealedSecret, a.UserID, a.ID)
+	if err != nil {
+		return otp.Key{}, fmt.Errorf("authenticator %s: %w", a.ID, err)
+	}
+	return otp.Key{Secret: secret, Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period}, nil
+}
