@@ -46,7 +46,11 @@ type env struct {
 	srv   *httptest.Server
 	svc   *mfa.Service
 	store mfa.Store
-	clock *clock
+	// dbPath is the SQLite file of the store.
+	dbPath string
+	// events are the account changes the service reported.
+	events *eventLog
+	clock  *clock
 	logs  *strings.Builder
 	// handler is the server's handler, for benchmarks without a network.
 	handler http.Handler
@@ -72,7 +76,8 @@ type setup struct {
 func newEnv(t testing.TB, s setup) *env {
 	t.Helper()
 	ctx := context.Background()
-	store, err := sqlite.Open(ctx, filepath.Join(t.TempDir(), "otpgate.db"))
+	dbPath := filepath.Join(t.TempDir(), "otpgate.db")
+	store, err := sqlite.Open(ctx, dbPath)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -86,6 +91,7 @@ func newEnv(t testing.TB, s setup) *env {
 	// Mid-step, so that the codes of the previous and next steps are
 	// clearly off the clock.
 	clk := &clock{t: time.Date(2026, 11, 28, 9, 0, 15, 0, time.UTC)}
+	events := &eventLog{}
 	if s.mopts.Throttles.Code == (mfa.ThrottlePolicy{}) {
 		// The tests give wrong codes on purpose; TestThrottling and
 		// TestCodeBudgetOdds run the default budget.
@@ -95,7 +101,7 @@ func newEnv(t testing.TB, s setup) *env {
 		s.mopts.Window = otp.Skew(1)
 	}
 	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 256}), Cipher: cipher,
-		Rand: rand.Reader, Now: clk.Now, Files: s.files}, s.mopts)
+		Rand: rand.Reader, Now: clk.Now, Files: s.files, Events: events.add}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
 	var lw io.Writer = lockedWriter{&logMu, logs}
@@ -109,7 +115,31 @@ func newEnv(t testing.TB, s setup) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, store: store, clock: clk, logs: logs, handler: h}
+	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, events: events, clock: clk, logs: logs, handler: h}
+}
+
+// eventLog keeps the account changes a service reports.
+type eventLog struct {
+	mu   sync.Mutex
+	list []mfa.Event
+}
+
+func (l *eventLog) add(_ context.Context, e mfa.Event) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.list = append(l.list, e)
+}
+
+// has reports whether a change of that kind was reported for the user.
+func (l *eventLog) has(kind mfa.EventKind, user string) bool {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	for _, e := range l.list {
+		if e.Kind == kind && e.User.Name == user {
+			return true
+		}
+	}
+	return false
 }
 
 type lockedWriter struct {
