@@ -51,7 +51,7 @@ type env struct {
 	// events are the account changes the service reported.
 	events *eventLog
 	clock  *clock
-	logs  *strings.Builder
+	logs   *strings.Builder
 	// handler is the server's handler, for benchmarks without a network.
 	handler http.Handler
 	// aliceCode gives alice's current code, once forward-auth tests
