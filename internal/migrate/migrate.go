@@ -24,7 +24,7 @@ import (
 
 // sqliteSchema is the version of the SQLite schema (its migrations) that
 // ReadSQLite knows how to read.
-const sqliteSchema = 3
+const sqliteSchema = 4
 
 // SQLiteToPostgres copies every row of the SQLite database at path into
 // to, which must be empty (mfa.ErrConflict otherwise), then reads to back
