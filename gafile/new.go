@@ -54,7 +54,7 @@ func New(s Settings) (*File, error) {
 		return nil, errors.New("gafile: new file: DISALLOW_REUSE and STEP_SIZE are for time-based files only")
 	}
 	checks := []struct {
-		name    string
+		name      string
 		v, lo, hi int
 	}{
 		{"STEP_SIZE", s.StepSize, 1, 60},
