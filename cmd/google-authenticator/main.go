@@ -44,7 +44,9 @@
 //     written. The exit status is 1 either way.
 //   - The file is flushed to disk (fsync) before it is renamed into place,
 //     and the directory after, so that a crash leaves the old file or the
-//     new one.
+//     new one. Where the file system supports O_TMPFILE, the new content
+//     has no name until it is complete, so that a run killed while
+//     writing leaves no FILE~ behind to stop the next one.
 //
 // The QR code is drawn only when standard output is a terminal, as in
 // 1.08; -Q NONE leaves out the URI and the QR code.
@@ -52,21 +54,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/otpgate/otpgate/gafile"
 	"github.com/otpgate/otpgate/internal/qr"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -167,7 +170,7 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	if !o.quiet && len(scratch) > 0 {
 		fmt.Fprintln(stdout, "Emergency scratch codes, each good for one login (keep them somewhere safe):")
 		for _, c := range scratch {
-			fmt.Fprintf(stdout, "  %s\n", c)
+			fmt.Fprintf(stdout, "  %d\n", c)
 		}
 	}
 
@@ -177,22 +180,32 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 			return err
 		}
 	}
-	f := stateFile{secret: secret.Base32(), totp: totp, scratch: scratch}
-	if err := ask(p, &o, &f, step); err != nil {
+	settings := gafile.Settings{Secret: secret, HOTP: !totp, ScratchCodes: scratch}
+	if err := ask(p, &o, &settings, step); err != nil {
 		return err
 	}
-	return writeFile(path, f.bytes())
+	f, err := gafile.New(settings)
+	if err != nil {
+		return err
+	}
+	if err := gafile.Create(context.Background(), path, f); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fail("cannot write %q: %q exists (left by a run that did not finish?); nothing written", path, path+"~")
+		}
+		return fail("%s", strings.TrimPrefix(err.Error(), "gafile: "))
+	}
+	return nil
 }
 
 // show prints the key for the app: the URI and, on a terminal, the QR
 // code (unless -Q NONE), then the secret for typing in by hand.
 func show(w io.Writer, o options, key otp.Key, totp bool) error {
 	if o.qr != qrNone {
-		l, i := label(o), issuer(o)
-		if stockURILength(l, i) > maxURI {
+		u := keyURI(key, totp, label(o), issuer(o))
+		if stockURILength(u) > maxURI {
 			return fail("the label and issuer make the otpauth URI too long (over %d bytes); nothing written", maxURI)
 		}
-		uri := keyURI(key, totp, l, i)
+		uri := u.Encode()
 		fmt.Fprintf(w, "Key URI for your authenticator app (it holds the secret: keep it private):\n  %s\n", uri)
 		if isTerminal(w) {
 			if err := qr.Terminal(w, uri, o.qr.terminalMode()); err != nil {
@@ -250,10 +263,9 @@ func leadingNumber(s string) (n int, negative bool) {
 }
 
 // ask puts the remaining questions (or applies the options that answer
-// them) in the stock tool's order, adding each option line after the
-// secret as the stock tool does.
-func ask(p prompter, o *options, f *stateFile, step int) error {
-	if f.totp {
+// them) in the stock tool's order, and records the answers in s.
+func ask(p prompter, o *options, s *gafile.Settings, step int) error {
+	if !s.HOTP {
 		switch o.reuse {
 		case askReuse:
 			yes, err := p.yesNo(fmt.Sprintf("Refuse a code that has been used once already? You can then log in once every\n"+
@@ -262,15 +274,11 @@ func ask(p prompter, o *options, f *stateFile, step int) error {
 			if err != nil {
 				return err
 			}
-			if yes {
-				f.insert(`" DISALLOW_REUSE`)
-			}
+			s.DisallowReuse = yes
 		case disallowReuse:
-			f.insert(`" DISALLOW_REUSE`)
+			s.DisallowReuse = true
 		}
-		if o.stepSize != 0 {
-			f.insert(`" STEP_SIZE ` + strconv.Itoa(o.stepSize))
-		}
+		s.StepSize = o.stepSize
 		switch {
 		case o.windowSize == 0:
 			yes, err := p.yesNo(fmt.Sprintf("The app shows a new code every %d seconds. So that clocks a little apart still\n"+
@@ -282,12 +290,12 @@ func ask(p prompter, o *options, f *stateFile, step int) error {
 				return err
 			}
 			if yes {
-				f.insert(`" WINDOW_SIZE 17`)
+				s.WindowSize = 17
 			}
 		case o.windowSize < 0:
-			f.insert(`" WINDOW_SIZE 3`)
+			s.WindowSize = 3
 		default:
-			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+			s.WindowSize = o.windowSize
 		}
 	} else {
 		switch {
@@ -299,12 +307,12 @@ func ask(p prompter, o *options, f *stateFile, step int) error {
 				return err
 			}
 			if yes {
-				f.insert(`" WINDOW_SIZE 17`)
+				s.WindowSize = 17
 			}
 		case o.windowSize < 0:
-			f.insert(`" WINDOW_SIZE 1`)
+			s.WindowSize = 1
 		default:
-			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+			s.WindowSize = o.windowSize
 		}
 	}
 	switch {
@@ -315,10 +323,10 @@ func ask(p prompter, o *options, f *stateFile, step int) error {
 			return err
 		}
 		if yes {
-			f.insert(`" RATE_LIMIT 3 30`)
+			s.RateLimit, s.RateTime = 3, 30
 		}
 	case o.rateLimit > 0:
-		f.insert(fmt.Sprintf(`" RATE_LIMIT %d %d`, o.rateLimit, o.rateTime))
+		s.RateLimit, s.RateTime = o.rateLimit, o.rateTime
 	}
 	return nil
 }
@@ -368,59 +376,33 @@ func hostname() string {
 	return h
 }
 
-// keyURI builds the otpauth:// URI as the stock tool does: label and
-// issuer with its minimal escaping, no issuer parameter when it is empty;
+// keyURI returns the otpauth:// URI in the stock tool's form: the label
+// as given, its minimal escaping, no issuer parameter when it is empty;
 // and period= when the step is not 30 seconds.
-func keyURI(key otp.Key, totp bool, label, issuer string) string {
-	typ := "hotp"
+func keyURI(key otp.Key, totp bool, label, issuer string) otp.URI {
+	u := otp.URI{Type: "hotp", Issuer: issuer, Label: &label, Key: otp.Key{Secret: key.Secret}}
 	if totp {
-		typ = "totp"
-	}
-	u := "otpauth://" + typ + "/" + escape(label) + "?secret=" + key.Secret.Base32()
-	if issuer != "" {
-		u += "&issuer=" + escape(issuer)
-	}
-	if totp && key.Period != 30*time.Second {
-		u += "&period=" + strconv.Itoa(int(key.Period/time.Second))
+		u.Type = "totp"
+		if key.Period != 30*time.Second {
+			u.Key.Period = key.Period
+		}
 	}
 	return u
 }
 
-// stockURILength returns the length of the stock tool's URI for label
-// and issuer: with its 26-character secret and no period, so that the
+// stockURILength returns the length of the stock tool's URI with u's
+// label and issuer: its 26-character secret and no period, so that the
 // limit falls where the stock tool's does.
-func stockURILength(label, issuer string) int {
-	n := len("otpauth://totp/") + len(escape(label)) + len("?secret=") + 26
-	if issuer != "" {
-		n += len("&issuer=") + len(escape(issuer))
-	}
-	return n
-}
-
-// escape percent-encodes what the stock tool's urlEncode does: "%", "&",
-// "?", "=", control characters, space, and bytes from 0x7F up; everything
-// else (":", "/", "@", "+") stays as it is.
-func escape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' || c == '&' || c == '?' || c == '=' || c <= ' ' || c >= 0x7f {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+func stockURILength(u otp.URI) int {
+	u.Type, u.Key = "totp", otp.Key{Secret: make(otp.Secret, 16)}
+	return len(u.Encode())
 }
 
 // scratchCodes makes n emergency codes as the stock tool does: 4 random
 // bytes as a big-endian number, top bit cleared, modulo 10^8; values
 // below 10^7 are drawn again, so that every code has 8 digits.
-func scratchCodes(random io.Reader, n int) ([]string, error) {
-	codes := make([]string, 0, n)
+func scratchCodes(random io.Reader, n int) ([]int, error) {
+	codes := make([]int, 0, n)
 	var buf [4]byte
 	for len(codes) < n {
 		if _, err := io.ReadFull(random, buf[:]); err != nil {
@@ -430,7 +412,7 @@ func scratchCodes(random io.Reader, n int) ([]string, error) {
 		if v < 10000000 {
 			continue
 		}
-		codes = append(codes, strconv.FormatUint(uint64(v), 10))
+		codes = append(codes, int(v))
 	}
 	return codes, nil
 }
@@ -482,77 +464,4 @@ func (p prompter) yesNo(question string) (bool, error) {
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// stateFile is the content of a new ~/.google_authenticator, built in the
-// stock tool's order: secret, option lines, mode line, scratch codes.
-type stateFile struct {
-	secret  string
-	options []string
-	totp    bool
-	scratch []string
-}
-
-// insert adds an option line directly after the secret, as the stock
-// tool's addOption does; options added later therefore come first.
-func (f *stateFile) insert(line string) {
-	f.options = append([]string{line}, f.options...)
-}
-
-// bytes returns the file: LF-terminated lines, no blank line.
-func (f *stateFile) bytes() []byte {
-	var b strings.Builder
-	b.WriteString(f.secret + "\n")
-	for _, o := range f.options {
-		b.WriteString(o + "\n")
-	}
-	if f.totp {
-		b.WriteString("\" TOTP_AUTH\n")
-	} else {
-		b.WriteString("\" HOTP_COUNTER 1\n")
-	}
-	for _, c := range f.scratch {
-		b.WriteString(c + "\n")
-	}
-	return []byte(b.String())
-}
-
-// writeFile writes the state file as the stock tool does, made durable:
-// the content goes to path+"~", created exclusively (O_EXCL, O_NOFOLLOW)
-// with mode 0400, is flushed, and is renamed over path (replacing a file
-// or symbolic link there); then the directory is flushed. If path+"~"
-// exists (another run in progress, or one that died), nothing is written.
-// On failure the temporary file is removed and path is left as it was.
-func writeFile(path string, content []byte) error {
-	tmp := path + "~"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o400)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fail("cannot write %q: %q exists (left by a run that did not finish?); nothing written", path, tmp)
-		}
-		return fail("cannot write %q: %v", path, err)
-	}
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fail("cannot write %q: %v", path, err)
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err == nil {
-		err = d.Sync()
-		d.Close()
-	}
-	if err != nil {
-		return fail("wrote %q, but cannot flush its directory to disk: %v", path, err)
-	}
-	return nil
 }
