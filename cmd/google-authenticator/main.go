@@ -10,12 +10,15 @@
 //
 // Run "google-authenticator --help" for the options. They are the stock
 // tool's (Debian's 1.08), short and long, with the same ranges, errors and
-// exit statuses, plus --version. The questions come in the same order with
-// the same yes/no meaning (an answer counts by its first letter, y or n;
-// any other answer repeats the question; the end of the input exits with
-// status 1), and the file has the same lines in the same order, so
-// scripts written for the stock tool and the stock PAM module work
-// unchanged. The messages are worded anew.
+// exit statuses, plus --version. The questions, and the prompt for a code
+// from the app, are the stock tool's word for word, in the same order and
+// with the same yes/no meaning (an answer counts by its first letter, y or
+// n; any other answer repeats the question; the end of the input exits
+// with status 1); like the stock tool's, they speak of 30 seconds whatever
+// -S says. The file has the same lines in the same order. So scripts
+// written for the stock tool (expect, Ansible) and the stock PAM module
+// work unchanged. The other messages (the key, the codes, errors) are
+// worded anew.
 //
 // Where it differs from the stock tool, on purpose:
 //
@@ -139,8 +142,7 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	}
 	totp := o.mode == totpMode
 	if o.mode == askMode {
-		if totp, err = p.yesNo(fmt.Sprintf("Should the codes be time-based (a new code every %d seconds)? Answer\n"+
-			`"n" for counter-based codes (a new code each time you ask the app).`, step)); err != nil {
+		if totp, err = p.yesNo(askTimeBased); err != nil {
 			return err
 		}
 	}
@@ -175,13 +177,13 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	}
 
 	if !o.force {
-		ok, err := p.yesNo(fmt.Sprintf("Write the new secret to %q, replacing any earlier one?", path))
+		ok, err := p.yesNo(fmt.Sprintf(askUpdate, path))
 		if err != nil || !ok {
 			return err
 		}
 	}
 	settings := gafile.Settings{Secret: secret, HOTP: !totp, ScratchCodes: scratch}
-	if err := ask(p, &o, &settings, step); err != nil {
+	if err := ask(p, &o, &settings); err != nil {
 		return err
 	}
 	f, err := gafile.New(settings)
@@ -222,7 +224,7 @@ func show(w io.Writer, o options, key otp.Key, totp bool) error {
 // the answer is read like C's strtol, so garbage counts as 0.
 func confirm(p prompter, key otp.Key, now func() time.Time) error {
 	for {
-		line, err := p.line("Enter the code the app shows now (-1 to skip): ")
+		line, err := p.line(askCode)
 		if err != nil {
 			return err
 		}
@@ -262,15 +264,43 @@ func leadingNumber(s string) (n int, negative bool) {
 	return n, sign && n != 0
 }
 
+// The stock tool's questions (spec §2.2), word for word, so that scripts
+// that answer them (expect, Ansible) work unchanged; yesNo adds " (y/n) ".
+// They say 30 seconds whatever -S says, as the stock tool's do.
+const (
+	askTimeBased     = "Do you want authentication tokens to be time-based"
+	askUpdate        = `Do you want me to update your "%s" file?`
+	askCode          = "Enter code from app (-1 to skip): "
+	askDisallowReuse = "Do you want to disallow multiple uses of the same authentication\n" +
+		"token? This restricts you to one login about every 30s, but it increases\n" +
+		"your chances to notice or even prevent man-in-the-middle attacks"
+	askTimeWindow = "By default, a new token is generated every 30 seconds by the mobile app.\n" +
+		"In order to compensate for possible time-skew between the client and the server,\n" +
+		"we allow an extra token before and after the current time. This allows for a\n" +
+		"time skew of up to 30 seconds between authentication server and client. If you\n" +
+		"experience problems with poor time synchronization, you can increase the window\n" +
+		"from its default size of 3 permitted codes (one previous code, the current\n" +
+		"code, the next code) to 17 permitted codes (the 8 previous codes, the current\n" +
+		"code, and the 8 next codes). This will permit for a time skew of up to 4 minutes\n" +
+		"between client and server.\n" +
+		"Do you want to do so?"
+	askCounterWindow = "By default, three tokens are valid at any one time.  This accounts for\n" +
+		"generated-but-not-used tokens and failed login attempts. In order to\n" +
+		"decrease the likelihood of synchronization problems, this window can be\n" +
+		"increased from its default size of 3 to 17. Do you want to do so?"
+	askRateLimit = "If the computer that you are logging into isn't hardened against brute-force\n" +
+		"login attempts, you can enable rate-limiting for the authentication module.\n" +
+		"By default, this limits attackers to no more than 3 login attempts every 30s.\n" +
+		"Do you want to enable rate-limiting?"
+)
+
 // ask puts the remaining questions (or applies the options that answer
 // them) in the stock tool's order, and records the answers in s.
-func ask(p prompter, o *options, s *gafile.Settings, step int) error {
+func ask(p prompter, o *options, s *gafile.Settings) error {
 	if !s.HOTP {
 		switch o.reuse {
 		case askReuse:
-			yes, err := p.yesNo(fmt.Sprintf("Refuse a code that has been used once already? You can then log in once every\n"+
-				"%d seconds at most, but a code that someone else watched you type or\n"+
-				"intercepted is useless to them after you have used it.", step))
+			yes, err := p.yesNo(askDisallowReuse)
 			if err != nil {
 				return err
 			}
@@ -281,11 +311,7 @@ func ask(p prompter, o *options, s *gafile.Settings, step int) error {
 		s.StepSize = o.stepSize
 		switch {
 		case o.windowSize == 0:
-			yes, err := p.yesNo(fmt.Sprintf("The app shows a new code every %d seconds. So that clocks a little apart still\n"+
-				"agree, the codes just before and just after the current one count too\n"+
-				"(3 codes: up to %d seconds between this computer's clock and the phone's).\n"+
-				"Accept 17 codes instead (the 8 before and the 8 after the current one,\n"+
-				"up to %s apart)?", step, step, duration(8*step)))
+			yes, err := p.yesNo(askTimeWindow)
 			if err != nil {
 				return err
 			}
@@ -300,9 +326,7 @@ func ask(p prompter, o *options, s *gafile.Settings, step int) error {
 	} else {
 		switch {
 		case o.windowSize == 0:
-			yes, err := p.yesNo("Three codes count at any time: the next one and the two after it, in case\n" +
-				"some were shown but not used. Accept 17 instead, for apps that get further\n" +
-				"ahead?")
+			yes, err := p.yesNo(askCounterWindow)
 			if err != nil {
 				return err
 			}
@@ -317,8 +341,7 @@ func ask(p prompter, o *options, s *gafile.Settings, step int) error {
 	}
 	switch {
 	case o.rateLimit == 0:
-		yes, err := p.yesNo("Limit logins to 3 attempts every 30 seconds? This slows down anyone guessing\n" +
-			"codes, where the computer you log in to does not do so already.")
+		yes, err := p.yesNo(askRateLimit)
 		if err != nil {
 			return err
 		}
@@ -329,15 +352,6 @@ func ask(p prompter, o *options, s *gafile.Settings, step int) error {
 		s.RateLimit, s.RateTime = o.rateLimit, o.rateTime
 	}
 	return nil
-}
-
-// duration writes a number of seconds for a person: "4 minutes",
-// "90 seconds".
-func duration(seconds int) string {
-	if seconds%60 == 0 {
-		return fmt.Sprintf("%d minutes", seconds/60)
-	}
-	return fmt.Sprintf("%d seconds", seconds)
 }
 
 // label returns the URI label: -l, or user@hostname.
