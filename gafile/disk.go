@@ -44,13 +44,22 @@ func (e *fileError) Unwrap() []error { return []error{e.kind, e.err} }
 //   - It must be a regular file of 1 to MaxSize bytes, owned by opts.UID
 //     unless opts.NoStrictOwner, with no mode bits (03777) outside
 //     opts.AllowedPerm.
-//   - Then Verify. If the attempt changed the file, a temporary file
-//     "<path>~" plus random characters is created in the same directory,
-//     set to mode 0400, written and synced; the inode, size and
-//     modification time of path are compared with those read, since the
-//     stock module takes no lock and may have replaced it; then the
-//     temporary file is renamed over path and the directory is synced. A
-//     crash leaves the old file or the new one, never a mix.
+//   - Temporary files that an earlier VerifyFile left when it was killed
+//     are removed (see below).
+//   - Then Verify. If the attempt changed the file, a new file is
+//     written in the same directory, set to mode 0400 and synced; the
+//     inode, size and modification time of path are compared with those
+//     read, since the stock module takes no lock and may have replaced
+//     it; then the new file is renamed over path and the directory is
+//     synced. A crash leaves the old file or the new one, never a mix.
+//   - Where the file system supports O_TMPFILE, the new file has no name
+//     until just before the rename, so that a process killed while
+//     writing leaves nothing. Its name, as the name of a temporary file
+//     where O_TMPFILE is not supported, is "<path>~otpgate.<pid>.<random>".
+//     Under the lock, VerifyFile removes such files whose process no
+//     longer runs or that are more than a minute older than now. The stock
+//     module's temporary files ("<path>~" and six letters or digits) and
+//     the stock command's ("<path>~") are never touched.
 //   - If the change cannot be saved, the attempt fails with ErrNotSaved and
 //     the file is left as it was, unless opts.AllowReadonly.
 //
@@ -64,6 +73,7 @@ func VerifyFile(ctx context.Context, path, answer string, now time.Time, opts Op
 		return Result{}, err
 	}
 	defer l.f.Close()
+	removeStale(path, now)
 	f, err := Parse(l.data)
 	if err != nil {
 		return Result{}, &fileError{path, ErrUnusable, err}
@@ -203,45 +213,40 @@ func (l *lockedFile) check(opts Options) error {
 var errChanged = errors.New("changed while in use")
 
 // replace writes data over the file atomically (see VerifyFile).
-func (l *lockedFile) replace(data []byte) (err error) {
-	dir, base := filepath.Split(l.path)
-	if dir == "" {
-		dir = "."
-	}
-	tmp, err := os.CreateTemp(dir, base+"~")
+func (l *lockedFile) replace(data []byte) error {
+	dir := filepath.Dir(l.path)
+	n, err := writeNew(dir, data, func() (*os.File, error) {
+		return os.OpenFile(tempName(l.path), os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW|syscall.O_CLOEXEC, 0o400)
+	})
 	if err != nil {
 		return unwrapPathError(err)
 	}
-	renamed := false
-	defer func() {
-		if err != nil && !renamed {
-			tmp.Close()
-			os.Remove(tmp.Name())
-		}
-	}()
-	if err := tmp.Chmod(0o400); err != nil {
-		return err
-	}
-	if _, err := tmp.Write(data); err != nil {
-		return err
-	}
-	if err := tmp.Sync(); err != nil {
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
+	defer n.f.Close()
 	var now syscall.Stat_t
 	if err := syscall.Stat(l.path, &now); err != nil {
+		n.discard()
 		return err
 	}
 	if now.Ino != l.stat.Ino || now.Dev != l.stat.Dev || now.Size != l.stat.Size || now.Mtim != l.stat.Mtim {
+		n.discard()
 		return errChanged
 	}
-	if err := os.Rename(tmp.Name(), l.path); err != nil {
+	// The file gets a name only now, and keeps it for as long as the
+	// rename takes: a writer killed in between leaves it to removeStale.
+	for try := 0; ; try++ {
+		err := n.link(tempName(l.path))
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, fs.ErrExist) || try == 10 {
+			n.discard()
+			return err
+		}
+	}
+	if err := os.Rename(n.name, l.path); err != nil {
+		n.discard()
 		return unwrapPathError(err)
 	}
-	renamed = true
 	// From here on the new file is in place: report a failure to make the
 	// rename durable, but there is no temporary file left to remove.
 	return syncDir(dir)

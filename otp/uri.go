@@ -44,6 +44,14 @@ type URI struct {
 	// Image is the URL of an icon to show beside the account (a FreeOTP
 	// extension); empty means none.
 	Image string
+	// Label, when not nil, selects the form that Google's
+	// google-authenticator command writes (its -l and -i): Label is the
+	// whole label, colons included, in place of Issuer:Account, and Issuer
+	// goes only into the issuer parameter; both are escaped as that
+	// command does (only "%", "&", "?", "=", control bytes, space and
+	// bytes from 0x7F); there is no counter parameter. Such a URI need not
+	// parse back the same. ParseURI never sets Label.
+	Label *string
 }
 
 func (u URI) typ() string {
@@ -57,7 +65,8 @@ func (u URI) typ() string {
 // unchanged: a known type, a valid key, a non-empty account, label parts
 // without colons, control characters, invalid UTF-8 or leading spaces, and
 // an encoding no longer than MaxURILength (percent-encoding can make a
-// URI up to three times longer than the text it carries).
+// URI up to three times longer than the text it carries). With Label set,
+// the label and issuer are not checked.
 func (u URI) Validate() error {
 	if t := u.typ(); t != "totp" && t != "hotp" {
 		return fmt.Errorf("otp: URI type must be totp or hotp, not %q", t)
@@ -68,14 +77,16 @@ func (u URI) Validate() error {
 	if u.Key.Period > maxPeriod {
 		return fmt.Errorf("otp: period longer than %v", maxPeriod)
 	}
-	if u.Account == "" {
-		return errors.New("otp: URI: empty account name")
-	}
-	if err := checkLabelPart("issuer", u.Issuer); err != nil {
-		return err
-	}
-	if err := checkLabelPart("account name", u.Account); err != nil {
-		return err
+	if u.Label == nil { // the command's form takes any label
+		if u.Account == "" {
+			return errors.New("otp: URI: empty account name")
+		}
+		if err := checkLabelPart("issuer", u.Issuer); err != nil {
+			return err
+		}
+		if err := checkLabelPart("account name", u.Account); err != nil {
+			return err
+		}
 	}
 	if !utf8.ValidString(u.Image) {
 		return errors.New("otp: URI: image is not valid UTF-8")
@@ -122,16 +133,25 @@ func (u URI) encode(secret string) string {
 	b.WriteString("otpauth://")
 	b.WriteString(u.typ())
 	b.WriteByte('/')
-	if u.Issuer != "" {
+	switch {
+	case u.Label != nil:
+		b.WriteString(commandEscape(*u.Label))
+	case u.Issuer != "":
 		b.WriteString(escape(u.Issuer, true))
 		b.WriteByte(':')
+		fallthrough
+	default:
+		b.WriteString(escape(u.Account, true))
 	}
-	b.WriteString(escape(u.Account, true))
 	b.WriteString("?secret=")
 	b.WriteString(secret)
 	if u.Issuer != "" {
 		b.WriteString("&issuer=")
-		b.WriteString(escape(u.Issuer, false))
+		if u.Label != nil {
+			b.WriteString(commandEscape(u.Issuer))
+		} else {
+			b.WriteString(escape(u.Issuer, false))
+		}
 	}
 	if u.Key.Algorithm != SHA1 {
 		b.WriteString("&algorithm=")
@@ -145,7 +165,7 @@ func (u URI) encode(secret string) string {
 		b.WriteString("&period=")
 		b.WriteString(strconv.FormatInt(int64(u.Key.Period/time.Second), 10))
 	}
-	if u.typ() == "hotp" {
+	if u.typ() == "hotp" && u.Label == nil {
 		b.WriteString("&counter=")
 		b.WriteString(strconv.FormatUint(u.Counter, 10))
 	}
@@ -171,6 +191,25 @@ func escape(s string, label bool) string {
 		b.WriteByte('%')
 		b.WriteByte(hex[c>>4])
 		b.WriteByte(hex[c&15])
+	}
+	return b.String()
+}
+
+// commandEscape percent-encodes what google-authenticator's urlEncode
+// does: "%", "&", "?", "=", control bytes, space, and bytes from 0x7F up;
+// everything else (":", "/", "@", "+", "#") stays as it is.
+func commandEscape(s string) string {
+	const hex = "0123456789ABCDEF"
+	var b strings.Builder
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		if c == '%' || c == '&' || c == '?' || c == '=' || c <= ' ' || c >= 0x7f {
+			b.WriteByte('%')
+			b.WriteByte(hex[c>>4])
+			b.WriteByte(hex[c&15])
+			continue
+		}
+		b.WriteByte(c)
 	}
 	return b.String()
 }

@@ -47,6 +47,35 @@ func TestURIEncode(t *testing.T) {
 	}
 }
 
+// TestURIEncodeLabel checks the form of Google's google-authenticator
+// command (spec google-authenticator.md §2.3): the label as given, light
+// escaping, no counter.
+func TestURIEncodeLabel(t *testing.T) {
+	sec := otp.Secret("Hello world...\x00")
+	label := func(s string) *string { return &s }
+	tests := []struct {
+		u    otp.URI
+		want string
+	}{
+		{otp.URI{Issuer: "My Co=1&2", Label: label("Al ice&b=c?d%e@x/y:z"), Key: otp.Key{Secret: sec}},
+			"otpauth://totp/Al%20ice%26b%3Dc%3Fd%25e@x/y:z?secret=JBSWY3DPEB3W64TMMQXC4LQA&issuer=My%20Co%3D1%262"},
+		{otp.URI{Type: "hotp", Issuer: "vm", Label: label("root@vm"), Key: otp.Key{Secret: sec}, Counter: 1},
+			"otpauth://hotp/root@vm?secret=JBSWY3DPEB3W64TMMQXC4LQA&issuer=vm"},
+		{otp.URI{Label: label(""), Key: otp.Key{Secret: sec, Period: 60 * time.Second}},
+			"otpauth://totp/?secret=JBSWY3DPEB3W64TMMQXC4LQA&period=60"},
+		{otp.URI{Issuer: "a/b+c#d", Label: label("Example:alice\t\x7fé"), Key: otp.Key{Secret: sec}},
+			"otpauth://totp/Example:alice%09%7F%C3%A9?secret=JBSWY3DPEB3W64TMMQXC4LQA&issuer=a/b+c#d"},
+	}
+	for _, tc := range tests {
+		if err := tc.u.Validate(); err != nil {
+			t.Errorf("Validate(label %q) = %v", *tc.u.Label, err)
+		}
+		if got := tc.u.Encode(); got != tc.want {
+			t.Errorf("Encode(label %q) =\n%s\nwant\n%s", *tc.u.Label, got, tc.want)
+		}
+	}
+}
+
 func TestParseURI(t *testing.T) {
 	sec := "JBSWY3DPEB3W64TMMQXC4LQA"
 	tests := []struct {

@@ -10,12 +10,15 @@
 //
 // Run "google-authenticator --help" for the options. They are the stock
 // tool's (Debian's 1.08), short and long, with the same ranges, errors and
-// exit statuses, plus --version. The questions come in the same order with
-// the same yes/no meaning (an answer counts by its first letter, y or n;
-// any other answer repeats the question; the end of the input exits with
-// status 1), and the file has the same lines in the same order, so
-// scripts written for the stock tool and the stock PAM module work
-// unchanged. The messages are worded anew.
+// exit statuses, plus --version. The questions, and the prompt for a code
+// from the app, are the stock tool's word for word, in the same order and
+// with the same yes/no meaning (an answer counts by its first letter, y or
+// n; any other answer repeats the question; the end of the input exits
+// with status 1); like the stock tool's, they speak of 30 seconds whatever
+// -S says. The file has the same lines in the same order. So scripts
+// written for the stock tool (expect, Ansible) and the stock PAM module
+// work unchanged. The other messages (the key, the codes, errors) are
+// worded anew.
 //
 // Where it differs from the stock tool, on purpose:
 //
@@ -44,7 +47,9 @@
 //     written. The exit status is 1 either way.
 //   - The file is flushed to disk (fsync) before it is renamed into place,
 //     and the directory after, so that a crash leaves the old file or the
-//     new one.
+//     new one. Where the file system supports O_TMPFILE, the new content
+//     has no name until it is complete, so that a run killed while
+//     writing leaves no FILE~ behind to stop the next one.
 //
 // The QR code is drawn only when standard output is a terminal, as in
 // 1.08; -Q NONE leaves out the URI and the QR code.
@@ -52,21 +57,22 @@ package main
 
 import (
 	"bufio"
+	"context"
 	"crypto/rand"
 	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
+	"io/fs"
 	"os"
 	"os/user"
-	"path/filepath"
 	"strconv"
 	"strings"
-	"syscall"
 	"time"
 
 	"golang.org/x/term"
 
+	"github.com/otpgate/otpgate/gafile"
 	"github.com/otpgate/otpgate/internal/qr"
 	"github.com/otpgate/otpgate/otp"
 )
@@ -136,8 +142,7 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	}
 	totp := o.mode == totpMode
 	if o.mode == askMode {
-		if totp, err = p.yesNo(fmt.Sprintf("Should the codes be time-based (a new code every %d seconds)? Answer\n"+
-			`"n" for counter-based codes (a new code each time you ask the app).`, step)); err != nil {
+		if totp, err = p.yesNo(askTimeBased); err != nil {
 			return err
 		}
 	}
@@ -167,32 +172,42 @@ func enrol(args []string, getenv func(string) string, stdin io.Reader, stdout io
 	if !o.quiet && len(scratch) > 0 {
 		fmt.Fprintln(stdout, "Emergency scratch codes, each good for one login (keep them somewhere safe):")
 		for _, c := range scratch {
-			fmt.Fprintf(stdout, "  %s\n", c)
+			fmt.Fprintf(stdout, "  %d\n", c)
 		}
 	}
 
 	if !o.force {
-		ok, err := p.yesNo(fmt.Sprintf("Write the new secret to %q, replacing any earlier one?", path))
+		ok, err := p.yesNo(fmt.Sprintf(askUpdate, path))
 		if err != nil || !ok {
 			return err
 		}
 	}
-	f := stateFile{secret: secret.Base32(), totp: totp, scratch: scratch}
-	if err := ask(p, &o, &f, step); err != nil {
+	settings := gafile.Settings{Secret: secret, HOTP: !totp, ScratchCodes: scratch}
+	if err := ask(p, &o, &settings); err != nil {
 		return err
 	}
-	return writeFile(path, f.bytes())
+	f, err := gafile.New(settings)
+	if err != nil {
+		return err
+	}
+	if err := gafile.Create(context.Background(), path, f); err != nil {
+		if errors.Is(err, fs.ErrExist) {
+			return fail("cannot write %q: %q exists (left by a run that did not finish?); nothing written", path, path+"~")
+		}
+		return fail("%s", strings.TrimPrefix(err.Error(), "gafile: "))
+	}
+	return nil
 }
 
 // show prints the key for the app: the URI and, on a terminal, the QR
 // code (unless -Q NONE), then the secret for typing in by hand.
 func show(w io.Writer, o options, key otp.Key, totp bool) error {
 	if o.qr != qrNone {
-		l, i := label(o), issuer(o)
-		if stockURILength(l, i) > maxURI {
+		u := keyURI(key, totp, label(o), issuer(o))
+		if stockURILength(u) > maxURI {
 			return fail("the label and issuer make the otpauth URI too long (over %d bytes); nothing written", maxURI)
 		}
-		uri := keyURI(key, totp, l, i)
+		uri := u.Encode()
 		fmt.Fprintf(w, "Key URI for your authenticator app (it holds the secret: keep it private):\n  %s\n", uri)
 		if isTerminal(w) {
 			if err := qr.Terminal(w, uri, o.qr.terminalMode()); err != nil {
@@ -209,7 +224,7 @@ func show(w io.Writer, o options, key otp.Key, totp bool) error {
 // the answer is read like C's strtol, so garbage counts as 0.
 func confirm(p prompter, key otp.Key, now func() time.Time) error {
 	for {
-		line, err := p.line("Enter the code the app shows now (-1 to skip): ")
+		line, err := p.line(askCode)
 		if err != nil {
 			return err
 		}
@@ -249,87 +264,94 @@ func leadingNumber(s string) (n int, negative bool) {
 	return n, sign && n != 0
 }
 
+// The stock tool's questions (spec §2.2), word for word, so that scripts
+// that answer them (expect, Ansible) work unchanged; yesNo adds " (y/n) ".
+// They say 30 seconds whatever -S says, as the stock tool's do.
+const (
+	askTimeBased     = "Do you want authentication tokens to be time-based"
+	askUpdate        = `Do you want me to update your "%s" file?`
+	askCode          = "Enter code from app (-1 to skip): "
+	askDisallowReuse = "Do you want to disallow multiple uses of the same authentication\n" +
+		"token? This restricts you to one login about every 30s, but it increases\n" +
+		"your chances to notice or even prevent man-in-the-middle attacks"
+	askTimeWindow = "By default, a new token is generated every 30 seconds by the mobile app.\n" +
+		"In order to compensate for possible time-skew between the client and the server,\n" +
+		"we allow an extra token before and after the current time. This allows for a\n" +
+		"time skew of up to 30 seconds between authentication server and client. If you\n" +
+		"experience problems with poor time synchronization, you can increase the window\n" +
+		"from its default size of 3 permitted codes (one previous code, the current\n" +
+		"code, the next code) to 17 permitted codes (the 8 previous codes, the current\n" +
+		"code, and the 8 next codes). This will permit for a time skew of up to 4 minutes\n" +
+		"between client and server.\n" +
+		"Do you want to do so?"
+	askCounterWindow = "By default, three tokens are valid at any one time.  This accounts for\n" +
+		"generated-but-not-used tokens and failed login attempts. In order to\n" +
+		"decrease the likelihood of synchronization problems, this window can be\n" +
+		"increased from its default size of 3 to 17. Do you want to do so?"
+	askRateLimit = "If the computer that you are logging into isn't hardened against brute-force\n" +
+		"login attempts, you can enable rate-limiting for the authentication module.\n" +
+		"By default, this limits attackers to no more than 3 login attempts every 30s.\n" +
+		"Do you want to enable rate-limiting?"
+)
+
 // ask puts the remaining questions (or applies the options that answer
-// them) in the stock tool's order, adding each option line after the
-// secret as the stock tool does.
-func ask(p prompter, o *options, f *stateFile, step int) error {
-	if f.totp {
+// them) in the stock tool's order, and records the answers in s.
+func ask(p prompter, o *options, s *gafile.Settings) error {
+	if !s.HOTP {
 		switch o.reuse {
 		case askReuse:
-			yes, err := p.yesNo(fmt.Sprintf("Refuse a code that has been used once already? You can then log in once every\n"+
-				"%d seconds at most, but a code that someone else watched you type or\n"+
-				"intercepted is useless to them after you have used it.", step))
+			yes, err := p.yesNo(askDisallowReuse)
 			if err != nil {
 				return err
 			}
-			if yes {
-				f.insert(`" DISALLOW_REUSE`)
-			}
+			s.DisallowReuse = yes
 		case disallowReuse:
-			f.insert(`" DISALLOW_REUSE`)
+			s.DisallowReuse = true
 		}
-		if o.stepSize != 0 {
-			f.insert(`" STEP_SIZE ` + strconv.Itoa(o.stepSize))
-		}
+		s.StepSize = o.stepSize
 		switch {
 		case o.windowSize == 0:
-			yes, err := p.yesNo(fmt.Sprintf("The app shows a new code every %d seconds. So that clocks a little apart still\n"+
-				"agree, the codes just before and just after the current one count too\n"+
-				"(3 codes: up to %d seconds between this computer's clock and the phone's).\n"+
-				"Accept 17 codes instead (the 8 before and the 8 after the current one,\n"+
-				"up to %s apart)?", step, step, duration(8*step)))
+			yes, err := p.yesNo(askTimeWindow)
 			if err != nil {
 				return err
 			}
 			if yes {
-				f.insert(`" WINDOW_SIZE 17`)
+				s.WindowSize = 17
 			}
 		case o.windowSize < 0:
-			f.insert(`" WINDOW_SIZE 3`)
+			s.WindowSize = 3
 		default:
-			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+			s.WindowSize = o.windowSize
 		}
 	} else {
 		switch {
 		case o.windowSize == 0:
-			yes, err := p.yesNo("Three codes count at any time: the next one and the two after it, in case\n" +
-				"some were shown but not used. Accept 17 instead, for apps that get further\n" +
-				"ahead?")
+			yes, err := p.yesNo(askCounterWindow)
 			if err != nil {
 				return err
 			}
 			if yes {
-				f.insert(`" WINDOW_SIZE 17`)
+				s.WindowSize = 17
 			}
 		case o.windowSize < 0:
-			f.insert(`" WINDOW_SIZE 1`)
+			s.WindowSize = 1
 		default:
-			f.insert(`" WINDOW_SIZE ` + strconv.Itoa(o.windowSize))
+			s.WindowSize = o.windowSize
 		}
 	}
 	switch {
 	case o.rateLimit == 0:
-		yes, err := p.yesNo("Limit logins to 3 attempts every 30 seconds? This slows down anyone guessing\n" +
-			"codes, where the computer you log in to does not do so already.")
+		yes, err := p.yesNo(askRateLimit)
 		if err != nil {
 			return err
 		}
 		if yes {
-			f.insert(`" RATE_LIMIT 3 30`)
+			s.RateLimit, s.RateTime = 3, 30
 		}
 	case o.rateLimit > 0:
-		f.insert(fmt.Sprintf(`" RATE_LIMIT %d %d`, o.rateLimit, o.rateTime))
+		s.RateLimit, s.RateTime = o.rateLimit, o.rateTime
 	}
 	return nil
-}
-
-// duration writes a number of seconds for a person: "4 minutes",
-// "90 seconds".
-func duration(seconds int) string {
-	if seconds%60 == 0 {
-		return fmt.Sprintf("%d minutes", seconds/60)
-	}
-	return fmt.Sprintf("%d seconds", seconds)
 }
 
 // label returns the URI label: -l, or user@hostname.
@@ -368,59 +390,33 @@ func hostname() string {
 	return h
 }
 
-// keyURI builds the otpauth:// URI as the stock tool does: label and
-// issuer with its minimal escaping, no issuer parameter when it is empty;
+// keyURI returns the otpauth:// URI in the stock tool's form: the label
+// as given, its minimal escaping, no issuer parameter when it is empty;
 // and period= when the step is not 30 seconds.
-func keyURI(key otp.Key, totp bool, label, issuer string) string {
-	typ := "hotp"
+func keyURI(key otp.Key, totp bool, label, issuer string) otp.URI {
+	u := otp.URI{Type: "hotp", Issuer: issuer, Label: &label, Key: otp.Key{Secret: key.Secret}}
 	if totp {
-		typ = "totp"
-	}
-	u := "otpauth://" + typ + "/" + escape(label) + "?secret=" + key.Secret.Base32()
-	if issuer != "" {
-		u += "&issuer=" + escape(issuer)
-	}
-	if totp && key.Period != 30*time.Second {
-		u += "&period=" + strconv.Itoa(int(key.Period/time.Second))
+		u.Type = "totp"
+		if key.Period != 30*time.Second {
+			u.Key.Period = key.Period
+		}
 	}
 	return u
 }
 
-// stockURILength returns the length of the stock tool's URI for label
-// and issuer: with its 26-character secret and no period, so that the
+// stockURILength returns the length of the stock tool's URI with u's
+// label and issuer: its 26-character secret and no period, so that the
 // limit falls where the stock tool's does.
-func stockURILength(label, issuer string) int {
-	n := len("otpauth://totp/") + len(escape(label)) + len("?secret=") + 26
-	if issuer != "" {
-		n += len("&issuer=") + len(escape(issuer))
-	}
-	return n
-}
-
-// escape percent-encodes what the stock tool's urlEncode does: "%", "&",
-// "?", "=", control characters, space, and bytes from 0x7F up; everything
-// else (":", "/", "@", "+") stays as it is.
-func escape(s string) string {
-	const hex = "0123456789ABCDEF"
-	var b strings.Builder
-	for i := 0; i < len(s); i++ {
-		c := s[i]
-		if c == '%' || c == '&' || c == '?' || c == '=' || c <= ' ' || c >= 0x7f {
-			b.WriteByte('%')
-			b.WriteByte(hex[c>>4])
-			b.WriteByte(hex[c&15])
-			continue
-		}
-		b.WriteByte(c)
-	}
-	return b.String()
+func stockURILength(u otp.URI) int {
+	u.Type, u.Key = "totp", otp.Key{Secret: make(otp.Secret, 16)}
+	return len(u.Encode())
 }
 
 // scratchCodes makes n emergency codes as the stock tool does: 4 random
 // bytes as a big-endian number, top bit cleared, modulo 10^8; values
 // below 10^7 are drawn again, so that every code has 8 digits.
-func scratchCodes(random io.Reader, n int) ([]string, error) {
-	codes := make([]string, 0, n)
+func scratchCodes(random io.Reader, n int) ([]int, error) {
+	codes := make([]int, 0, n)
 	var buf [4]byte
 	for len(codes) < n {
 		if _, err := io.ReadFull(random, buf[:]); err != nil {
@@ -430,7 +426,7 @@ func scratchCodes(random io.Reader, n int) ([]string, error) {
 		if v < 10000000 {
 			continue
 		}
-		codes = append(codes, strconv.FormatUint(uint64(v), 10))
+		codes = append(codes, int(v))
 	}
 	return codes, nil
 }
@@ -482,77 +478,4 @@ func (p prompter) yesNo(question string) (bool, error) {
 func isTerminal(v any) bool {
 	f, ok := v.(*os.File)
 	return ok && term.IsTerminal(int(f.Fd()))
-}
-
-// stateFile is the content of a new ~/.google_authenticator, built in the
-// stock tool's order: secret, option lines, mode line, scratch codes.
-type stateFile struct {
-	secret  string
-	options []string
-	totp    bool
-	scratch []string
-}
-
-// insert adds an option line directly after the secret, as the stock
-// tool's addOption does; options added later therefore come first.
-func (f *stateFile) insert(line string) {
-	f.options = append([]string{line}, f.options...)
-}
-
-// bytes returns the file: LF-terminated lines, no blank line.
-func (f *stateFile) bytes() []byte {
-	var b strings.Builder
-	b.WriteString(f.secret + "\n")
-	for _, o := range f.options {
-		b.WriteString(o + "\n")
-	}
-	if f.totp {
-		b.WriteString("\" TOTP_AUTH\n")
-	} else {
-		b.WriteString("\" HOTP_COUNTER 1\n")
-	}
-	for _, c := range f.scratch {
-		b.WriteString(c + "\n")
-	}
-	return []byte(b.String())
-}
-
-// writeFile writes the state file as the stock tool does, made durable:
-// the content goes to path+"~", created exclusively (O_EXCL, O_NOFOLLOW)
-// with mode 0400, is flushed, and is renamed over path (replacing a file
-// or symbolic link there); then the directory is flushed. If path+"~"
-// exists (another run in progress, or one that died), nothing is written.
-// On failure the temporary file is removed and path is left as it was.
-func writeFile(path string, content []byte) error {
-	tmp := path + "~"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_EXCL|syscall.O_NOFOLLOW, 0o400)
-	if err != nil {
-		if errors.Is(err, os.ErrExist) {
-			return fail("cannot write %q: %q exists (left by a run that did not finish?); nothing written", path, tmp)
-		}
-		return fail("cannot write %q: %v", path, err)
-	}
-	_, err = f.Write(content)
-	if err == nil {
-		err = f.Sync()
-	}
-	if cerr := f.Close(); err == nil {
-		err = cerr
-	}
-	if err == nil {
-		err = os.Rename(tmp, path)
-	}
-	if err != nil {
-		os.Remove(tmp)
-		return fail("cannot write %q: %v", path, err)
-	}
-	d, err := os.Open(filepath.Dir(path))
-	if err == nil {
-		err = d.Sync()
-		d.Close()
-	}
-	if err != nil {
-		return fail("wrote %q, but cannot flush its directory to disk: %v", path, err)
-	}
-	return nil
 }

@@ -362,8 +362,11 @@ func TestVerifyFileConcurrent(t *testing.T) {
 	}
 }
 
-// TestVerifyFileKilled kills verify-file at random moments while it
-// updates a file: the file must always be the old one or the new one.
+// TestVerifyFileKilled kills verify-file with SIGKILL at random moments
+// while it updates a file, 200 times: the file must always be the old one
+// or the new one, and after the next run that is not killed no temporary
+// copy of the secret may be left; a temporary file named as the stock
+// module names its own stays.
 func TestVerifyFileKilled(t *testing.T) {
 	bin := buildOtpgate(t)
 	dir := t.TempDir()
@@ -377,6 +380,25 @@ func TestVerifyFileKilled(t *testing.T) {
 		t.Fatal(err)
 	}
 	updated := f.Bytes()
+	stockTemp := filepath.Join(dir, "ga~Ab3xYz") // mkstemp's pattern
+	if err := os.WriteFile(stockTemp, old, 0o400); err != nil {
+		t.Fatal(err)
+	}
+	// leftovers lists the directory's entries other than the file and the
+	// stock module's temporary file.
+	leftovers := func() []string {
+		ents, err := os.ReadDir(dir)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, e := range ents {
+			if p := filepath.Join(dir, e.Name()); p != file && p != stockTemp {
+				out = append(out, e.Name())
+			}
+		}
+		return out
+	}
 
 	reset := func() {
 		os.Remove(file)
@@ -384,45 +406,65 @@ func TestVerifyFileKilled(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// How long does one uninterrupted run take, from the answer to the exit?
-	reset()
-	cmd, stdin, stderr := startVerify(t, bin, file, 300000)
-	begin := time.Now()
-	io.WriteString(stdin, "12345678\n")
-	stdin.Close()
-	if code := exitCode(t, cmd); code != 0 {
-		t.Fatalf("verify-file: exit status %d: %s", code, stderr)
-	}
-	run := time.Since(begin)
-
-	rng := rand.New(rand.NewPCG(1, 2))
-	seen := map[string]int{}
-	for range 150 {
-		reset()
-		cmd, stdin, _ := startVerify(t, bin, file, 300000)
+	// verify runs one attempt, killed after delay unless it is negative.
+	verify := func(delay time.Duration) (int, []byte) {
+		cmd, stdin, stderr := startVerify(t, bin, file, 300000)
 		io.WriteString(stdin, "12345678\n")
 		stdin.Close()
-		// The delay only spreads the kills over the run; correctness does
-		// not depend on it.
-		time.Sleep(time.Duration(rng.Int64N(int64(run) * 3 / 2)))
-		cmd.Process.Kill()
+		if delay >= 0 {
+			time.Sleep(delay)
+			cmd.Process.Signal(syscall.SIGKILL)
+		}
 		code := exitCode(t, cmd)
+		if delay < 0 && code != 0 {
+			t.Fatalf("verify-file: exit status %d: %s", code, stderr)
+		}
 		got, err := os.ReadFile(file)
 		switch {
 		case err != nil:
 			t.Fatalf("after a kill: %v", err)
-		case bytes.Equal(got, old):
-			seen["old"]++
-		case bytes.Equal(got, updated):
-			seen["new"]++
-		default:
+		case !bytes.Equal(got, old) && !bytes.Equal(got, updated):
 			t.Fatalf("after a kill (exit %d) the file is neither old nor new:\n%q", code, got)
-		}
-		if code == 0 && !bytes.Equal(got, updated) {
+		case code == 0 && !bytes.Equal(got, updated):
 			t.Fatalf("accepted, but the file was not updated")
 		}
+		return code, got
 	}
-	t.Logf("one run takes %v; after kills: %v", run, seen)
+	// How long does one uninterrupted run take, from the answer to the exit?
+	reset()
+	begin := time.Now()
+	verify(-1)
+	run := time.Since(begin)
+
+	rng := rand.New(rand.NewPCG(1, 2))
+	seen := map[string]int{}
+	left := 0
+	for range 200 {
+		reset()
+		// The delay only spreads the kills over the run; correctness does
+		// not depend on it.
+		code, got := verify(time.Duration(rng.Int64N(int64(run) * 3 / 2)))
+		switch {
+		case code != -1:
+			seen["finished"]++
+		case bytes.Equal(got, old):
+			seen["killed, old"]++
+		default:
+			seen["killed, new"]++
+		}
+		if len(leftovers()) > 0 {
+			left++
+		}
+	}
+	reset()
+	verify(-1)
+	if l := leftovers(); len(l) > 0 {
+		t.Errorf("after the kills and a run to its end, %d temporary files are left: %q", len(l), l)
+	}
+	if _, err := os.Stat(stockTemp); err != nil {
+		t.Errorf("the stock module's temporary file was removed: %v", err)
+	}
+	t.Logf("one run takes %v; 200 runs: %v; %d left a temporary file until the next run", run, seen, left)
 }
 
 // TestVerifyFileExitStatus runs verify-file in-process on files in
