@@ -28,20 +28,18 @@ Flags:
 
 func runMigrateStore(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("migrate-store", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	from := fs.String("from", "", "the SQLite store: sqlite:PATH or a file path")
 	to := fs.String("to", "", "the PostgreSQL database: a postgres:// URL (its password shows in the process list: prefer -to-file)")
 	toFile := fs.String("to-file", "", "`file` holding the PostgreSQL URL, as -db-file")
 	fs.Usage = func() {
-		fmt.Fprint(e.stdout, migrateStoreUsage)
-		fs.SetOutput(e.stdout)
+		fmt.Fprint(fs.Output(), migrateStoreUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(e.args); err != nil {
+	if err := parseFlags(fs, e.args, e); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return exitError{code: 2}
+		return err
 	}
 	if fs.NArg() > 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("migrate-store: unexpected argument %q", fs.Arg(0))}
