@@ -229,9 +229,19 @@ func TestVerify(t *testing.T) {
 }
 
 func TestAlgorithmNames(t *testing.T) {
-	for _, in := range []string{"SHA1", "sha1", "Sha-256", "SHA512"} {
-		if _, err := otp.ParseAlgorithm(in); err != nil {
-			t.Errorf("ParseAlgorithm(%q) = %v", in, err)
+	for _, tc := range []struct {
+		in   string
+		want otp.Algorithm
+	}{
+		{"SHA1", otp.SHA1},
+		{"sha1", otp.SHA1},
+		{"SHA256", otp.SHA256},
+		{"Sha-256", otp.SHA256},
+		{"SHA512", otp.SHA512},
+		{"sha-512", otp.SHA512},
+	} {
+		if got, err := otp.ParseAlgorithm(tc.in); err != nil || got != tc.want {
+			t.Errorf("ParseAlgorithm(%q) = %v, %v, want %v", tc.in, got, err, tc.want)
 		}
 	}
 	for _, in := range []string{"", "MD5", "SHA224", "SHA1 "} {

@@ -144,6 +144,12 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) ([]
 	if err := fs.Parse(args); err != nil {
 		return nil, err
 	}
+	return fs.Args(), fillConfig(fs, getenv)
+}
+
+// fillConfig fills every flag of fs not given from the environment, then
+// from the config file.
+func fillConfig(fs *flag.FlagSet, getenv func(string) string) error {
 	set := map[string]bool{}
 	fs.Visit(func(f *flag.Flag) { set[f.Name] = true })
 	var err error
@@ -159,14 +165,12 @@ func loadConfig(fs *flag.FlagSet, args []string, getenv func(string) string) ([]
 		}
 	})
 	if err != nil {
-		return nil, err
+		return err
 	}
 	if path := fs.Lookup("config").Value.String(); path != "" {
-		if err := readConfigFile(fs, path, set); err != nil {
-			return nil, err
-		}
+		return readConfigFile(fs, path, set)
 	}
-	return fs.Args(), nil
+	return nil
 }
 
 // readConfigFile sets, from "name = value" lines, the flags not set yet.

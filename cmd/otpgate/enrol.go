@@ -46,10 +46,8 @@ const maxLine = 4096
 // runEnrol is "otpgate enrol".
 func runEnrol(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("enrol", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
-		fmt.Fprint(e.stdout, enrolUsage)
-		fs.SetOutput(e.stdout)
+		fmt.Fprint(fs.Output(), enrolUsage)
 		fs.PrintDefaults()
 	}
 	def := e.getenv("OTPGATE_BASE_URL")
@@ -59,11 +57,11 @@ func runEnrol(ctx context.Context, e env) error {
 	server := fs.String("server", def, "the otpgate server's `URL` (default from OTPGATE_BASE_URL)")
 	name := fs.String("user", "", "your user `name` (default: asked on a terminal, else the current account's name)")
 	fromStdin := fs.Bool("password-stdin", false, "read the password from the first line of standard input")
-	if err := fs.Parse(e.args); err != nil {
+	if err := parseFlags(fs, e.args, e); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return exitError{code: 2}
+		return err
 	}
 	if fs.NArg() > 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("enrol: unexpected argument %q", fs.Arg(0))}

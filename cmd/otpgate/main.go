@@ -15,6 +15,7 @@ import (
 	"os"
 	"os/signal"
 	"sort"
+	"strings"
 	"syscall"
 )
 
@@ -91,8 +92,11 @@ func run(ctx context.Context, args []string, getenv func(string) string, stdin i
 	}
 	cmd, ok := commands[name]
 	if !ok {
-		usage(stderr)
-		return exitError{code: 2, msg: fmt.Sprintf("unknown command %q", name)}
+		what := "command"
+		if strings.HasPrefix(name, "-") {
+			what = "flag"
+		}
+		return exitError{code: 2, msg: fmt.Sprintf("unknown %s %q\nusage: otpgate <command> [flags]; \"otpgate -h\" lists the commands", what, name)}
 	}
 	return cmd.run(ctx, env{args: args[1:], getenv: getenv, stdin: stdin, stdout: stdout, stderr: stderr})
 }

@@ -5,11 +5,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"os"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/migrate"
 	"github.com/otpgate/otpgate/internal/postgres"
+	"github.com/otpgate/otpgate/internal/sqlite"
 )
 
 const migrateStoreUsage = `usage: otpgate migrate-store -from sqlite:PATH (-to postgres://... | -to-file FILE)
@@ -26,20 +28,18 @@ Flags:
 
 func runMigrateStore(ctx context.Context, e env) error {
 	fs := flag.NewFlagSet("migrate-store", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	from := fs.String("from", "", "the SQLite store: sqlite:PATH or a file path")
 	to := fs.String("to", "", "the PostgreSQL database: a postgres:// URL (its password shows in the process list: prefer -to-file)")
 	toFile := fs.String("to-file", "", "`file` holding the PostgreSQL URL, as -db-file")
 	fs.Usage = func() {
-		fmt.Fprint(e.stdout, migrateStoreUsage)
-		fs.SetOutput(e.stdout)
+		fmt.Fprint(fs.Output(), migrateStoreUsage)
 		fs.PrintDefaults()
 	}
-	if err := fs.Parse(e.args); err != nil {
+	if err := parseFlags(fs, e.args, e); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return exitError{code: 2}
+		return err
 	}
 	if fs.NArg() > 0 {
 		return exitError{code: 2, msg: fmt.Sprintf("migrate-store: unexpected argument %q", fs.Arg(0))}
@@ -64,38 +64,41 @@ func runMigrateStore(ctx context.Context, e env) error {
 		return exitError{code: 2, msg: "migrate-store: target: " + err.Error()}
 	}
 
+	// sqlite.Open would make an empty store of a mistyped path.
+	if _, err := os.Stat(src.sqlitePath); err != nil {
+		return fmt.Errorf("migrate-store: -from: %w", err)
+	}
+	source, err := sqlite.Open(ctx, src.sqlitePath)
+	if err != nil {
+		return fmt.Errorf("store %s: %w", src, err)
+	}
+	defer source.Close()
 	target, err := postgres.Open(ctx, dst.dsn, postgres.Options{})
 	if err != nil {
 		return fmt.Errorf("store %s: %w", dst, err)
 	}
 	defer target.Close()
 	begin := time.Now()
-	d, err := migrate.ReadSQLite(ctx, src.sqlitePath)
-	if err != nil {
-		return err
+	r, err := migrate.Copy(ctx, source, target)
+	if r.Source.Checksum != "" {
+		printSummary(e, "source "+src.String(), r.Source)
 	}
-	want := d.Summary()
-	printSummary(e, "source "+src.String(), want)
-	if err := target.Import(ctx, d); err != nil {
-		if errors.Is(err, mfa.ErrConflict) {
-			return exitError{code: 1, msg: fmt.Sprintf("migrate-store: target %s is not empty (%v); nothing was copied", dst, err)}
-		}
-		return err
+	if r.Target.Checksum != "" {
+		printSummary(e, "target "+dst.String(), r.Target)
 	}
-	back, err := target.Export(ctx)
-	if err != nil {
-		return err
-	}
-	got := back.Summary()
-	printSummary(e, "target "+dst.String(), got)
-	if got != want {
+	switch {
+	case errors.Is(err, mfa.ErrConflict):
+		return exitError{code: 1, msg: fmt.Sprintf("migrate-store: target %s is not empty (%v); nothing was copied", dst, err)}
+	case errors.Is(err, migrate.ErrDiffers):
 		return exitError{code: 1, msg: "migrate-store: the target differs from the source: check the database before use"}
+	case err != nil:
+		return err
 	}
 	fmt.Fprintf(e.stdout, "ok: source and target agree (%v)\n", time.Since(begin).Round(time.Millisecond))
 	return nil
 }
 
-func printSummary(e env, what string, s postgres.Summary) {
+func printSummary(e env, what string, s migrate.Summary) {
 	fmt.Fprintf(e.stdout, "%s:\n  users %d\n  authenticators %d\n  recovery_codes %d\n  sessions %d\n  setup_tokens %d\n  throttle %d\n  sha256 %s\n",
 		what, s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Checksum)
 }

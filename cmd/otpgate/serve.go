@@ -70,28 +70,26 @@ first found wins):
 // newFlagSet returns the flag set of a command with every setting.
 func newFlagSet(name, usage string, e env, c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	configFlags(fs, c)
 	fs.Usage = func() {
-		fmt.Fprint(e.stdout, usage)
-		printSettings(e.stdout, fs)
+		fmt.Fprint(fs.Output(), usage)
+		printSettings(fs.Output(), fs)
 	}
 	return fs
 }
 
 // parseConfig loads and checks the settings of a command.
 func parseConfig(fs *flag.FlagSet, c *Config, e env) ([]string, error) {
-	args, err := loadConfig(fs, e.args, e.getenv)
-	if errors.Is(err, flag.ErrHelp) {
+	if err := parseFlags(fs, e.args, e); err != nil {
 		return nil, err
 	}
-	if err != nil {
+	if err := fillConfig(fs, e.getenv); err != nil {
 		return nil, exitError{code: 2, msg: err.Error()}
 	}
 	if err := c.Validate(); err != nil {
 		return nil, exitError{code: 2, msg: strings.ReplaceAll(err.Error(), "\n", "; ")}
 	}
-	return args, nil
+	return fs.Args(), nil
 }
 
 // parseWithNames parses args, in which flags may come before, between and
@@ -99,7 +97,8 @@ func parseConfig(fs *flag.FlagSet, c *Config, e env) ([]string, error) {
 func parseWithNames(fs *flag.FlagSet, c *Config, e env, args []string) ([]string, error) {
 	var names []string
 	for {
-		rest, err := parseConfig(fs, c, env{args: args, getenv: e.getenv})
+		e.args = args
+		rest, err := parseConfig(fs, c, e)
 		if err != nil {
 			return nil, err
 		}

@@ -2,6 +2,7 @@ package main
 
 import (
 	"errors"
+	"io/fs"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -154,6 +155,13 @@ func TestMigrateStoreCommand(t *testing.T) {
 	var ee exitError
 	if !errors.As(err, &ee) || ee.code != 1 || !strings.Contains(ee.msg, "not empty") {
 		t.Errorf("migrate-store into a non-empty database = %v\n%s, want exit status 1, not empty", err, out)
+	}
+	missing := filepath.Join(dir, "missing.db")
+	if _, err := runInput(t, "", "migrate-store", "-from", missing, "-to-file", writeDBFile(t, dsn)); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("migrate-store from a missing file = %v, want not exist", err)
+	}
+	if _, err := os.Stat(missing); !errors.Is(err, fs.ErrNotExist) {
+		t.Errorf("migrate-store from a missing file made it: %v", err)
 	}
 	for _, args := range [][]string{
 		{"-from", src},

@@ -50,7 +50,6 @@ type verifyFileConfig struct {
 func runVerifyFile(ctx context.Context, e env) error {
 	var c verifyFileConfig
 	fs := flag.NewFlagSet("verify-file", flag.ContinueOnError)
-	fs.SetOutput(e.stderr)
 	fs.Usage = func() {
 		fmt.Fprint(fs.Output(), verifyFileUsage)
 		fs.PrintDefaults()
@@ -67,11 +66,11 @@ func runVerifyFile(ctx context.Context, e env) error {
 	fs.IntVar(&c.gracePeriod, "grace_period", 0, "accept a host without a code for `seconds` after its last login (0: off)")
 	fs.StringVar(&c.rhost, "rhost", e.getenv("PAM_RHOST"), "the client's `host`, for grace_period")
 	fs.StringVar(&c.now, "now", "", "the time, in Unix `seconds` (default: the clock)")
-	if err := fs.Parse(e.args); err != nil {
+	if err := parseFlags(fs, e.args, e); err != nil {
 		if errors.Is(err, flag.ErrHelp) {
 			return nil
 		}
-		return exitError{code: 2}
+		return err
 	}
 	for _, a := range fs.Args() {
 		name, val, hasVal := strings.Cut(a, "=")

@@ -35,6 +35,22 @@ func freshPostgres(t testing.TB) *postgres.Store {
 	return s
 }
 
+// copySQLite copies the SQLite store at path into to with migrate.Copy, as
+// otpgate migrate-store does, and returns the summary of what was moved.
+func copySQLite(t testing.TB, path string, to migrate.Importer) (migrate.Summary, error) {
+	t.Helper()
+	lite, err := sqlite.Open(context.Background(), path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+	r, err := migrate.Copy(context.Background(), lite, to)
+	if err == nil && r.Target != r.Source {
+		t.Errorf("Copy = %+v, nil; want the target's summary equal to the source's", r)
+	}
+	return r.Source, err
+}
+
 // clock is a settable time for the services.
 type clock struct{ t time.Time }
 
@@ -112,12 +128,12 @@ func TestSQLiteToPostgres(t *testing.T) {
 	lite.Close()
 
 	pg := freshPostgres(t)
-	sum, err := migrate.SQLiteToPostgres(ctx, path, pg)
+	sum, err := copySQLite(t, path, pg)
 	if err != nil {
-		t.Fatalf("SQLiteToPostgres = %v", err)
+		t.Fatalf("Copy = %v", err)
 	}
 	t.Logf("moved %v", sum)
-	want := postgres.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2}
+	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2}
 	want.Checksum = sum.Checksum
 	if sum != want {
 		t.Errorf("moved %v, want %v", sum, want)
@@ -152,9 +168,9 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 
 	// A second run finds the target not empty and changes nothing.
-	_, err = migrate.SQLiteToPostgres(ctx, path, pg)
+	_, err = copySQLite(t, path, pg)
 	if !errors.Is(err, mfa.ErrConflict) {
-		t.Errorf("SQLiteToPostgres into a used store = %v, want ErrConflict", err)
+		t.Errorf("Copy into a used store = %v, want ErrConflict", err)
 	}
 	if users, _ := pg.Users(ctx); len(users) != 3 {
 		t.Errorf("users after the refused second run = %d, want 3", len(users))
@@ -165,38 +181,38 @@ func TestSQLiteToPostgres(t *testing.T) {
 // not depend on row order or sub-microsecond time.
 func TestSummary(t *testing.T) {
 	t0 := time.Date(2026, 11, 28, 9, 0, 0, 0, time.UTC)
-	base := func() postgres.Dump {
-		return postgres.Dump{
+	base := func() migrate.Dump {
+		return migrate.Dump{
 			Users: []mfa.User{{ID: 1, Name: "a", Created: t0}, {ID: 2, Name: "b", Created: t0}},
 			Authenticators: []mfa.Authenticator{{ID: "x", UserID: 1, SealedSecret: []byte{1, 2}, Digits: 6,
 				Period: 30 * time.Second, Created: t0, Confirmed: t0, LastStep: 7}},
-			RecoveryCodes: []postgres.RecoveryCode{{UserID: 1, Hash: []byte{9}, Created: t0}},
+			RecoveryCodes: []migrate.RecoveryCode{{UserID: 1, Hash: []byte{9}, Created: t0}},
 			Sessions:      []mfa.Session{{TokenHash: []byte{3}, UserID: 1, Level: mfa.LevelFull, Created: t0, LastSeen: t0}},
-			SetupTokens:   []postgres.SetupToken{{Hash: []byte{4}, Expires: t0}},
-			Throttle:      []postgres.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
+			SetupTokens:   []migrate.SetupToken{{Hash: []byte{4}, Expires: t0}},
+			Throttle:      []migrate.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
 		}
 	}
 	b := base()
 	want := b.Summary()
 	tests := []struct {
 		name   string
-		change func(d *postgres.Dump)
+		change func(d *migrate.Dump)
 		same   bool
 	}{
-		{"rows reordered", func(d *postgres.Dump) { d.Users[0], d.Users[1] = d.Users[1], d.Users[0] }, true},
-		{"nanoseconds", func(d *postgres.Dump) { d.Users[0].Created = t0.Add(999) }, true},
-		{"user name", func(d *postgres.Dump) { d.Users[1].Name = "c" }, false},
-		{"user ID", func(d *postgres.Dump) { d.Users[1].ID = 3 }, false},
-		{"display name", func(d *postgres.Dump) { d.Users[1].DisplayName = "B" }, false},
-		{"groups", func(d *postgres.Dump) { d.Users[1].Groups = []string{"hpc"} }, false},
-		{"empty groups", func(d *postgres.Dump) { d.Users[1].Groups = []string{} }, true},
-		{"sealed secret", func(d *postgres.Dump) { d.Authenticators[0].SealedSecret[1] = 3 }, false},
-		{"last step", func(d *postgres.Dump) { d.Authenticators[0].LastStep = 8 }, false},
-		{"recovery code used", func(d *postgres.Dump) { d.RecoveryCodes[0].Used = t0 }, false},
-		{"session level", func(d *postgres.Dump) { d.Sessions[0].Level = mfa.LevelPassword }, false},
-		{"setup token", func(d *postgres.Dump) { d.SetupTokens[0].Expires = t0.Add(time.Second) }, false},
-		{"throttle", func(d *postgres.Dump) { d.Throttle[0].Failures = 3 }, false},
-		{"row dropped", func(d *postgres.Dump) { d.Sessions = nil }, false},
+		{"rows reordered", func(d *migrate.Dump) { d.Users[0], d.Users[1] = d.Users[1], d.Users[0] }, true},
+		{"nanoseconds", func(d *migrate.Dump) { d.Users[0].Created = t0.Add(999) }, true},
+		{"user name", func(d *migrate.Dump) { d.Users[1].Name = "c" }, false},
+		{"user ID", func(d *migrate.Dump) { d.Users[1].ID = 3 }, false},
+		{"display name", func(d *migrate.Dump) { d.Users[1].DisplayName = "B" }, false},
+		{"groups", func(d *migrate.Dump) { d.Users[1].Groups = []string{"hpc"} }, false},
+		{"empty groups", func(d *migrate.Dump) { d.Users[1].Groups = []string{} }, true},
+		{"sealed secret", func(d *migrate.Dump) { d.Authenticators[0].SealedSecret[1] = 3 }, false},
+		{"last step", func(d *migrate.Dump) { d.Authenticators[0].LastStep = 8 }, false},
+		{"recovery code used", func(d *migrate.Dump) { d.RecoveryCodes[0].Used = t0 }, false},
+		{"session level", func(d *migrate.Dump) { d.Sessions[0].Level = mfa.LevelPassword }, false},
+		{"setup token", func(d *migrate.Dump) { d.SetupTokens[0].Expires = t0.Add(time.Second) }, false},
+		{"throttle", func(d *migrate.Dump) { d.Throttle[0].Failures = 3 }, false},
+		{"row dropped", func(d *migrate.Dump) { d.Sessions = nil }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -218,14 +234,13 @@ func TestSQLiteToPostgresScale(t *testing.T) {
 		t.Skip("seeds 100 000 accounts")
 	}
 	const n = 100_000
-	ctx := context.Background()
 	pg := freshPostgres(t)
 	path := filepath.Join(t.TempDir(), "otpgate.db")
 	seedSQLite(t, path, n)
 	begin := time.Now()
-	sum, err := migrate.SQLiteToPostgres(ctx, path, pg)
+	sum, err := copySQLite(t, path, pg)
 	if err != nil {
-		t.Fatalf("SQLiteToPostgres = %v", err)
+		t.Fatalf("Copy = %v", err)
 	}
 	t.Logf("moved %v in %v", sum, time.Since(begin).Round(time.Millisecond))
 	if sum.Users != n || sum.Authenticators != n || sum.RecoveryCodes != 10*n || sum.Sessions != n {
@@ -264,5 +279,49 @@ func seedSQLite(t *testing.T, path string, n int) {
 		if _, err := db.ExecContext(ctx, q); err != nil {
 			t.Fatalf("seed: %v", err)
 		}
+	}
+}
+
+// lossy is a target that loses the last session of what it imports, or
+// fails to import.
+type lossy struct {
+	d         migrate.Dump
+	importErr error
+}
+
+func (l *lossy) Import(_ context.Context, d migrate.Dump) error {
+	if l.importErr != nil {
+		return l.importErr
+	}
+	l.d = d
+	l.d.Sessions = l.d.Sessions[:len(l.d.Sessions)-1]
+	return nil
+}
+
+func (l *lossy) Export(context.Context) (migrate.Dump, error) { return l.d, nil }
+
+// TestCopyChecks: Copy reports a target that does not hold what was read
+// as ErrDiffers, with both summaries, and passes an import's error on.
+func TestCopyChecks(t *testing.T) {
+	ctx := context.Background()
+	path := filepath.Join(t.TempDir(), "otpgate.db")
+	seedSQLite(t, path, 3)
+	lite, err := sqlite.Open(ctx, path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer lite.Close()
+
+	r, err := migrate.Copy(ctx, lite, &lossy{})
+	if !errors.Is(err, migrate.ErrDiffers) {
+		t.Errorf("Copy into a target losing a row = %v, want ErrDiffers", err)
+	}
+	if r.Source.Sessions != 3 || r.Target.Sessions != 2 || r.Source.Checksum == r.Target.Checksum {
+		t.Errorf("Copy into a target losing a row reported %+v, want 3 sessions read, 2 back, checksums apart", r)
+	}
+
+	_, err = migrate.Copy(ctx, lite, &lossy{importErr: mfa.ErrConflict})
+	if !errors.Is(err, mfa.ErrConflict) {
+		t.Errorf("Copy into a target refusing the import = %v, want ErrConflict", err)
 	}
 }

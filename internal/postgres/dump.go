@@ -1,133 +1,16 @@
 package postgres
 
 import (
-	"bytes"
-	"cmp"
 	"context"
-	"crypto/sha256"
 	"database/sql"
-	"encoding/hex"
-	"encoding/json"
 	"fmt"
-	"slices"
-	"time"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/migrate"
 )
-
-// Dump is every row of a store, as otpgate migrate-store moves it from one
-// store to another: users keep their IDs, because sealed TOTP secrets are
-// bound to them.
-type Dump struct {
-	Users          []mfa.User
-	Authenticators []mfa.Authenticator
-	RecoveryCodes  []RecoveryCode
-	Sessions       []mfa.Session
-	SetupTokens    []SetupToken
-	Throttle       []ThrottleEntry
-}
-
-// RecoveryCode is one stored recovery code: the hash only.
-type RecoveryCode struct {
-	UserID  int64
-	Hash    []byte
-	Created time.Time
-	// Used is when the code was used; zero means unused.
-	Used time.Time
-}
-
-// SetupToken is the hash of the one-time token for the first
-// administrator.
-type SetupToken struct {
-	Hash    []byte
-	Expires time.Time
-}
-
-// ThrottleEntry is the failure count of one throttle key.
-type ThrottleEntry struct {
-	Key         string
-	Failures    int
-	LastFailure time.Time
-}
-
-// Summary counts the rows of a Dump and sums them up.
-type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys int
-	// Checksum is the hex SHA-256 of every row, in a canonical order and
-	// encoding; equal dumps have equal checksums.
-	Checksum string
-}
-
-// String gives the counts and the checksum on one line.
-func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Checksum)
-}
-
-// Normalize sorts every table by its key and rounds times to the
-// microsecond (PostgreSQL's precision) in UTC, so that a dump read back
-// from PostgreSQL equals the one written.
-func (d *Dump) Normalize() {
-	us := func(t *time.Time) {
-		if !t.IsZero() {
-			*t = t.Truncate(time.Microsecond).UTC()
-		}
-	}
-	for i := range d.Users {
-		us(&d.Users[i].Created)
-		if len(d.Users[i].Groups) == 0 {
-			d.Users[i].Groups = nil // none, however it was read
-		}
-	}
-	for i := range d.Authenticators {
-		a := &d.Authenticators[i]
-		us(&a.Created)
-		us(&a.Confirmed)
-		us(&a.LastUsed)
-		if a.Confirmed.IsZero() && a.LastUsed.IsZero() {
-			a.LastStep = 0 // meaningless, and not stored
-		}
-	}
-	for i := range d.RecoveryCodes {
-		us(&d.RecoveryCodes[i].Created)
-		us(&d.RecoveryCodes[i].Used)
-	}
-	for i := range d.Sessions {
-		us(&d.Sessions[i].Created)
-		us(&d.Sessions[i].LastSeen)
-	}
-	for i := range d.SetupTokens {
-		us(&d.SetupTokens[i].Expires)
-	}
-	for i := range d.Throttle {
-		us(&d.Throttle[i].LastFailure)
-	}
-	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
-	slices.SortFunc(d.RecoveryCodes, func(a, b RecoveryCode) int {
-		return cmp.Or(cmp.Compare(a.UserID, b.UserID), bytes.Compare(a.Hash, b.Hash))
-	})
-	slices.SortFunc(d.Sessions, func(a, b mfa.Session) int { return bytes.Compare(a.TokenHash, b.TokenHash) })
-	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
-	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
-}
-
-// Summary normalizes d and returns its counts and checksum.
-func (d *Dump) Summary() Summary {
-	d.Normalize()
-	h := sha256.New()
-	// JSON of fixed struct types is a canonical encoding here: fields in
-	// declaration order, times in RFC 3339 UTC, bytes in base64.
-	json.NewEncoder(h).Encode(d)
-	return Summary{
-		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
-		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle),
-		Checksum: hex.EncodeToString(h.Sum(nil)),
-	}
-}
 
 // tables lists the store's tables, owners first.
 var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"}
@@ -136,7 +19,7 @@ var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
 // import leaves the store empty. Users keep their IDs, and new users are
 // numbered after the largest.
-func (s *Store) Import(ctx context.Context, d Dump) error {
+func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
 		return dbError("import", err)
@@ -156,7 +39,7 @@ func (s *Store) Import(ctx context.Context, d Dump) error {
 	})
 }
 
-func importTx(ctx context.Context, tx pgx.Tx, d Dump) error {
+func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	// A large import takes longer than the statement timeout meant for
 	// sign-ins.
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
@@ -234,8 +117,8 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 }
 
 // Export reads every row of the store, in one snapshot.
-func (s *Store) Export(ctx context.Context) (Dump, error) {
-	var d Dump
+func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
+	var d migrate.Dump
 	err := s.withTx(ctx, "export", func(tx *sql.Tx) error {
 		if _, err := tx.ExecContext(ctx, `SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY`); err != nil {
 			return dbError("export", err)
@@ -258,7 +141,7 @@ func (s *Store) Export(ctx context.Context) (Dump, error) {
 			return err
 		}
 		if err := each(ctx, tx, `SELECT user_id, hash, created_at, used_at FROM recovery_codes`, func(r *sql.Rows) error {
-			var c RecoveryCode
+			var c migrate.RecoveryCode
 			var created, used sql.NullTime
 			err := r.Scan(&c.UserID, &c.Hash, &created, &used)
 			c.Created, c.Used = fromDB(created), fromDB(used)
@@ -278,7 +161,7 @@ func (s *Store) Export(ctx context.Context) (Dump, error) {
 			return err
 		}
 		if err := each(ctx, tx, `SELECT hash, expires_at FROM setup_tokens`, func(r *sql.Rows) error {
-			var t SetupToken
+			var t migrate.SetupToken
 			var expires sql.NullTime
 			err := r.Scan(&t.Hash, &expires)
 			t.Expires = fromDB(expires)
@@ -288,7 +171,7 @@ func (s *Store) Export(ctx context.Context) (Dump, error) {
 			return err
 		}
 		return each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
-			var e ThrottleEntry
+			var e migrate.ThrottleEntry
 			var last sql.NullTime
 			err := r.Scan(&e.Key, &e.Failures, &last)
 			e.LastFailure = fromDB(last)
