@@ -50,10 +50,13 @@ func TestGateExampleSettings(t *testing.T) {
 		{"status.example.org", "/", admin, false, false},
 		{"other.example.org", "/", admin, false, false},
 	} {
-		r := c.rules.Match(tc.host, tc.path)
-		allowed := r != nil && r.Allows(tc.user)
-		if allowed != tc.allowed || allowed && (r.SecondFactor == access.Optional) != tc.optional {
-			t.Errorf("%s%s for %s: allowed %v (rule %v), want %v optional %v", tc.host, tc.path, tc.user.Name, allowed, r, tc.allowed, tc.optional)
+		p, err := access.ParsePath(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := c.rules.Check(access.Request{Host: tc.host, Port: "443", Path: p}, tc.user)
+		if v.Pass != tc.allowed || v.Pass && (v.SecondFactor == access.Optional) != tc.optional {
+			t.Errorf("%s%s for %s: %+v, want allowed %v optional %v", tc.host, tc.path, tc.user.Name, v, tc.allowed, tc.optional)
 		}
 	}
 }
