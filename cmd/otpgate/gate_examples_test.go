@@ -136,6 +136,12 @@ func TestGateTraefikExample(t *testing.T) {
 			t.Errorf("the strip middleware does not remove a client's %s", h)
 		}
 	}
+	// Traefik's own X-Forwarded-Port is the port in the client's Host: the
+	// middleware must set the entry point's.
+	_, epPort, _ := strings.Cut(get(static, "entryPoints", "websecure", "address").(string), ":")
+	if v, _ := strip["X-Forwarded-Port"].(string); v == "" || v != epPort {
+		t.Errorf("the strip middleware sets X-Forwarded-Port %q, want the entry point's port %q", v, epPort)
+	}
 	chain, _ := get(mws, "otpgate-gate", "chain", "middlewares").([]any)
 	if !slices.Equal(chain, []any{"otpgate-strip-identity", "otpgate"}) {
 		t.Errorf("otpgate-gate chain = %v, want the strip middleware, then otpgate", chain)

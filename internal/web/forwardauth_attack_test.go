@@ -62,8 +62,9 @@ func TestForwardAuthPortFromProxy(t *testing.T) {
 	if !strings.Contains(e.logs.String(), "the proxy did not send it") {
 		t.Errorf("no log line for a port rule without the port:\n%s", e.logs.String())
 	}
-	// rd names the port the proxy received the request on.
-	r := e.auth("/auth/redirect", "", "", "X-Forwarded-Host", "Wiki.Example.Org.:018443", "X-Forwarded-Uri", "/p?q=1", "X-Forwarded-Port", "18443")
+	// rd is the URL as the browser asked for it (behind a port mapping,
+	// the proxy's port is not the browser's).
+	r := e.auth("/auth/redirect", "", "", "X-Forwarded-Host", "Wiki.Example.Org.:18443", "X-Forwarded-Uri", "/p?q=1", "X-Forwarded-Port", "8443")
 	if want := "https://mfa.example.org/login?rd=https%3A%2F%2Fwiki.example.org%3A18443%2Fp%3Fq%3D1"; r.status != 302 || r.location != want {
 		t.Errorf("/auth/redirect without a session = %d %q, want 302 %q", r.status, r.location, want)
 	}

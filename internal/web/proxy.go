@@ -148,7 +148,8 @@ type target struct {
 	host, port string
 	path       access.Path
 	// scheme and uri complete the URL, for rd (see url); urlPort is the
-	// port of that URL: port, else the one in the forwarded host.
+	// port in the forwarded host when it is one: the browser's view, which
+	// behind a port mapping is not the port the proxy listens on.
 	scheme, urlPort, uri string
 }
 
@@ -241,8 +242,8 @@ func (s *server) originalURL(r *http.Request, trusted, preferForwarded bool) (ta
 		}
 		port = ps[0]
 	}
-	urlPort := port
-	if urlPort == "" && validPort(hostPort) {
+	urlPort := ""
+	if validPort(hostPort) {
 		urlPort = hostPort
 	}
 	if uri == "" || uri[0] != '/' {
