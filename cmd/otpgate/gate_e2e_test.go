@@ -205,10 +205,13 @@ func startCaddy(t *testing.T, caddy string, g *gateRun) string {
 	addr := freeAddr(t)
 	httpAddr := freeAddr(t)
 	conf := string(src)
+	_, port, _ := strings.Cut(addr, ":")
 	for _, r := range [][2]string{
 		{"example.org", gateDomain},
 		{"127.0.0.1:8080", g.gate.addr},
 		{"127.0.0.1:8888", g.jupyter},
+		// The port the sites listen on, as every site tells the gate.
+		{"import otpgate 443", "import otpgate " + port},
 	} {
 		if !strings.Contains(conf, r[0]) {
 			t.Fatalf("examples/caddy/Caddyfile lacks %q", r[0])
@@ -225,7 +228,6 @@ func startCaddy(t *testing.T, caddy string, g *gateRun) string {
 		conf = strings.Replace(conf, "\n"+h+" {", "\n"+h+" {"+tlsLine, 1)
 	}
 	caddyDir := filepath.Join(g.dir, "caddy")
-	_, port, _ := strings.Cut(addr, ":")
 	_, httpPort, _ := strings.Cut(httpAddr, ":")
 	global := "{\n\tadmin off\n\tauto_https disable_redirects\n\thttps_port " + port +
 		"\n\thttp_port " + httpPort + "\n\tdefault_bind 127.0.0.1\n\tstorage file_system " + caddyDir + "\n}\n\n"

@@ -50,10 +50,13 @@ func TestGateExampleSettings(t *testing.T) {
 		{"status.example.org", "/", admin, false, false},
 		{"other.example.org", "/", admin, false, false},
 	} {
-		r := c.rules.Match(tc.host, tc.path)
-		allowed := r != nil && r.Allows(tc.user)
-		if allowed != tc.allowed || allowed && (r.SecondFactor == access.Optional) != tc.optional {
-			t.Errorf("%s%s for %s: allowed %v (rule %v), want %v optional %v", tc.host, tc.path, tc.user.Name, allowed, r, tc.allowed, tc.optional)
+		p, err := access.ParsePath(tc.path)
+		if err != nil {
+			t.Fatal(err)
+		}
+		v := c.rules.Check(access.Request{Host: tc.host, Port: "443", Path: p}, tc.user)
+		if v.Pass != tc.allowed || v.Pass && (v.SecondFactor == access.Optional) != tc.optional {
+			t.Errorf("%s%s for %s: %+v, want allowed %v optional %v", tc.host, tc.path, tc.user.Name, v, tc.allowed, tc.optional)
 		}
 	}
 }
@@ -132,6 +135,12 @@ func TestGateTraefikExample(t *testing.T) {
 		if v, ok := strip[h]; !ok || v != "" {
 			t.Errorf("the strip middleware does not remove a client's %s", h)
 		}
+	}
+	// Traefik's own X-Forwarded-Port is the port in the client's Host: the
+	// middleware must set the entry point's.
+	_, epPort, _ := strings.Cut(get(static, "entryPoints", "websecure", "address").(string), ":")
+	if v, _ := strip["X-Forwarded-Port"].(string); v == "" || v != epPort {
+		t.Errorf("the strip middleware sets X-Forwarded-Port %q, want the entry point's port %q", v, epPort)
 	}
 	chain, _ := get(mws, "otpgate-gate", "chain", "middlewares").([]any)
 	if !slices.Equal(chain, []any{"otpgate-strip-identity", "otpgate"}) {

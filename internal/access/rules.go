@@ -9,7 +9,6 @@ import (
 	"fmt"
 	"io"
 	"net/netip"
-	"path"
 	"slices"
 	"strconv"
 	"strings"
@@ -39,7 +38,10 @@ type Rule struct {
 	Port string
 	// Path is the path prefix, matched on whole segments: "/lab" matches
 	// /lab and /lab/tree but not /laboratory; "/" matches every path.
-	Path string
+	// CaseInsensitive says the app ignores case, so that the path as sent
+	// matches too in another case (the lenient reading always does).
+	Path            string
+	CaseInsensitive bool
 	// Users and Groups may pass (either suffices); AnyUser lets every
 	// signed-in user pass; Deny refuses everyone.
 	Users   []string
@@ -53,6 +55,9 @@ type Rule struct {
 // Rules is a parsed rules file.
 type Rules struct {
 	rules []Rule
+	// upper says some rule's path has an upper-case letter: then the
+	// lenient reading of a path is matched even when it equals the exact.
+	upper bool
 }
 
 // maxLine bounds one line of the file, and maxRules the file.
@@ -71,10 +76,11 @@ const (
 //
 // Each line is a list of "key value" pairs, in any order, each key at most
 // once: host (required: a name, "name:port", "*.domain" or "*"), path (a
-// prefix starting with "/", default "/"), users (comma-separated names, or
-// "*" for every signed-in user), groups (comma-separated), second-factor
-// (required, the default, or optional); or the single word deny instead of
-// users and groups. A rule must say who passes: users, groups or deny.
+// prefix starting with "/", default "/"), case (sensitive, the default, or
+// insensitive: the app reads paths without regard to case), users
+// (comma-separated names, or "*" for every signed-in user), groups
+// (comma-separated), second-factor (required, the default, or optional);
+// or the single word deny instead of users and groups. A rule must say who passes: users, groups or deny.
 // Errors name the file and line: "rules.conf:3: unknown key "grops"".
 func Parse(name string, r io.Reader) (*Rules, error) {
 	sc := bufio.NewScanner(r)
@@ -96,6 +102,7 @@ func Parse(name string, r io.Reader) (*Rules, error) {
 		}
 		rule.Line = n
 		rs.rules = append(rs.rules, rule)
+		rs.upper = rs.upper || strings.ToLower(rule.Path) != rule.Path
 	}
 	if err := sc.Err(); err != nil {
 		if err == bufio.ErrTooLong {
@@ -126,9 +133,9 @@ func parseRule(line string) (Rule, error) {
 			continue
 		}
 		switch key {
-		case "host", "path", "users", "groups", "second-factor":
+		case "host", "path", "case", "users", "groups", "second-factor":
 		default:
-			return Rule{}, fmt.Errorf("unknown key %q (want host, path, users, groups, second-factor or deny)", key)
+			return Rule{}, fmt.Errorf("unknown key %q (want host, path, case, users, groups, second-factor or deny)", key)
 		}
 		if i+1 == len(f) {
 			return Rule{}, fmt.Errorf("%q needs a value", key)
@@ -141,6 +148,14 @@ func parseRule(line string) (Rule, error) {
 			r.Host, r.Port, err = parseHost(v)
 		case "path":
 			r.Path, err = parsePath(v)
+		case "case":
+			switch v {
+			case "sensitive":
+			case "insensitive":
+				r.CaseInsensitive = true
+			default:
+				err = fmt.Errorf("case %q: want sensitive or insensitive", v)
+			}
 		case "users":
 			if v == "*" {
 				r.AnyUser = true
@@ -234,18 +249,23 @@ func parsePath(v string) (string, error) {
 	if v == "" || v[0] != '/' {
 		return "", fmt.Errorf("path %q: must start with /", v)
 	}
-	for _, seg := range strings.Split(v, "/") {
-		if seg == "." || seg == ".." {
-			return "", fmt.Errorf("path %q: no . or .. segments", v)
-		}
-	}
 	for _, c := range []byte(v) {
-		if c == '?' || c == '#' || c == '%' || c == '\\' {
-			return "", fmt.Errorf("path %q: a plain path prefix, without ?, #, %% or \\", v)
+		if c == '?' || c == '#' || c == '%' || c == '\\' || c == ';' {
+			return "", fmt.Errorf("path %q: a plain path prefix, without ?, #, %%, ; or \\", v)
 		}
 	}
 	if len(v) > 1 {
 		v = strings.TrimSuffix(v, "/")
+	}
+	for _, seg := range strings.Split(v[1:], "/") {
+		switch {
+		case seg == "." || seg == "..":
+			return "", fmt.Errorf("path %q: no . or .. segments", v)
+		case seg == "" && v != "/":
+			return "", fmt.Errorf("path %q: no empty segments (//)", v)
+		case strings.HasSuffix(seg, "."):
+			return "", fmt.Errorf("path %q: no segment ending in . (some servers drop it)", v)
+		}
 	}
 	return v, nil
 }
@@ -265,39 +285,70 @@ func parseNames(kind, v string) ([]string, error) {
 // Len is the number of rules.
 func (rs *Rules) Len() int { return len(rs.rules) }
 
-// Match returns the first rule for host and path, or nil (deny). host is
-// the request's host as sent, with an optional port; it is matched without
-// regard to case. path is the request's path, already cleaned by the caller
-// (see CleanPath).
-func (rs *Rules) Match(host, path string) *Rule {
-	name, port := splitHostPort(host)
-	name = strings.ToLower(name)
+// Request is what the rules decide on.
+type Request struct {
+	// Host is the lower-case host name, without port or trailing dot.
+	Host string
+	// Port is the port the proxy received the request on, as the proxy
+	// says (X-Forwarded-Port), never the one in the client's Host header;
+	// empty when the proxy did not say.
+	Port string
+	Path Path
+}
+
+// Verdict is the rules' answer for a request and a user.
+type Verdict struct {
+	// Pass says the user may pass, with a second factor when SecondFactor
+	// is Required.
+	Pass         bool
+	SecondFactor SecondFactor
+	// Rule decided: the one that refused, or that asks for the second
+	// factor; nil when no rule matched.
+	Rule *Rule
+	// Reason says why not, for the log.
+	Reason string
+}
+
+// Check decides whether u may reach req. Each reading of the path (see
+// Path) is matched on its own, the first matching rule deciding; u passes
+// only when both pass, with a second factor when either rule asks for one.
+// No matching rule denies. A rule with a port decides only on the port the
+// proxy received the request on: when the proxy does not say, a rule with
+// a port whose host and path match denies, so that leaving the port out
+// cannot reach a later, wider rule.
+func (rs *Rules) Check(req Request, u mfa.User) Verdict {
+	v := rs.check(req, req.Path.Exact, false, u)
+	if !v.Pass || req.Path.Loose == req.Path.Exact && !rs.upper {
+		return v
+	}
+	w := rs.check(req, req.Path.Loose, true, u)
+	if !w.Pass || w.SecondFactor == Required && v.SecondFactor != Required {
+		return w
+	}
+	return v
+}
+
+func (rs *Rules) check(req Request, p string, loose bool, u mfa.User) Verdict {
 	for i := range rs.rules {
 		r := &rs.rules[i]
-		if r.hostMatches(name, port) && pathMatches(r.Path, path) {
-			return r
+		if !r.hostMatches(req.Host) || !r.pathMatches(p, loose) {
+			continue
 		}
+		if r.Port != "" && req.Port == "" {
+			return Verdict{Rule: r, Reason: "the " + r.String() + " needs the port the proxy received the request on (X-Forwarded-Port), and the proxy did not send it"}
+		}
+		if r.Port != "" && r.Port != req.Port {
+			continue
+		}
+		if !r.Allows(u) {
+			return Verdict{Rule: r, Reason: "not allowed by the " + r.String()}
+		}
+		return Verdict{Pass: true, SecondFactor: r.SecondFactor, Rule: r}
 	}
-	return nil
+	return Verdict{Reason: "no access rule for " + req.Host + p}
 }
 
-// splitHostPort splits "name:port" or "[v6]:port"; a host without a port
-// gives port "".
-func splitHostPort(h string) (name, port string) {
-	i := strings.LastIndexByte(h, ':')
-	if i < 0 || strings.LastIndexByte(h, ']') > i {
-		return h, ""
-	}
-	if h[0] != '[' && strings.Count(h, ":") > 1 {
-		return h, "" // a bare IPv6 address
-	}
-	return h[:i], h[i+1:]
-}
-
-func (r *Rule) hostMatches(name, port string) bool {
-	if r.Port != "" && r.Port != port {
-		return false
-	}
+func (r *Rule) hostMatches(name string) bool {
 	switch {
 	case r.Host == "*":
 		return true
@@ -307,11 +358,33 @@ func (r *Rule) hostMatches(name, port string) bool {
 	return name == r.Host
 }
 
-func pathMatches(prefix, path string) bool {
+// pathMatches matches the rule's prefix on whole segments; the lenient
+// reading (already in lower case) and a case-insensitive rule without
+// regard to ASCII case.
+func (r *Rule) pathMatches(p string, loose bool) bool {
+	prefix := r.Path
 	if prefix == "/" {
 		return true
 	}
-	return strings.HasPrefix(path, prefix) && (len(path) == len(prefix) || path[len(prefix)] == '/')
+	if len(p) < len(prefix) || len(p) > len(prefix) && p[len(prefix)] != '/' {
+		return false
+	}
+	if !loose && !r.CaseInsensitive {
+		return p[:len(prefix)] == prefix
+	}
+	for i := 0; i < len(prefix); i++ {
+		if asciiLower(p[i]) != asciiLower(prefix[i]) {
+			return false
+		}
+	}
+	return true
+}
+
+func asciiLower(c byte) byte {
+	if c >= 'A' && c <= 'Z' {
+		return c + 'a' - 'A'
+	}
+	return c
 }
 
 // Allows reports whether the rule lets u pass (deny rules allow no one).
@@ -336,19 +409,3 @@ func (r *Rule) Allows(u mfa.User) bool {
 
 // String describes the rule for the log: "rules line 3".
 func (r *Rule) String() string { return "rule on line " + strconv.Itoa(r.Line) }
-
-// CleanPath turns a request's decoded path into the form rules match: '\'
-// read as '/' (as some servers do), dot segments resolved, duplicate
-// slashes folded, so that "/public/../admin" is matched as "/admin". A
-// path with a control character or not starting with '/' is refused.
-func CleanPath(p string) (string, error) {
-	if p == "" || p[0] != '/' {
-		return "", fmt.Errorf("path does not start with /")
-	}
-	for _, c := range []byte(p) {
-		if c < 0x20 || c == 0x7f {
-			return "", fmt.Errorf("path holds a control character")
-		}
-	}
-	return path.Clean(strings.ReplaceAll(p, `\`, "/")), nil
-}

@@ -36,6 +36,12 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 				"remote_addr", r.RemoteAddr)
 		}
 		t, terr := s.originalURL(r, trusted, redirect)
+		if errors.Is(terr, access.ErrAmbiguousPath) {
+			// Not malformed: a path backends read differently, refused
+			// with or without a session (nginx passes a 403 on, not a 400).
+			s.refuse(w, r, http.StatusForbidden, terr.Error())
+			return
+		}
 		if terr != nil && terr != errNoTarget {
 			s.refuse(w, r, http.StatusBadRequest, "malformed forwarded headers: "+terr.Error())
 			return
@@ -62,16 +68,13 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			s.refuse(w, r, http.StatusForbidden, terr.Error())
 			return
 		}
-		rule := s.rules.Match(t.host, t.path)
+		v := s.rules.Check(access.Request{Host: t.host, Port: t.port, Path: t.path}, mfa.User{Name: id.name, Groups: id.groupList})
 		switch {
-		case rule == nil:
-			s.refuse(w, r, http.StatusForbidden, "no access rule for "+t.host+t.path)
+		case !v.Pass:
+			s.refuse(w, r, http.StatusForbidden, v.Reason)
 			return
-		case !rule.Allows(mfa.User{Name: id.name, Groups: id.groupList}):
-			s.refuse(w, r, http.StatusForbidden, "not allowed by the "+rule.String())
-			return
-		case rule.SecondFactor == access.Required && !id.passedSecondFactor:
-			s.refuse(w, r, http.StatusForbidden, "the "+rule.String()+" requires a second factor, and the user has none")
+		case v.SecondFactor == access.Required && !id.passedSecondFactor:
+			s.refuse(w, r, http.StatusForbidden, "the "+v.Rule.String()+" requires a second factor, and the user has none")
 			return
 		}
 		h[headerUser], h[headerName], h[headerGroups] = id.headers[0:1:1], id.headers[1:2:2], id.headers[2:3:3]

@@ -6,7 +6,6 @@ import (
 	"net"
 	"net/http"
 	"net/netip"
-	"net/url"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/access"
@@ -75,7 +74,7 @@ func (s *server) peer(r *http.Request) (netip.Addr, bool) {
 
 // forwardedHeaders are the headers only a trusted proxy may set.
 var forwardedHeaders = []string{"X-Forwarded-For", "X-Real-Ip", "X-Forwarded-Proto", "X-Forwarded-Host",
-	"X-Forwarded-Uri", "X-Original-Url", "X-Forwarded-Method"}
+	"X-Forwarded-Port", "X-Forwarded-Uri", "X-Original-Url", "X-Forwarded-Method"}
 
 // hasForwarded reports whether the request carries any forwarded header.
 func hasForwarded(r *http.Request) bool {
@@ -143,15 +142,24 @@ func (s *server) clientAddr(r *http.Request) string {
 
 // target is the URL a proxy asks about.
 type target struct {
-	// host is the lower-case host with an optional port; path the cleaned
-	// path the rules match.
-	host, path string
-	// scheme and uri complete the URL, for rd (see url).
-	scheme, uri string
+	// host is the lower-case host name, without port or trailing dot;
+	// port the one the proxy received the request on (X-Forwarded-Port),
+	// "" when it did not say; path the path the rules match.
+	host, port string
+	path       access.Path
+	// scheme and uri complete the URL, for rd (see url); urlPort is the
+	// port in the forwarded host when it is one: the browser's view, which
+	// behind a port mapping is not the port the proxy listens on.
+	scheme, urlPort, uri string
 }
 
 // url is the whole original URL.
-func (t target) url() string { return t.scheme + "://" + t.host + t.uri }
+func (t target) url() string {
+	if t.urlPort == "" || t.scheme == "https" && t.urlPort == "443" || t.scheme == "http" && t.urlPort == "80" {
+		return t.scheme + "://" + t.host + t.uri
+	}
+	return t.scheme + "://" + t.host + ":" + t.urlPort + t.uri
+}
 
 // maxForwardedURL bounds the original URL.
 const maxForwardedURL = 8192
@@ -165,7 +173,10 @@ var errNoTarget = errors.New("no original URL (X-Original-URL or X-Forwarded-Pro
 // preferForwarded (the endpoint for Caddy and Traefik, which set the
 // X-Forwarded-* headers themselves but pass a client's X-Original-URL
 // through), X-Forwarded-Host wins when present, so a client cannot choose
-// the rule that decides. It refuses anything malformed or hostile.
+// the rule that decides. The port comes from X-Forwarded-Port alone: a
+// port in the host is the client's to type, and is ignored by the rules.
+// It refuses anything malformed or hostile; an ambiguous path gives an
+// error wrapping access.ErrAmbiguousPath.
 func (s *server) originalURL(r *http.Request, trusted, preferForwarded bool) (target, error) {
 	if !trusted {
 		return target{}, errNoTarget
@@ -220,40 +231,96 @@ func (s *server) originalURL(r *http.Request, trusted, preferForwarded bool) (ta
 			return target{}, errors.New("X-Forwarded-Host or -Uri too long or not printable ASCII")
 		}
 	}
-	if !validHostPort(host) {
+	name, hostPort, ok := forwardedHost(host)
+	if !ok {
 		return target{}, fmt.Errorf("forwarded host %q: want a DNS name or IP address with an optional port", trunc(host))
 	}
-	if uri == "" || uri[0] != '/' || strings.HasPrefix(uri, "//") {
-		return target{}, fmt.Errorf("forwarded URI %q: want a path starting with one /", trunc(uri))
-	}
-	p, ok := plainPath(uri)
-	if !ok {
-		u, err := url.ParseRequestURI(uri)
-		if err != nil {
-			return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), errors.Unwrap(err))
+	port := ""
+	if ps := r.Header.Values("X-Forwarded-Port"); len(ps) > 0 {
+		if len(ps) > 1 || !validPort(ps[0]) {
+			return target{}, fmt.Errorf("X-Forwarded-Port %q: want one port, 1 to 65535", trunc(strings.Join(ps, ",")))
 		}
-		if p, err = access.CleanPath(u.Path); err != nil {
-			return target{}, fmt.Errorf("forwarded URI %q: %v", trunc(uri), err)
-		}
+		port = ps[0]
 	}
-	return target{host: strings.ToLower(host), path: p, scheme: scheme, uri: uri}, nil
+	urlPort := ""
+	if validPort(hostPort) {
+		urlPort = hostPort
+	}
+	if uri == "" || uri[0] != '/' {
+		return target{}, fmt.Errorf("forwarded URI %q: want a path starting with /", trunc(uri))
+	}
+	if strings.HasPrefix(uri, "//") {
+		return target{}, fmt.Errorf("forwarded URI %q: %w: it starts with //", trunc(uri), access.ErrAmbiguousPath)
+	}
+	escaped := uri
+	if i := strings.IndexAny(uri, "?#"); i >= 0 {
+		escaped = uri[:i]
+	}
+	p, err := access.ParsePath(escaped)
+	if err != nil {
+		return target{}, fmt.Errorf("forwarded URI %q: %w", trunc(uri), err)
+	}
+	return target{host: name, port: port, path: p, scheme: scheme, urlPort: urlPort, uri: uri}, nil
 }
 
-// plainPath returns the path of a request URI when it needs neither
-// unescaping nor cleaning (no '%', '\\', "//", "/." and no trailing '/'),
-// which is the common case and costs no allocation.
-func plainPath(uri string) (string, bool) {
-	p := uri
-	if i := strings.IndexAny(uri, "?#"); i >= 0 {
-		p = uri[:i]
+// forwardedHost checks the host of the original URL, "name", "ip" or
+// "[v6]", each with an optional port of digits, and returns the name in
+// lower case without a trailing dot ("Wiki.Example.ORG." is
+// wiki.example.org), and the port as written. The port is only for rd,
+// never for the rules: "wiki.example.org:018443" is wiki.example.org.
+func forwardedHost(h string) (name, port string, ok bool) {
+	if h == "" {
+		return "", "", false
 	}
-	if p == "/" {
-		return p, true
+	if h[0] == '[' {
+		end := strings.IndexByte(h, ']')
+		if end < 0 {
+			return "", "", false
+		}
+		a, err := netip.ParseAddr(h[1:end])
+		if err != nil || !a.Is6() || a.Zone() != "" {
+			return "", "", false
+		}
+		rest := h[end+1:]
+		if rest != "" && (rest[0] != ':' || !digits(rest[1:])) {
+			return "", "", false
+		}
+		return "[" + a.String() + "]", strings.TrimPrefix(rest, ":"), true
 	}
-	if p == "" || p[len(p)-1] == '/' || strings.ContainsAny(p, "%\\") || strings.Contains(p, "//") || strings.Contains(p, "/.") {
-		return "", false
+	name, port, hasPort := strings.Cut(h, ":")
+	if hasPort && !digits(port) {
+		return "", "", false
 	}
-	return p, true
+	if strings.HasSuffix(name, ".") && !strings.HasSuffix(name, "..") {
+		name = name[:len(name)-1]
+	}
+	// A DNS name's last label is never all digits: only then try an IPv4
+	// address (a failed parse costs an allocation).
+	if name != "" && name[len(name)-1] >= '0' && name[len(name)-1] <= '9' {
+		a, err := netip.ParseAddr(name)
+		return name, port, err == nil && a.Is4()
+	}
+	for i := 0; i < len(name); i++ {
+		if c := name[i]; c >= 'A' && c <= 'Z' {
+			name = strings.ToLower(name)
+			break
+		}
+	}
+	return name, port, access.ValidHostName(name)
+}
+
+// digits reports whether s is at most 10 ASCII digits (a port as a client
+// may type it, leading zeros and all; empty too).
+func digits(s string) bool {
+	if len(s) > 10 {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		if s[i] < '0' || s[i] > '9' {
+			return false
+		}
+	}
+	return true
 }
 
 // printableASCII reports whether s holds only bytes 0x21 to 0x7e: a URL in
