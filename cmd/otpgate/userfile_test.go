@@ -35,7 +35,9 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 	}
 	writeFile(secret + "\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n11111111\n22222222\n")
 	data := t.TempDir()
-	srv := startServer(t, data, "-user-file", dir+"/${USER}")
+	// Wrong codes on purpose: a code budget that never waits, so that
+	// every one reaches the file.
+	srv := startServer(t, data, "-user-file", dir+"/${USER}", "-throttle-code-free", "1000")
 	defer srv.stop()
 	if out, code := runStdin("password of nobody\n", append([]string{"user", "add", "--password-stdin", "nobody", "-data-dir", data}, fastFlags...)...); code != 0 {
 		t.Fatalf("user add: %s", out)
@@ -94,8 +96,8 @@ func TestUserFileSharedWithStockModule(t *testing.T) {
 	writeFile(secret + "\n\" RATE_LIMIT 2 30\n\" TOTP_AUTH\n")
 	module(0, "000000")
 	module(0, "000000")
-	if got := gate(key.TOTP(time.Now())); got != "code_wrong" || !strings.Contains(srv.log(), `result="rate limited"`) {
-		t.Errorf("otpgate, a code beyond the rate limit the module recorded = %s, want code_wrong (rate limited)", got)
+	if got := gate(key.TOTP(time.Now())); got != "throttled" || !strings.Contains(srv.log(), `result="rate limited"`) {
+		t.Errorf("otpgate, a code beyond the rate limit the module recorded = %s, want throttled (rate limited)", got)
 	}
 	// A file the module would refuse is refused by otpgate too.
 	os.Chown(file, 0, 0)

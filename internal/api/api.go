@@ -57,13 +57,16 @@ type EnrolResponse struct {
 	// Error is set instead of the rest for a refused request (see Error).
 	Error string `json:"error,omitempty"`
 
-	// Set by a successful start.
+	// ID, URI, Key and ExpiresIn are set by a successful start: the
+	// setup to confirm, its key URI and key, and its seconds to live.
 	ID        string `json:"id,omitempty"`
 	URI       string `json:"uri,omitempty"`
 	Key       string `json:"key,omitempty"`
 	ExpiresIn int    `json:"expires_in,omitempty"`
 
-	// Set by a successful confirmation.
+	// DriftSteps, Clock, RecoveryCodes and HadFile are set by a successful
+	// confirmation: the phone's clock drift in steps and in words, the new
+	// recovery codes, and whether the user's file was the factor before.
 	DriftSteps    int      `json:"drift_steps,omitempty"`
 	Clock         string   `json:"clock,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`

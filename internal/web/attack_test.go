@@ -296,3 +296,32 @@ func TestLastingChangesNeedProof(t *testing.T) {
 		t.Errorf("the renewal is not reported: %+v", e.events.list)
 	}
 }
+
+// TestCodeFailureWarning: wrong codes given after alice's password by
+// someone else (the API, another browser) are told to her at her next
+// sign-in, with a link on to where she was going, once; her own typos on
+// the way are not.
+func TestCodeFailureWarning(t *testing.T) {
+	e := attackEnv(t, mfa.Options{})
+	e.addUser("alice")
+	c := e.client()
+	e.login(c, "alice", "", "/settings")
+	key, _ := e.enroll(c)
+	for range 2 {
+		e.verifyFrom("203.0.113.5", "alice", testPassword, "000000")
+	}
+	e.nextStep()
+	b := e.client()
+	r := e.post(b, "/login", url.Values{"username": {"alice"}, "password": {testPassword}, "otp": {"000000"}})
+	if r.status != 401 || !strings.Contains(r.body, `name="tried" value="1"`) {
+		t.Fatalf("one-form login with a wrong code = %d, want 401 counting it", r.status)
+	}
+	r = e.post(b, "/login", url.Values{"username": {"alice"}, "password": {testPassword}, "otp": {key.TOTP(e.clock.Now())}, "tried": {"1"}, "next": {"/settings/security"}})
+	if r.status != 200 || !strings.Contains(r.body, "2 wrong verification codes were entered after your password") || !strings.Contains(r.body, `href="/settings/security"`) {
+		t.Errorf("sign-in after 2 wrong codes from elsewhere and 1 typo = %d\n%s", r.status, r.body)
+	}
+	e.nextStep()
+	if status, v := e.verifyFrom("192.0.2.1", "alice", testPassword, key.TOTP(e.clock.Now())); status != 200 || v.CodeFailures != 0 {
+		t.Errorf("the next sign-in = %d %+v, want ok with no code failures (told once)", status, v)
+	}
+}

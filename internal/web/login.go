@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/url"
+	"strconv"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -69,6 +70,8 @@ type loginPage struct {
 	Error    string
 	Username string
 	Next     string
+	// Tried counts the wrong codes this form saw (see tried).
+	Tried int
 }
 
 func (s *server) handleLoginForm() http.Handler {
@@ -154,7 +157,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			return
 		}
 		logAttempt(w, res)
-		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next}
+		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r)}
 		switch res.Outcome {
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)
@@ -165,6 +168,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			s.render(w, r, http.StatusUnauthorized, "login", data)
 		case mfa.BadCode:
 			data.Error = codeMessage(res)
+			data.Tried++
 			s.render(w, r, http.StatusUnauthorized, "login", data)
 		case mfa.SetupRequired:
 			s.setupFirst(w, r, res, next)
@@ -173,7 +177,11 @@ func (s *server) handleLoginSubmit() http.Handler {
 				s.serverError(w, r, err)
 				return
 			}
-			http.Redirect(w, r, "/login/totp?next="+url.QueryEscape(next), http.StatusSeeOther)
+			to := "/login/totp?next=" + url.QueryEscape(next)
+			if data.Tried > 0 {
+				to += "&tried=" + strconv.Itoa(data.Tried)
+			}
+			http.Redirect(w, r, to, http.StatusSeeOther)
 		case mfa.OK:
 			s.signedIn(w, r, res, next)
 		}
@@ -193,10 +201,26 @@ func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result
 		s.serverError(w, r, err)
 		return
 	}
-	if res.CodeFailures > 0 {
-		next = fmt.Sprintf("/settings/security?done=codes&failures=%d&next=%s", res.CodeFailures, url.QueryEscape(next))
+	// The wrong codes this browser typed on its way here were the user's
+	// own typos; the others were someone else's, who knows the password.
+	if n := res.CodeFailures - tried(r); n > 0 {
+		s.showMessage(w, r, http.StatusOK, "Someone may know your password",
+			fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
+				n, map[bool]string{true: " was", false: "s were"}[n == 1]), next)
+		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// tried is how many wrong codes the sign-in forms of this request's
+// browser saw on its way (their hidden field "tried", which the server
+// counts up on each wrong code; at most 100).
+func tried(r *http.Request) int {
+	n, err := strconv.Atoi(r.PostForm.Get("tried"))
+	if err != nil || n < 0 {
+		return 0
+	}
+	return min(n, 100)
 }
 
 // setupFirst starts the session of a user whose password was right and who
@@ -216,6 +240,8 @@ type secondStepPage struct {
 	Error  string
 	Next   string
 	Issuer string
+	// Tried counts the wrong codes this form saw (see tried).
+	Tried int
 }
 
 // pendingSession returns the request's session when it waits for a code.
@@ -237,8 +263,9 @@ func (s *server) handleSecondStepForm() http.Handler {
 		if _, ok := s.pendingSession(w, r); !ok {
 			return
 		}
+		n, _ := strconv.Atoi(r.URL.Query().Get("tried"))
 		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer})
+			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100)})
 	})
 }
 
@@ -259,7 +286,7 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			return
 		}
 		logAttempt(w, res)
-		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer}
+		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
 		switch res.Outcome {
 		case mfa.OK:
 			s.signedIn(w, r, res, next)
@@ -269,6 +296,7 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			s.render(w, r, http.StatusTooManyRequests, "login_totp", data)
 		case mfa.BadCode:
 			data.Error = codeMessage(res)
+			data.Tried++
 			s.render(w, r, http.StatusUnauthorized, "login_totp", data)
 		default:
 			s.endSession(w, r)

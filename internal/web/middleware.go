@@ -304,7 +304,7 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 var fieldLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
-	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64,
+	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64, "tried": 3,
 }
 
 // retryText says how long to wait in words.

@@ -5,7 +5,6 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
-	"strconv"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -88,10 +87,6 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 	p := securityPage{page: page{Title: "Security", User: &c.user}, Full: c.session.Level.Full(),
 		MinPassword: mfa.MinPasswordLength, Notice: notices[r.URL.Query().Get("done")],
 		Next: s.checkRedirect(r, r.URL.Query().Get("next"), "")}
-	if n, err := strconv.Atoi(r.URL.Query().Get("failures")); err == nil && n > 0 && p.Notice == "" {
-		p.Error = fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password. If that was not you, someone else knows your password: change it below.",
-			n, map[bool]string{true: " was", false: "s were"}[n == 1])
-	}
 	var err error
 	if p.HasTOTP, err = s.svc.HasTOTP(r.Context(), c.user.ID); err != nil {
 		return p, err
