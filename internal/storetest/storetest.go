@@ -40,6 +40,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Sessions", testSessions},
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrent", testThrottleConcurrent},
+		{"ThrottleState", testThrottleState},
 		{"DeleteCascades", testDeleteCascades},
 		{"KeyCheck", testKeyCheck},
 		{"ImportAuthenticator", testImportAuthenticator},
@@ -209,6 +210,16 @@ func testSetup(t *testing.T, s mfa.Store) {
 	if err := s.CreateSetupToken(ctx, h2, t0.Add(time.Hour)); err != nil {
 		t.Fatalf("CreateSetupToken again = %v", err)
 	}
+	for _, tc := range []struct {
+		name string
+		hash []byte
+		at   time.Time
+		want bool
+	}{{"replaced", h1, t0, false}, {"current", h2, t0, true}, {"expired", h2, t0.Add(2 * time.Hour), false}, {"unknown", []byte("x"), t0, false}} {
+		if got, err := s.SetupTokenValid(ctx, tc.hash, tc.at); err != nil || got != tc.want {
+			t.Errorf("SetupTokenValid(%s) = %v, %v, want %v", tc.name, got, err, tc.want)
+		}
+	}
 	admin := mfa.User{Name: "root", PasswordHash: "h", Admin: true, Created: t0}
 	_, err := s.CreateFirstAdmin(ctx, h1, admin, t0)
 	wantErr(t, "CreateFirstAdmin(replaced token)", err, mfa.ErrNotFound)
@@ -220,6 +231,9 @@ func testSetup(t *testing.T, s mfa.Store) {
 	}
 	_, err = s.CreateFirstAdmin(ctx, h2, mfa.User{Name: "root2", PasswordHash: "h", Created: t0}, t0)
 	wantErr(t, "CreateFirstAdmin(used token)", err, mfa.ErrNotFound)
+	if got, err := s.SetupTokenValid(ctx, h2, t0); err != nil || got {
+		t.Errorf("SetupTokenValid(used token) = %v, %v, want false", got, err)
+	}
 	wantErr(t, "CreateSetupToken with users", s.CreateSetupToken(ctx, h1, t0.Add(time.Hour)), mfa.ErrConflict)
 }
 
@@ -730,5 +744,41 @@ func testConfirmFirst(t *testing.T, s mfa.Store) {
 	}
 	if _, err := s.ConfirmAuthenticator(ctx, 999999, "a0", 100, t0, hashes(200, 3)); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("ConfirmAuthenticator(no user) = %v, want ErrNotFound", err)
+	}
+}
+
+// testThrottleState reads a key's count and wait without changing them,
+// and deletes stale keys by their last failure.
+func testThrottleState(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	if n, w, err := s.ThrottleState(ctx, "account:none", testPolicy, t0); err != nil || n != 0 || w != 0 {
+		t.Errorf("ThrottleState(unknown key) = %d, %v, %v, want 0, 0", n, w, err)
+	}
+	for range testPolicy.Free + 1 {
+		if _, err := s.Attempt(ctx, "account:bob", testPolicy, t0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	for range 3 { // reading changes nothing
+		n, w, err := s.ThrottleState(ctx, "account:bob", testPolicy, t0.Add(300*time.Millisecond))
+		// The last Attempt waited, so it was not counted.
+		if err != nil || n != testPolicy.Free || w != 700*time.Millisecond {
+			t.Fatalf("ThrottleState = %d, %v, %v, want %d, 0.7s", n, w, err, testPolicy.Free)
+		}
+	}
+	if n, w, _ := s.ThrottleState(ctx, "account:bob", testPolicy, t0.Add(testPolicy.Forget)); n != 0 || w != 0 {
+		t.Errorf("ThrottleState after Forget = %d, %v, want 0, 0", n, w)
+	}
+	if _, err := s.Attempt(ctx, "account:carol", testPolicy, t0.Add(time.Hour)); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.DeleteStaleThrottles(ctx, t0.Add(time.Minute)); err != nil {
+		t.Fatal(err)
+	}
+	if n, _, _ := s.ThrottleState(ctx, "account:bob", testPolicy, t0.Add(time.Second)); n != 0 {
+		t.Errorf("stale key after DeleteStaleThrottles counts %d, want 0 (deleted)", n)
+	}
+	if n, _, _ := s.ThrottleState(ctx, "account:carol", testPolicy, t0.Add(time.Hour)); n != 1 {
+		t.Errorf("recent key after DeleteStaleThrottles counts %d, want 1 (kept)", n)
 	}
 }
