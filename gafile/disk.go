@@ -57,9 +57,11 @@ func (e *fileError) Unwrap() []error { return []error{e.kind, e.err} }
 //     writing leaves nothing. Its name, as the name of a temporary file
 //     where O_TMPFILE is not supported, is "<path>~otpgate.<pid>.<random>".
 //     Under the lock, VerifyFile removes such files whose process no
-//     longer runs or that are more than a minute older than now. The stock
-//     module's temporary files ("<path>~" and six letters or digits) and
-//     the stock command's ("<path>~") are never touched.
+//     longer runs or that are more than a minute older than now, and those
+//     of earlier otpgate versions ("<path>~" and digits, not six) more
+//     than a minute old. The stock module's temporary files ("<path>~" and
+//     six letters or digits) and the stock command's ("<path>~") are never
+//     touched.
 //   - If the change cannot be saved, the attempt fails with ErrNotSaved and
 //     the file is left as it was, unless opts.AllowReadonly.
 //

@@ -14,7 +14,9 @@
 // an error that wraps one of the Err values. [VerifyFile] does the same on
 // disk with the module's file checks, an advisory lock and an atomic
 // replacement. Codes are computed with package otp: HMAC-SHA-1, 6 digits,
-// the file's STEP_SIZE.
+// the file's STEP_SIZE. [New] makes a new file with the lines in the order
+// Google's google-authenticator command writes them, and [Create] writes
+// it to disk as that command does.
 //
 // Section numbers (§) refer to the behaviour specification of the stock
 // tools (specs/google-authenticator.md).

@@ -2,6 +2,7 @@ package gafile_test
 
 import (
 	"bytes"
+	"cmp"
 	"os"
 	"path/filepath"
 	"regexp"
@@ -150,6 +151,39 @@ func FuzzVerifyAnswer(f *testing.F) {
 		}
 		if string(res.Password) != answer[:len(answer)-n] || !forwardPass && res.Password != "" {
 			t.Fatalf("Verify(%q, forward_pass %v): password part of %d bytes", answer, forwardPass, len(res.Password))
+		}
+	})
+}
+
+// FuzzNew checks that what New accepts the module reads back as set:
+// the secret, the mode, each option and the scratch codes.
+func FuzzNew(f *testing.F) {
+	f.Add([]byte("Hello world...\x00"), false, true, 60, 3, 3, 30, 84182260)
+	f.Add([]byte{1}, true, false, 0, 1, 0, 0, 10000000)
+	f.Fuzz(func(t *testing.T, secret []byte, hotp, reuse bool, step, window, rate, rateTime, code int) {
+		s := gafile.Settings{Secret: secret, HOTP: hotp, DisallowReuse: reuse, StepSize: step,
+			WindowSize: window, RateLimit: rate, RateTime: rateTime, ScratchCodes: []int{code, code}}
+		file, err := gafile.New(s)
+		if err != nil {
+			return
+		}
+		back, err := gafile.Parse(file.Bytes())
+		if err != nil {
+			t.Fatalf("New(%+v) = %q, which does not parse: %v", s, file.Bytes(), err)
+		}
+		wantStep, wantWindow := cmp.Or(step, 30), cmp.Or(window, 3)
+		gotStep, err1 := back.StepSize()
+		gotWindow, err2 := back.WindowSize()
+		_, reuseLine := back.Option("DISALLOW_REUSE")
+		rateLine, _ := back.Option("RATE_LIMIT")
+		wantRate := ""
+		if rate != 0 {
+			wantRate = strconv.Itoa(rate) + " " + strconv.Itoa(rateTime)
+		}
+		if !bytes.Equal(back.Secret(), secret) || back.TOTP() == hotp || (back.HOTPCounter() == 1) != hotp ||
+			err1 != nil || gotStep != wantStep || err2 != nil || gotWindow != wantWindow ||
+			reuseLine != reuse || rateLine != wantRate || len(back.ScratchCodes()) != 2 || back.ScratchCodes()[0] != code {
+			t.Fatalf("New(%+v) = %q, which reads back otherwise", s, file.Bytes())
 		}
 	})
 }

@@ -235,9 +235,10 @@ func TestWriteNewUnnamed(t *testing.T) {
 }
 
 // TestRemoveStale plants temporary files beside a state file and runs an
-// attempt: ours whose process is gone, or that are old, are removed; ours
-// of a live process that are young, and every file of the stock module's
-// or the stock command's naming, stay.
+// attempt: ours whose process is gone, or that are old, are removed, and
+// so are old ones of earlier versions; ours of a live process that are
+// young, and every file of the stock module's or the stock command's
+// naming, stay.
 func TestRemoveStale(t *testing.T) {
 	dir := t.TempDir()
 	path := filepath.Join(dir, "ga")
@@ -265,6 +266,11 @@ func TestRemoveStale(t *testing.T) {
 		{"ga~otpgate.x.y", old, false},
 		{"ga~otpgate.123", old, false},
 		{"gb" + tempMark + "1.old", old, false}, // another file's
+		{"ga~1142660702", old, true},            // an earlier otpgate's
+		{"ga~1142660702x", old, false},          // not quite
+		{"ga~114266070", now, false},            // an earlier otpgate's, young
+		{"ga~123456", old, false},               // maybe the stock module's
+		{"ga~12345678901", old, false},          // too long for os.CreateTemp
 	}
 	for _, f := range files {
 		p := filepath.Join(dir, f.name)

@@ -110,7 +110,10 @@ const staleAge = time.Minute
 // removeStale removes temporary files that a writer of ours left beside
 // path when it was killed between naming and renaming one (or, where
 // O_TMPFILE is not supported, while writing it): those whose pid is not a
-// running process, and those older than staleAge. The caller holds the
+// running process, and those older than staleAge. It also removes, once
+// older than staleAge, those of otpgate versions before O_TMPFILE was
+// used, named "<base>~" and 1 to 10 digits (os.CreateTemp), but not 6:
+// mkstemp's six letters or digits may all be digits. The caller holds the
 // lock on path, so no writer of ours is using them, except one racing the
 // stock module (which takes no lock), whose file is young and whose pid
 // runs. Errors are ignored: this is housekeeping.
@@ -122,23 +125,26 @@ func removeStale(path string, now time.Time) {
 	}
 	names, _ := d.Readdirnames(-1)
 	d.Close()
-	prefix := base + tempMark
 	for _, name := range names {
-		rest, ok := strings.CutPrefix(name, prefix)
+		rest, ok := strings.CutPrefix(name, base+"~")
 		if !ok {
 			continue
 		}
-		pidText, _, ok := strings.Cut(rest, ".")
-		pid, err := strconv.Atoi(pidText)
-		if !ok || err != nil || pid <= 0 {
-			continue // not a name of ours
+		pid := 0
+		if rest, ok = strings.CutPrefix(rest, tempMark[1:]); ok {
+			pidText, _, ok := strings.Cut(rest, ".")
+			if pid, err = strconv.Atoi(pidText); !ok || err != nil || pid <= 0 {
+				continue // not a name of ours
+			}
+		} else if len(rest) == 0 || len(rest) == 6 || len(rest) > 10 || strings.Trim(rest, "0123456789") != "" {
+			continue // the stock module's or command's, or nobody's we know
 		}
 		full := filepath.Join(dir, name)
 		fi, err := os.Lstat(full)
 		if err != nil || !fi.Mode().IsRegular() {
 			continue
 		}
-		if processGone(pid) || now.Sub(fi.ModTime()) > staleAge {
+		if pid != 0 && processGone(pid) || now.Sub(fi.ModTime()) > staleAge {
 			os.Remove(full)
 		}
 	}
