@@ -69,7 +69,7 @@ first found wins):
 `
 
 // newFlagSet returns the flag set of a command with every setting.
-func newFlagSet(name, usage string, e env, c *Config) *flag.FlagSet {
+func newFlagSet(name, usage string, c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	configFlags(fs, c)
 	fs.Usage = func() {
@@ -250,7 +250,7 @@ func readKey(path string) ([]byte, error) {
 
 func runServe(ctx context.Context, e env) error {
 	var c Config
-	fs := newFlagSet("serve", serveUsage, e, &c)
+	fs := newFlagSet("serve", serveUsage, &c)
 	args, err := parseConfig(fs, &c, e)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
