@@ -146,7 +146,7 @@ func TestEnrolScript(t *testing.T) {
 	io.WriteString(w, "password of filer\n")
 	p := waitFor(t, out, 0, "Enter a current code from it: ")
 	io.WriteString(w, fileKey.TOTP(time.Now())+"\n")
-	p = waitFor(t, out, p, "Enter the code the app shows now: ")
+	waitFor(t, out, p, "Enter the code the app shows now: ")
 	km := keyLine.FindStringSubmatch(out.String())
 	if km == nil || strings.Contains(out.String(), "\x1b[") {
 		t.Fatalf("no key, or a QR code drawn on a pipe:\n%s", out)

@@ -55,7 +55,7 @@ const (
 // runImportGA is "otpgate import-google-authenticator".
 func runImportGA(ctx context.Context, e env) error {
 	var c Config
-	fs := newFlagSet("import-google-authenticator", importUsage, e, &c)
+	fs := newFlagSet("import-google-authenticator", importUsage, &c)
 	all := fs.Bool("all", false, "import every user of the store that has a file")
 	names, err := parseWithNames(fs, &c, e, e.args)
 	if errors.Is(err, flag.ErrHelp) {

@@ -122,7 +122,7 @@ func TestImportGoogleAuthenticator(t *testing.T) {
 
 	// The store now signs them in with their old secrets and scratch codes.
 	var c Config
-	fs := newFlagSet("x", "", env{stdout: &bytes.Buffer{}, stderr: &bytes.Buffer{}}, &c)
+	fs := newFlagSet("x", "", &c)
 	if _, err := loadConfig(fs, settings, func(string) string { return "" }); err != nil {
 		t.Fatal(err)
 	}

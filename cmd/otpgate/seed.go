@@ -29,7 +29,7 @@ Settings (as for "otpgate serve", plus the flags of this command):
 
 func runSeed(ctx context.Context, e env) error {
 	var c Config
-	fs := newFlagSet("seed", seedUsage, e, &c)
+	fs := newFlagSet("seed", seedUsage, &c)
 	accounts := fs.Int("accounts", 0, "`number` of accounts to create (required)")
 	seedText := fs.String("seed", "", "`text` the TOTP secrets and session tokens derive from (required)")
 	prefix := fs.String("prefix", "seed", "`prefix` of the account names")

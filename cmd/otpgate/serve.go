@@ -15,6 +15,7 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -68,7 +69,7 @@ first found wins):
 `
 
 // newFlagSet returns the flag set of a command with every setting.
-func newFlagSet(name, usage string, e env, c *Config) *flag.FlagSet {
+func newFlagSet(name, usage string, c *Config) *flag.FlagSet {
 	fs := flag.NewFlagSet(name, flag.ContinueOnError)
 	configFlags(fs, c)
 	fs.Usage = func() {
@@ -122,7 +123,7 @@ func (c *Config) newLogger(w io.Writer) *slog.Logger {
 // directory) and the key file (creating both when missing), checks that
 // the key opens the store's secrets, and builds the service on them.
 func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
-	if err := os.MkdirAll(c.DataDir, 0o700); err != nil {
+	if err := privateDir(c.DataDir); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
 	key, err := loadOrCreateKey(c.keyPath())
@@ -174,6 +175,30 @@ func logEvent(log *slog.Logger) func(context.Context, mfa.Event) {
 		}
 		log.InfoContext(ctx, "account change", attrs...)
 	}
+}
+
+// privateDir creates dir with mode 0700, or gives an existing one that
+// mode: it holds the database and the secret key, and a directory made
+// beforehand (by mkdir or a package, mode 0755) would let others list it
+// and open files that are briefly or wrongly readable. A directory owned by
+// another user is refused: its owner could change it back.
+func privateDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o700); err != nil {
+		return err
+	}
+	st, err := os.Stat(dir)
+	if err != nil {
+		return err
+	}
+	if sys, ok := st.Sys().(*syscall.Stat_t); ok && int(sys.Uid) != os.Geteuid() {
+		return fmt.Errorf("%s is owned by uid %d, not by this user (uid %d): run otpgate as its owner", dir, sys.Uid, os.Geteuid())
+	}
+	if st.Mode().Perm() != 0o700 {
+		if err := os.Chmod(dir, 0o700); err != nil {
+			return err
+		}
+	}
+	return nil
 }
 
 // loadOrCreateKey reads the secret key file, or creates it (mode 0600,
@@ -238,7 +263,7 @@ func readKey(path string) ([]byte, error) {
 
 func runServe(ctx context.Context, e env) error {
 	var c Config
-	fs := newFlagSet("serve", serveUsage, e, &c)
+	fs := newFlagSet("serve", serveUsage, &c)
 	args, err := parseConfig(fs, &c, e)
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
@@ -275,10 +300,13 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	if first {
-		// The link is a secret: it goes to the operator's terminal, never
-		// to the log.
+		// The link is a secret: it goes to standard output, never to the
+		// log on standard error (under systemd both reach the journal;
+		// the log line says where to look, and logs may be shipped on).
 		fmt.Fprintf(e.stdout, "No users yet. Create the first administrator within %v at:\n\n    %s/setup?token=%s\n\n",
 			svc.Options().SetupTTL, base, token)
+		log.Warn("no users yet: the one-time link to create the first administrator is on standard output (or run: otpgate user add -admin NAME)",
+			"valid_for", svc.Options().SetupTTL.String())
 	}
 
 	srv := &http.Server{

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -162,6 +163,10 @@ func TestServeEndToEnd(t *testing.T) {
 	m := setupRe.FindStringSubmatch(s.stdout.String())
 	if m == nil {
 		t.Fatalf("no setup link on stdout:\n%s", s.stdout)
+	}
+	// The log, on stderr, says where the link is, and does not hold it.
+	if logs := s.stderr.String(); strings.Contains(logs, "token=") || !strings.Contains(logs, "link to create the first administrator is on standard output") {
+		t.Errorf("log (stderr) holds the setup link or does not point to it:\n%s", logs)
 	}
 	for _, f := range []string{"otpgate.db", "secret.key"} {
 		if _, err := os.Stat(filepath.Join(dir, f)); err != nil {
@@ -485,4 +490,47 @@ func TestServeForwardAuth(t *testing.T) {
 	check("https://app.example.org/staff/x", 403, "")
 	ann.post("/logout", nil)
 	check("https://app.example.org/staff/x", 401, "")
+}
+
+// TestDataDirPrivate: a data directory made beforehand with a wider mode
+// is made 0700 by the first command that opens the store; one owned by
+// another user is refused.
+func TestDataDirPrivate(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		args []string
+	}{
+		{"user add", []string{"user", "add", "bob", "--password-stdin"}},
+		{"serve", nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			dir := filepath.Join(t.TempDir(), "data")
+			if err := os.Mkdir(dir, 0o755); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.Chmod(dir, 0o755); err != nil { // whatever the umask
+				t.Fatal(err)
+			}
+			if tc.args == nil {
+				s := startServer(t, dir)
+				defer s.stop()
+			} else if out, err := runInput(t, "a password long enough\n", append(append(tc.args, "-data-dir", dir), fastFlags...)...); err != nil {
+				t.Fatalf("%s = %v\n%s", tc.name, err, out)
+			}
+			st, err := os.Stat(dir)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if st.Mode().Perm() != 0o700 {
+				t.Errorf("data directory made 0755 beforehand, after %s: mode %v, want 0700", tc.name, st.Mode().Perm())
+			}
+		})
+	}
+	t.Run("another user's", func(t *testing.T) {
+		dir, _, _, _ := testenv.NobodyDir(t, "data")
+		_, err := runInput(t, "", "user", "list", "-data-dir", dir)
+		if err == nil || !strings.Contains(err.Error(), "owned by uid") {
+			t.Errorf("user list on a data directory owned by nobody = %v, want a refusal", err)
+		}
+	})
 }

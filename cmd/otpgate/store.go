@@ -55,7 +55,7 @@ func parseStore(v string) (storeSpec, error) {
 		if len(scheme) > 20 {
 			scheme = scheme[:20]
 		}
-		return storeSpec{}, fmt.Errorf("db: unknown kind of store %q: want sqlite:PATH, a file path, or postgres://...", scheme)
+		return storeSpec{}, fmt.Errorf("db: unknown kind of store %q: want sqlite:PATH, a file path or a postgres:// URL", scheme)
 	case strings.TrimSpace(v) == "":
 		return storeSpec{}, errors.New("db: empty")
 	case strings.Contains(strings.ToLower(v), "password="):

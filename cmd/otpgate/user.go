@@ -55,7 +55,7 @@ func runUser(ctx context.Context, e env) error {
 		return exitError{code: 2, msg: fmt.Sprintf("user: unknown action %q (add, set, passwd, list, disable, enable, delete, reset-totp)", action)}
 	}
 	var c Config
-	fs := newFlagSet("user "+action, userUsage, e, &c)
+	fs := newFlagSet("user "+action, userUsage, &c)
 	admin := fs.Bool("admin", false, "add: make the user an administrator")
 	stdinPassword := fs.Bool("password-stdin", false, "add, passwd: read the password from the first line of standard input")
 	var displayName, groupList *string

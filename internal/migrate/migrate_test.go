@@ -282,6 +282,31 @@ func seedSQLite(t *testing.T, path string, n int) {
 	}
 }
 
+// TestCopySQLite copies one SQLite store into another with Copy, which
+// needs no PostgreSQL: counts and checksums agree, and a second copy is
+// refused.
+func TestCopySQLite(t *testing.T) {
+	ctx := context.Background()
+	dir := t.TempDir()
+	seedSQLite(t, filepath.Join(dir, "from.db"), 20)
+	to, err := sqlite.Open(ctx, filepath.Join(dir, "to.db"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer to.Close()
+	sum, err := copySQLite(t, filepath.Join(dir, "from.db"), to)
+	if err != nil {
+		t.Fatalf("Copy = %v", err)
+	}
+	want := migrate.Summary{Users: 20, Authenticators: 20, RecoveryCodes: 200, Sessions: 20, Checksum: sum.Checksum}
+	if sum != want || len(sum.Checksum) != 64 {
+		t.Errorf("moved %v, want %v", sum, want)
+	}
+	if _, err := copySQLite(t, filepath.Join(dir, "from.db"), to); !errors.Is(err, mfa.ErrConflict) {
+		t.Errorf("Copy into a used store = %v, want ErrConflict", err)
+	}
+}
+
 // lossy is a target that loses the last session of what it imports, or
 // fails to import.
 type lossy struct {

@@ -97,6 +97,74 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 	return d, nil
 }
 
+// Import writes every row of d into the store, which must be empty
+// (mfa.ErrConflict otherwise), in one transaction: a failed import leaves
+// the store empty. Users keep their IDs, and new users are numbered after
+// the largest.
+func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"} {
+			var nonEmpty bool
+			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
+				return fmt.Errorf("sqlite: import: %w", unavailable(err))
+			}
+			if nonEmpty {
+				return fmt.Errorf("import: table %s is not empty: %w", table, mfa.ErrConflict)
+			}
+		}
+		tables := []struct {
+			name, query string
+			n           int
+			row         func(i int) []any
+		}{
+			{"users", `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Users), func(i int) []any {
+				u := d.Users[i]
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups)}
+			}},
+			{"authenticators", insertAuthenticatorSQL, len(d.Authenticators), func(i int) []any {
+				return authenticatorRow(d.Authenticators[i])
+			}},
+			{"recovery_codes", `INSERT INTO recovery_codes (user_id, hash, created_at, used_at) VALUES (?, ?, ?, ?)`, len(d.RecoveryCodes), func(i int) []any {
+				c := d.RecoveryCodes[i]
+				return []any{c.UserID, c.Hash, toDB(c.Created), toDB(c.Used)}
+			}},
+			{"sessions", `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`, len(d.Sessions), func(i int) []any {
+				x := d.Sessions[i]
+				return []any{x.TokenHash, x.UserID, int(x.Level), toDB(x.Created), toDB(x.LastSeen)}
+			}},
+			{"setup_tokens", `INSERT INTO setup_tokens (hash, expires_at) VALUES (?, ?)`, len(d.SetupTokens), func(i int) []any {
+				return []any{d.SetupTokens[i].Hash, toDB(d.SetupTokens[i].Expires)}
+			}},
+			{"throttle", `INSERT INTO throttle (key, failures, last_failure_at) VALUES (?, ?, ?)`, len(d.Throttle), func(i int) []any {
+				e := d.Throttle[i]
+				return []any{e.Key, e.Failures, toDB(e.LastFailure)}
+			}},
+		}
+		for _, t := range tables {
+			if err := insertRows(ctx, tx, t.name, t.query, t.n, t.row); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+}
+
+// insertRows runs query in tx, prepared once, with the arguments row(i)
+// for i from 0 to n-1.
+func insertRows(ctx context.Context, tx *sql.Tx, table, query string, n int, row func(i int) []any) error {
+	st, err := tx.PrepareContext(ctx, query)
+	if err != nil {
+		return fmt.Errorf("sqlite: import: %s: %w", table, unavailable(err))
+	}
+	defer st.Close()
+	for i := range n {
+		if _, err := st.ExecContext(ctx, row(i)...); err != nil {
+			return fmt.Errorf("sqlite: import: %s: row %d: %w", table, i, unavailable(err))
+		}
+	}
+	return nil
+}
+
 // each runs query in tx and calls f for every row.
 func each(ctx context.Context, tx *sql.Tx, query string, f func(*sql.Rows) error) error {
 	rows, err := tx.QueryContext(ctx, query)
