@@ -197,3 +197,20 @@ func FuzzParsePath(f *testing.F) {
 		}
 	})
 }
+
+// BenchmarkCheck is the rules' part of a forward-auth check: a plain path
+// (the common case, no allocation), and one that needs both readings.
+func BenchmarkCheck(b *testing.B) {
+	rs := mustParse(b, attackRules)
+	for _, p := range []string{"/lab/tree/notes.ipynb", "/Wiki/Caf%C3%A9;v=2"} {
+		b.Run(p, func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				pp, err := ParsePath(p)
+				if err != nil || !rs.Check(Request{Host: "wiki.example.org", Port: "443", Path: pp}, carol).Pass {
+					b.Fatal("refused")
+				}
+			}
+		})
+	}
+}

@@ -134,6 +134,12 @@ func TestLoginRefusesDowngrade(t *testing.T) {
 			t.Errorf("login with rd=%q = %d %q, want 303 to %q", tc.rd, r.status, r.location, tc.want)
 		}
 	}
+	// Signing out: the same.
+	c := anyHostClient()
+	e.login(c, "bob", "", "/settings")
+	if r := e.post(c, "/logout", url0.Values{"rd": {"http://notebook.example.org/"}}); r.status != 303 || r.location != "/login" {
+		t.Errorf("POST /logout with rd=http://... = %d %q, want 303 to /login", r.status, r.location)
+	}
 	if !strings.Contains(e.logs.String(), "redirect target refused") {
 		t.Errorf("no log line for the refused downgrade:\n%s", e.logs.String())
 	}
