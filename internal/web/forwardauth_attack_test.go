@@ -88,6 +88,7 @@ func TestForwardAuthPathSpellings(t *testing.T) {
 		"/private;x", "/ADMIN", "/pr%69vate", "/private%2f", "/%2Fprivate", "/%5cprivate", "/x/%2e%2e/private",
 		"/x/../private", "/x/..;/private", "/./private", "//private", "/private//x", "/%EF%BD%90rivate",
 		"/private::$DATA", "/PRIVAT~1", "/private%00", "/admin.%20.", "/admin%u002e", "/x\\..\\private",
+		"/private%3Fx", "/admin%23",
 	} {
 		for _, token := range []string{alice, carol} {
 			for _, hs := range [][]string{
