@@ -89,10 +89,10 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 
 var noStore = []string{"no-store"}
 
-// displayHeader is a display name as Remote-Name carries it: plain UTF-8
-// text that mfa.ValidateDisplayName accepts. A name stored before that
-// check (or by an older instance) has each character it refuses (controls,
-// format and bidi characters, line separators, '<', '>') replaced by
+// displayHeader is a display name as Remote-Name carries it: UTF-8 text
+// without the characters mfa.ValidateDisplayName refuses (controls, format
+// and bidi characters, line separators, '<', '>'). A name stored before
+// that check (or by an older instance) has each of them replaced by
 // U+FFFD, so that no app receives markup or text that turns around.
 func displayHeader(s string) string {
 	if mfa.ValidateDisplayName(s) == nil || s == "" {
