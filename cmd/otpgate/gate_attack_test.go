@@ -102,7 +102,7 @@ func (g *gateRun) attack(t *testing.T, proxyName string) {
 		for _, p := range []string{"/private", "/private;x", "/PRIVATE", "/priv%2561te", "/Private/x", "/private;x=1",
 			"/admin;jsessionid=1", "/admin%3B/x", "/private.", "/private%20", "/%252e%252e/private", "/%C0%AEadmin",
 			"/private%2e", "/pr%69vate", "/%EF%BD%90rivate", "/private::$DATA", "/PRIVAT~1", "/x/..;/private",
-			"/admin%2f", "/ADMIN/users", "/private/", "//private"} {
+			"/admin%2f", "/ADMIN/users", "/private/", "//private", "/private%3Fx"} {
 			st, who := g.rawGet(t, clients["carol"], nb+p, "")
 			if who != "" {
 				t.Errorf("carol on %s: %d, and the app saw the request as %q", p, st, who)

@@ -36,6 +36,7 @@ func TestGateExampleSettings(t *testing.T) {
 	alice := mfa.User{Name: "alice", Groups: []string{"jupyter", "staff"}}
 	carol := mfa.User{Name: "carol", Groups: []string{"staff"}}
 	admin := mfa.User{Name: "root", Groups: []string{"admins"}}
+	guest := mfa.User{Name: "guest"}
 	for _, tc := range []struct {
 		host, path string
 		user       mfa.User
@@ -47,6 +48,11 @@ func TestGateExampleSettings(t *testing.T) {
 		{"wiki.example.org", "/page", carol, true, true},
 		{"wiki.example.org", "/admin/users", carol, false, false},
 		{"wiki.example.org", "/admin/users", admin, true, false},
+		{"wiki.example.org", "/ADMIN;x=1", carol, false, false},
+		{"files.example.org", "/Public/x", guest, true, false},
+		{"files.example.org", "/PUBLIC", guest, true, false},
+		{"files.example.org", "/other", guest, false, false},
+		{"files.example.org", "/other", carol, true, false},
 		{"status.example.org", "/", admin, false, false},
 		{"other.example.org", "/", admin, false, false},
 	} {

@@ -45,10 +45,12 @@ sign-in.
 Forward-auth: a reverse proxy asks GET /auth/nginx (nginx auth_request:
 401 without a session) or /auth/redirect (Caddy forward_auth, Traefik
 forwardAuth: 302 to the login page) about the original URL, which it sends
-in X-Original-URL or X-Forwarded-Proto/-Host/-Uri (read only from
+in X-Original-URL or X-Forwarded-Proto/-Host/-Uri, with the port it
+received the request on in X-Forwarded-Port (read only from
 -trusted-proxies). 200 carries Remote-User, Remote-Name and Remote-Groups;
-403 means signed in but not allowed. The -access-rules file has one rule a
-line; the first whose host and path match decides, no match denies:
+403 means signed in but not allowed, or a path that backends read in
+different ways. The -access-rules file has one rule a line; the first
+whose host and path match decides, no match denies:
 
   # comment
   host notebook.example.org  path /         groups hpc,staff  second-factor required
@@ -56,8 +58,13 @@ line; the first whose host and path match decides, no match denies:
   host wiki.example.org:8443                users alice,bob
   host *.example.org                        users *           second-factor optional
 
-  host    a name, name:port, *.domain (hosts under it) or * (any host)
-  path    prefix on whole segments (/lab matches /lab/x, not /labs); default /
+  host    a name, name:port (the port from X-Forwarded-Port, never Host),
+          *.domain (hosts under it) or * (any host)
+  path    prefix on whole segments (/lab matches /lab/x, not /labs); default /.
+          A path passes only as sent and as lenient apps read it, so
+          path /private deny refuses /PRIVATE, /private;x and /private. too
+  case    sensitive (default) or insensitive: the app ignores case, so
+          /PUBLIC passes a path /public rule
   users   comma-separated user names, or * for every signed-in user
   groups  comma-separated group names (otpgate user set NAME --groups ...)
   deny    instead of users/groups: refuse everyone

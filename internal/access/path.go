@@ -16,8 +16,9 @@ import (
 type Path struct {
 	// Exact is the path as sent, percent-decoded once.
 	Exact string
-	// Loose is Exact read leniently: fullwidth forms as ASCII, each
-	// segment cut at ';' or ':' and stripped of trailing dots and spaces, empty
+	// Loose is Exact read leniently: fullwidth forms as ASCII, cut at '?'
+	// or '#', each segment cut at ';' or ':' and stripped of trailing dots
+	// and spaces, empty
 	// segments and a trailing slash dropped, in lower case. Rules match it
 	// without regard to case.
 	Loose string
@@ -79,7 +80,7 @@ func plainPath(p string) (string, bool) {
 			if p[i-1] == '/' || p[i-1] == '.' {
 				return "", false
 			}
-		case c == '%', c == ';', c == ':', c == '~', c == '\\', c <= ' ', c >= 0x7f, c >= 'A' && c <= 'Z':
+		case c == '%', c == ';', c == ':', c == '~', c == '?', c == '#', c == '\\', c <= ' ', c >= 0x7f, c >= 'A' && c <= 'Z':
 			return "", false
 		}
 	}
@@ -147,6 +148,11 @@ func loosen(exact string) (string, error) {
 	folded := foldWidth(exact)
 	if strings.ContainsRune(folded, '\\') {
 		return "", ambiguous("holds a backslash form")
+	}
+	// An escaped '?' or '#' ends the path for a backend that decodes the
+	// URL before it splits off the query.
+	if i := strings.IndexAny(folded, "?#"); i >= 0 {
+		folded = folded[:i]
 	}
 	var b strings.Builder
 	b.Grow(len(folded))

@@ -38,9 +38,9 @@ type Rule struct {
 	Port string
 	// Path is the path prefix, matched on whole segments: "/lab" matches
 	// /lab and /lab/tree but not /laboratory; "/" matches every path.
+	Path string
 	// CaseInsensitive says the app ignores case, so that the path as sent
-	// matches too in another case (the lenient reading always does).
-	Path            string
+	// matches Path in any case too (its lenient reading always does).
 	CaseInsensitive bool
 	// Users and Groups may pass (either suffices); AnyUser lets every
 	// signed-in user pass; Deny refuses everyone.
@@ -80,8 +80,8 @@ const (
 // insensitive: the app reads paths without regard to case), users
 // (comma-separated names, or "*" for every signed-in user), groups
 // (comma-separated), second-factor (required, the default, or optional);
-// or the single word deny instead of users and groups. A rule must say who passes: users, groups or deny.
-// Errors name the file and line: "rules.conf:3: unknown key "grops"".
+// or the single word deny instead of users and groups. A rule must say who
+// passes: users, groups or deny. Errors name the file and line: "rules.conf:3: unknown key "grops"".
 func Parse(name string, r io.Reader) (*Rules, error) {
 	sc := bufio.NewScanner(r)
 	sc.Buffer(make([]byte, 0, 1024), maxLine)
@@ -266,6 +266,11 @@ func parsePath(v string) (string, error) {
 		case strings.HasSuffix(seg, "."):
 			return "", fmt.Errorf("path %q: no segment ending in . (some servers drop it)", v)
 		}
+	}
+	// A prefix that lenient apps read otherwise would match one reading
+	// of a request only.
+	if p, err := ParsePath(v); err != nil || p.Loose != lower(v) {
+		return "", fmt.Errorf("path %q: some servers read it otherwise (':' and '~' followed by a digit are not allowed)", v)
 	}
 	return v, nil
 }

@@ -51,6 +51,8 @@ func TestParseErrors(t *testing.T) {
 		{"empty segment", "host a.org path /a//b users x", "no empty segments"},
 		{"segment ending in a dot", "host a.org path /a./b users x", "no segment ending in ."},
 		{"case", "host a.org path /a case upper users x", `case "upper"`},
+		{"stream name", "host a.org path /a:b users x", "some servers read it otherwise"},
+		{"short name", "host a.org path /PROGRA~1 users x", "some servers read it otherwise"},
 		{"bad user", "host a.org users Alice", `user "Alice"`},
 		{"empty group", "host a.org groups a,,b", `group ""`},
 		{"second factor", "host a.org users x second-factor maybe", `second-factor "maybe"`},

@@ -36,7 +36,12 @@ func ValidateName(name string) error {
 
 // ValidateDisplayName checks a display name: at most MaxDisplayNameLength
 // bytes of valid UTF-8, no control characters (it travels in an HTTP
-// header), no leading or trailing space. Empty is allowed.
+// header), no format characters (Unicode category Cf: bidi overrides such
+// as U+202E that make a name read backwards, invisible marks; the joiners
+// U+200C and U+200D, which Persian, Indic scripts and emoji need, are
+// allowed), no line or paragraph separator, no '<' or '>' (apps show the
+// name, some without escaping it), no leading or trailing space. Empty is
+// allowed.
 func ValidateDisplayName(s string) error {
 	if len(s) > MaxDisplayNameLength {
 		return fmt.Errorf("%w: display name longer than %d bytes", ErrInvalid, MaxDisplayNameLength)
@@ -45,8 +50,13 @@ func ValidateDisplayName(s string) error {
 		return fmt.Errorf("%w: display name is not valid UTF-8", ErrInvalid)
 	}
 	for _, r := range s {
-		if unicode.IsControl(r) || r == '\u2028' || r == '\u2029' {
+		switch {
+		case unicode.IsControl(r) || r == '\u2028' || r == '\u2029':
 			return fmt.Errorf("%w: display name holds a control character", ErrInvalid)
+		case unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d':
+			return fmt.Errorf("%w: display name holds an invisible or text-direction character (U+%04X)", ErrInvalid, r)
+		case r == '<' || r == '>':
+			return fmt.Errorf("%w: display name holds < or >", ErrInvalid)
 		}
 	}
 	if strings.TrimSpace(s) != s {

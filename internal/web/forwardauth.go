@@ -8,6 +8,8 @@ import (
 	"net/url"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -87,6 +89,25 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 
 var noStore = []string{"no-store"}
 
+// displayHeader is a display name as Remote-Name carries it: UTF-8 text
+// without the characters mfa.ValidateDisplayName refuses (controls, format
+// and bidi characters, line separators, '<', '>'). A name stored before
+// that check (or by an older instance) has each of them replaced by
+// U+FFFD, so that no app receives markup or text that turns around.
+func displayHeader(s string) string {
+	if mfa.ValidateDisplayName(s) == nil || s == "" {
+		return s
+	}
+	return strings.Map(func(r rune) rune {
+		switch {
+		case r == utf8.RuneError, unicode.IsControl(r), r == '\u2028', r == '\u2029', r == '<', r == '>',
+			unicode.Is(unicode.Cf, r) && r != '\u200c' && r != '\u200d':
+			return '\ufffd'
+		}
+		return r
+	}, strings.ToValidUTF8(s, "\ufffd"))
+}
+
 // refuse answers a bare status and gives the access line the reason.
 func (s *server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
 	setReason(w, reason)
@@ -159,7 +180,7 @@ func (s *server) lookupSession(ctx context.Context, key [sha256.Size]byte, token
 	if !sess.Level.Full() {
 		return lookup{name: u.Name, reason: "second factor not passed yet"}, nil
 	}
-	id := newIdentity(u.ID, u.Name, u.DisplayName, u.Groups, sess.Level == mfa.LevelFull)
+	id := newIdentity(u.ID, u.Name, displayHeader(u.DisplayName), u.Groups, sess.Level == mfa.LevelFull)
 	o := s.svc.Options()
 	notAfter := sess.Created.Add(o.SessionMax)
 	if idle := sess.LastSeen.Add(o.SessionIdle); idle.Before(notAfter) {

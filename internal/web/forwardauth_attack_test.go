@@ -1,12 +1,16 @@
 package web_test
 
 import (
+	"context"
+	"errors"
 	"log/slog"
+	url0 "net/url"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/access"
+	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/web"
 )
 
@@ -84,6 +88,7 @@ func TestForwardAuthPathSpellings(t *testing.T) {
 		"/private;x", "/ADMIN", "/pr%69vate", "/private%2f", "/%2Fprivate", "/%5cprivate", "/x/%2e%2e/private",
 		"/x/../private", "/x/..;/private", "/./private", "//private", "/private//x", "/%EF%BD%90rivate",
 		"/private::$DATA", "/PRIVAT~1", "/private%00", "/admin.%20.", "/admin%u002e", "/x\\..\\private",
+		"/private%3Fx", "/admin%23",
 	} {
 		for _, token := range []string{alice, carol} {
 			for _, hs := range [][]string{
@@ -111,5 +116,60 @@ func TestForwardAuthPathSpellings(t *testing.T) {
 		if r := e.auth("/auth/nginx", carol, "https://wiki.example.org"+p); r.status != 200 || r.header.Get("Remote-User") != "carol" {
 			t.Errorf("carol on %s = %d, want 200", p, r.status)
 		}
+	}
+}
+
+// TestLoginRefusesDowngrade: under an https base URL, rd never leads to an
+// http page after sign-in or sign-out.
+func TestLoginRefusesDowngrade(t *testing.T) {
+	e := faSetupRules(t, "host * users *\n")
+	faUsers(t, e)
+	for _, tc := range []struct{ rd, want string }{
+		{"https://notebook.example.org/lab", "https://notebook.example.org/lab"},
+		{"http://notebook.example.org/lab", "/settings"},
+		{"HTTP://notebook.example.org/lab", "/settings"},
+		{"http://mfa.example.org/settings/security", "/settings"},
+	} {
+		r := e.post(e.client(), "/login", url0.Values{"username": {"bob"}, "password": {testPassword}, "rd": {tc.rd}})
+		if r.status != 303 || r.location != tc.want {
+			t.Errorf("login with rd=%q = %d %q, want 303 to %q", tc.rd, r.status, r.location, tc.want)
+		}
+	}
+	// Signing out: the same.
+	c := anyHostClient()
+	e.login(c, "bob", "", "/settings")
+	if r := e.post(c, "/logout", url0.Values{"rd": {"http://notebook.example.org/"}}); r.status != 303 || r.location != "/login" {
+		t.Errorf("POST /logout with rd=http://... = %d %q, want 303 to /login", r.status, r.location)
+	}
+	if !strings.Contains(e.logs.String(), "redirect target refused") {
+		t.Errorf("no log line for the refused downgrade:\n%s", e.logs.String())
+	}
+}
+
+// TestForwardAuthLegacyDisplayName: a display name stored before
+// ValidateDisplayName refused bidi controls and markup (written here
+// through the store, as an older version could) reaches apps with those
+// characters replaced by U+FFFD; the service refuses to set such a name.
+func TestForwardAuthLegacyDisplayName(t *testing.T) {
+	e := faSetupRules(t, "host * users *\n")
+	_, _, carol, _ := faUsers(t, e)
+	ctx := context.Background()
+	u, err := e.store.UserByName(ctx, "carol")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{"Carol\u202egnp.exe", "<img src=x onerror=alert(1)>"} {
+		if _, err := e.svc.SetProfile(ctx, u.ID, mfa.Profile{DisplayName: &name}); !errors.Is(err, mfa.ErrInvalid) {
+			t.Errorf("SetProfile(display name %q) = %v, want ErrInvalid", name, err)
+		}
+	}
+	u.DisplayName = "Carol\u202egnp.exe <b>"
+	if err := e.store.UpdateUser(ctx, u); err != nil {
+		t.Fatal(err)
+	}
+	e.clock.Add(2 * time.Second) // past the session cache's TTL
+	r := e.auth("/auth/nginx", carol, "https://open.example.org/")
+	if got, want := r.header.Values("Remote-Name"), "Carol\ufffdgnp.exe \ufffdb\ufffd"; r.status != 200 || len(got) != 1 || got[0] != want {
+		t.Errorf("Remote-Name = %d %q, want 200 %q", r.status, got, want)
 	}
 }

@@ -14,8 +14,8 @@ const maxRedirect = 2048
 // safeRedirect returns target when the browser may be sent there after
 // sign-in or sign-out, and fallback otherwise: a path on this site (see
 // safeNext), or an absolute http or https URL whose host is the base URL's
-// or, with a cookie domain, that domain or a host under it. Refused: other
-// hosts, user info ("https://good@evil"), other schemes, backslashes,
+// or, with a cookie domain, that domain or a host under it; only https
+// under an https base URL. Refused: other hosts, user info ("https://good@evil"), other schemes, backslashes,
 // control characters, spaces, non-ASCII and percent-escapes in the host
 // (IDN and homograph tricks), and anything over maxRedirect bytes.
 func (s *server) safeRedirect(target, fallback string) string {
@@ -34,6 +34,11 @@ func (s *server) safeRedirect(target, fallback string) string {
 	}
 	u, err := url.Parse(target)
 	if err != nil || u.User != nil || u.Opaque != "" || (u.Scheme != "http" && u.Scheme != "https") {
+		return fallback
+	}
+	// Under an https base URL, never down to http: the page would travel
+	// in the clear, open to whoever can rewrite it.
+	if u.Scheme == "http" && strings.HasPrefix(s.baseURL, "https://") {
 		return fallback
 	}
 	// The authority as written, before any unescaping: only a plain

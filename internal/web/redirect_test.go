@@ -59,6 +59,17 @@ func TestSafeRedirect(t *testing.T) {
 			t.Errorf("safeRedirect(%q) = %q, want allowed %v", tc.target, got, tc.ok)
 		}
 	}
+	// Under an https base URL, http is a downgrade, in any spelling.
+	secure := &server{baseURL: "https://mfa.example.org", baseHost: "mfa.example.org", opts: Options{CookieDomain: "example.org"}}
+	for target, ok := range map[string]bool{
+		"https://notebook.example.org/": true, "https://mfa.example.org/settings": true, "/settings": true,
+		"http://notebook.example.org/": false, "http://mfa.example.org/settings": false, "HTTP://notebook.example.org/": false,
+		"Http://notebook.example.org:443/": false, "http://notebook.example.org:80/": false,
+	} {
+		if got := secure.safeRedirect(target, "FALLBACK"); (got == target) != ok || !ok && got != "FALLBACK" {
+			t.Errorf("under an https base URL: safeRedirect(%q) = %q, want allowed %v", target, got, ok)
+		}
+	}
 	hostOnly := &server{baseHost: "mfa.example.org"}
 	for target, ok := range map[string]bool{"https://mfa.example.org/x": true, "https://notebook.example.org/": false} {
 		if got := hostOnly.safeRedirect(target, ""); (got == target) != ok {
