@@ -161,8 +161,9 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 			return err
 		}
 		err = f(c)
+		cut := c.IsClosing() // before put, which closes a broken connection
 		p.put(c)
-		if err != nil && attempt == 0 && c.reused && c.broken && c.IsClosing() && ctx.Err() == nil {
+		if err != nil && attempt == 0 && c.reused && c.broken && cut && ctx.Err() == nil {
 			continue
 		}
 		return err

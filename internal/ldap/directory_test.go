@@ -1,0 +1,448 @@
+package ldap
+
+import (
+	"context"
+	"errors"
+	"net"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	goldap "github.com/go-ldap/ldap/v3"
+	"github.com/google/go-cmp/cmp"
+
+	"github.com/otpgate/otpgate/internal/ldap/ldaptest"
+)
+
+func TestAuthenticate(t *testing.T) {
+	srv := startFixture(t)
+	transports := []struct {
+		name     string
+		url      string
+		startTLS bool
+	}{
+		{"plain", srv.URL, false},
+		{"starttls", srv.URL, true},
+		{"ldaps", srv.LDAPSURL, false},
+	}
+	for _, tr := range transports {
+		t.Run(tr.name, func(t *testing.T) {
+			cfg := searchConfig(t, srv, tr.url)
+			cfg.StartTLS = tr.startTLS
+			d := newDirectory(t, cfg)
+			ctx := context.Background()
+
+			a, err := d.Authenticate(ctx, "alice", "alice-pw")
+			if err != nil {
+				t.Fatalf("Authenticate(alice, right password) = %v", err)
+			}
+			want := Account{Name: "alice", DN: "uid=alice,ou=people," + ldaptest.BaseDN, DisplayName: "Alice Example",
+				Mail: "alice@example.org", UniqueID: a.UniqueID, Groups: []string{"hpc"}}
+			if diff := cmp.Diff(want, a); diff != "" {
+				t.Errorf("Authenticate(alice) (-want +got):\n%s", diff)
+			}
+			if len(a.UniqueID) != 36 {
+				t.Errorf("UniqueID = %q, want an entryUUID", a.UniqueID)
+			}
+			if a, err := d.Authenticate(ctx, "ALICE", "alice-pw"); err != nil || a.Name != "alice" {
+				t.Errorf("Authenticate(ALICE) = %q, %v; want the directory's spelling alice", a.Name, err)
+			}
+			if _, err := d.Authenticate(ctx, "dora", "dora-pw"); err != nil {
+				t.Errorf("Authenticate(dora, shadowExpire -1) = %v, want nil", err)
+			}
+			refused := []struct{ name, user, password, cause string }{
+				{"wrong password", "alice", "bob-pw", "Invalid Credentials"},
+				{"unknown user", "zoe", "alice-pw", "no single entry"},
+				{"locked", "lena", "lena-pw", "pwdAccountLockedTime"},
+				{"expired", "ed", "ed-pw", "shadowExpire"},
+				{"empty password", "alice", "", "empty"},
+			}
+			for _, r := range refused {
+				_, err := d.Authenticate(ctx, r.user, r.password)
+				if !errors.Is(err, ErrBadCredentials) || !strings.Contains(err.Error(), r.cause) {
+					t.Errorf("%s: Authenticate(%s) = %v, want ErrBadCredentials saying %q", r.name, r.user, err, r.cause)
+				}
+			}
+			if got := d.Check(ctx, "alice", "alice-pw").Server; got != tr.url {
+				t.Errorf("Check().Server = %s, want %s", got, tr.url)
+			}
+		})
+	}
+
+	t.Run("untrusted certificate", func(t *testing.T) {
+		for _, tr := range transports[1:] {
+			cfg := searchConfig(t, srv, tr.url)
+			cfg.StartTLS, cfg.CAFile = tr.startTLS, "" // the system's roots do not know the test CA
+			d := newDirectory(t, cfg)
+			if _, err := d.Authenticate(context.Background(), "alice", "alice-pw"); !errors.Is(err, ErrUnavailable) ||
+				!strings.Contains(err.Error(), "certificate") {
+				t.Errorf("%s: Authenticate with an untrusted server = %v, want ErrUnavailable about the certificate", tr.name, err)
+			}
+		}
+	})
+
+	t.Run("wrong service password", func(t *testing.T) {
+		cfg := searchConfig(t, srv)
+		cfg.BindDN = "cn=nobody,ou=services," + ldaptest.BaseDN
+		d := newDirectory(t, cfg)
+		if _, err := d.Authenticate(context.Background(), "alice", "alice-pw"); !errors.Is(err, ErrUnavailable) ||
+			!strings.Contains(err.Error(), "service account") {
+			t.Errorf("Authenticate with a refused service account = %v, want ErrUnavailable naming it", err)
+		}
+	})
+}
+
+func TestLookup(t *testing.T) {
+	srv := startFixture(t)
+	d := newDirectory(t, searchConfig(t, srv))
+	ctx := context.Background()
+	a, err := d.Lookup(ctx, "bob")
+	if err != nil || a.Name != "bob" || a.Mail != "bob@example.org" || !cmp.Equal(a.Groups, []string{"hpc"}) {
+		t.Errorf("Lookup(bob) = %+v, %v", a, err)
+	}
+	for _, name := range []string{"zoe", "lena", "ed", "*", strings.Repeat("b", 65)} {
+		if _, err := d.Lookup(ctx, name); !errors.Is(err, ErrNotFound) {
+			t.Errorf("Lookup(%q) = %v, want ErrNotFound", name, err)
+		}
+	}
+	// A user removed from the directory is refused at once.
+	if err := srv.Admin().Del(goldap.NewDelRequest("uid=bob,ou=people,"+ldaptest.BaseDN, nil)); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := d.Lookup(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup(bob) after removal = %v, want ErrNotFound", err)
+	}
+}
+
+func TestGroups(t *testing.T) {
+	srv := startFixture(t)
+	both := "(|(&(objectClass=posixGroup)(memberUid={username}))(&(objectClass=groupOfNames)(member={dn})))"
+	tests := []struct {
+		name        string
+		preset      string
+		groupFilter string
+		memberOf    string
+		alice, bob  []string
+		carol, dora []string
+	}{
+		{name: "rfc2307 memberUid", preset: "rfc2307", alice: []string{"hpc"}, bob: []string{"hpc"}, carol: []string{"staff"}},
+		{name: "rfc2307bis member", preset: "rfc2307bis", alice: []string{"admins", "ops"}, bob: []string{"ops"}},
+		{name: "memberOf", preset: "memberof", alice: []string{"admins", "ops"}, bob: []string{"ops"}},
+		{name: "freeipa-like memberOf", preset: "freeipa", alice: []string{"admins", "ops"}, bob: []string{"ops"}},
+		{name: "all three", preset: "memberof", groupFilter: both,
+			alice: []string{"admins", "hpc", "ops"}, bob: []string{"hpc", "ops"}, carol: []string{"staff"}},
+		{name: "off", preset: "rfc2307", groupFilter: None},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := searchConfig(t, srv)
+			cfg.Preset, cfg.GroupFilter, cfg.MemberOfAttr = tc.preset, tc.groupFilter, tc.memberOf
+			if tc.preset == "freeipa" {
+				cfg.UniqueIDAttr = "entryUUID" // OpenLDAP has no ipaUniqueID
+			}
+			d := newDirectory(t, cfg)
+			for user, want := range map[string][]string{"alice": tc.alice, "bob": tc.bob, "carol": tc.carol, "dora": tc.dora} {
+				a, err := d.Authenticate(context.Background(), user, user+"-pw")
+				if err != nil {
+					t.Fatalf("Authenticate(%s) = %v", user, err)
+				}
+				if !cmp.Equal(a.Groups, want, cmpEmpty) {
+					t.Errorf("Authenticate(%s).Groups = %q, want %q", user, a.Groups, want)
+				}
+			}
+		})
+	}
+}
+
+var cmpEmpty = cmp.Comparer(func(a, b []string) bool {
+	if len(a) == 0 && len(b) == 0 {
+		return true
+	}
+	return strings.Join(a, "\x00") == strings.Join(b, "\x00")
+})
+
+// TestHostileNames tries names that would widen a badly built filter or
+// DN against the real server: none matches an entry, the answer is the
+// one of a wrong password, and its text names nothing in the directory.
+func TestHostileNames(t *testing.T) {
+	srv := startFixture(t)
+	direct := searchConfig(t, srv)
+	direct.UserDNTemplate = "uid={username},ou=people," + ldaptest.BaseDN
+	for _, mode := range []struct {
+		name string
+		cfg  Config
+	}{{"search-then-bind", searchConfig(t, srv)}, {"direct bind", direct}} {
+		t.Run(mode.name, func(t *testing.T) {
+			d := newDirectory(t, mode.cfg)
+			ctx := context.Background()
+			for _, name := range hostileNames {
+				for _, pw := range []string{"alice-pw", "x"} {
+					r := d.Check(ctx, name, pw)
+					if !errors.Is(r.Err, ErrBadCredentials) {
+						t.Errorf("Authenticate(%q) = %v, want ErrBadCredentials", name, r.Err)
+					}
+					if r.Entries != 0 || r.Account.DN != "" {
+						t.Errorf("Authenticate(%q): the search matched %d entries (filter %s)", name, r.Entries, r.Filter)
+					}
+					if checkName(name) != nil && (r.Filter != "" || r.Server != "") {
+						t.Errorf("Authenticate(%q) sent a request (filter %q), want it refused before", name, r.Filter)
+					}
+					for _, leak := range []string{"dc=", "ou=", "uid=", "bob", "carol", "example"} {
+						if r.Err != nil && strings.Contains(strings.ToLower(r.Err.Error()), leak) && !strings.Contains(name, leak) {
+							t.Errorf("Authenticate(%q) = %q, which leaks %q", name, r.Err, leak)
+						}
+					}
+				}
+				if _, err := d.Lookup(ctx, name); !errors.Is(err, ErrNotFound) {
+					t.Errorf("Lookup(%q) = %v, want ErrNotFound", name, err)
+				}
+			}
+		})
+	}
+}
+
+func TestRenameKeepsUniqueID(t *testing.T) {
+	srv := startFixture(t)
+	d := newDirectory(t, searchConfig(t, srv))
+	ctx := context.Background()
+	before, err := d.Authenticate(ctx, "carol", "carol-pw")
+	if err != nil {
+		t.Fatal(err)
+	}
+	req := goldap.NewModifyDNRequest("uid=carol,ou=people,"+ldaptest.BaseDN, "uid=caroline", true, "")
+	if err := srv.Admin().ModifyDN(req); err != nil {
+		t.Fatal(err)
+	}
+	after, err := d.Authenticate(ctx, "caroline", "carol-pw")
+	if err != nil {
+		t.Fatalf("Authenticate(caroline) after the rename = %v", err)
+	}
+	if after.UniqueID != before.UniqueID || after.Name != "caroline" || after.DN == before.DN {
+		t.Errorf("after the rename: %s %s %s, before: %s %s %s; want the same UniqueID under the new name and DN",
+			after.Name, after.DN, after.UniqueID, before.Name, before.DN, before.UniqueID)
+	}
+	if _, err := d.Authenticate(ctx, "carol", "carol-pw"); !errors.Is(err, ErrBadCredentials) {
+		t.Errorf("Authenticate(carol) after the rename = %v, want ErrBadCredentials", err)
+	}
+}
+
+func TestDirectBind(t *testing.T) {
+	srv := startFixture(t)
+	cfg := searchConfig(t, srv)
+	cfg.BaseDN = ""
+	cfg.UserDNTemplate = "uid={username},ou=people," + ldaptest.BaseDN
+	d := newDirectory(t, cfg)
+	ctx := context.Background()
+	a, err := d.Authenticate(ctx, "alice", "alice-pw")
+	if err != nil || a.Name != "alice" || !cmp.Equal(a.Groups, []string{"hpc"}) || a.UniqueID == "" {
+		t.Fatalf("Authenticate(alice) = %+v, %v", a, err)
+	}
+	for _, c := range []struct{ user, password string }{
+		{"alice", "wrong"}, {"zoe", "alice-pw"}, {"lena", "lena-pw"}, {"ed", "ed-pw"}, {"alice,ou=people", "alice-pw"},
+	} {
+		if _, err := d.Authenticate(ctx, c.user, c.password); !errors.Is(err, ErrBadCredentials) {
+			t.Errorf("Authenticate(%s, %s) = %v, want ErrBadCredentials", c.user, c.password, err)
+		}
+	}
+	if a, err := d.Lookup(ctx, "bob"); err != nil || a.Name != "bob" {
+		t.Errorf("Lookup(bob) as the service = %+v, %v", a, err)
+	}
+	// Without a service account Lookup searches anonymously, which this
+	// server's ACL does not allow: the user is not found.
+	cfg.BindDN, cfg.BindPasswordFile = "", ""
+	anon := newDirectory(t, cfg)
+	if _, err := anon.Lookup(ctx, "bob"); !errors.Is(err, ErrNotFound) {
+		t.Errorf("Lookup(bob) anonymously = %v, want ErrNotFound", err)
+	}
+	if _, err := anon.Authenticate(ctx, "bob", "bob-pw"); err != nil {
+		t.Errorf("Authenticate(bob) without a service account = %v", err)
+	}
+}
+
+// hungListener accepts connections and never answers, as a server that
+// hangs or a firewall that drops replies.
+func hungListener(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var mu sync.Mutex
+	var conns []net.Conn
+	go func() {
+		for {
+			c, err := l.Accept()
+			if err != nil {
+				return
+			}
+			mu.Lock()
+			conns = append(conns, c)
+			mu.Unlock()
+		}
+	}()
+	t.Cleanup(func() {
+		l.Close()
+		mu.Lock()
+		for _, c := range conns {
+			c.Close()
+		}
+		mu.Unlock()
+	})
+	return "ldap://" + l.Addr().String()
+}
+
+func refusedURL(t *testing.T) string {
+	t.Helper()
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	addr := l.Addr().String()
+	l.Close()
+	return "ldap://" + addr
+}
+
+func TestFailover(t *testing.T) {
+	srv := startFixture(t)
+	cfg := searchConfig(t, srv, refusedURL(t), hungListener(t), srv.URL)
+	cfg.ConnectTimeout, cfg.BindTimeout = 300*time.Millisecond, 300*time.Millisecond
+	cfg.Backoff = time.Minute
+	d := newDirectory(t, cfg)
+	d.searches.keepIdle, d.binds.keepIdle = false, false // every request dials
+	ctx := context.Background()
+
+	start := time.Now()
+	r := d.Check(ctx, "alice", "alice-pw")
+	if r.Err != nil || r.Server != srv.URL {
+		t.Fatalf("Check(alice) = server %s, %v; want %s, nil", r.Server, r.Err, srv.URL)
+	}
+	if took := time.Since(start); took < 300*time.Millisecond {
+		t.Errorf("first sign-in took %v, want at least the hung server's bind timeout", took)
+	}
+	// Both dead servers are now backed off: the next sign-ins go straight
+	// to the live one.
+	start = time.Now()
+	for range 3 {
+		if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if took := time.Since(start); took > 250*time.Millisecond {
+		t.Errorf("three sign-ins with the dead servers backed off took %v, want no timeout", took)
+	}
+}
+
+func TestServerStopped(t *testing.T) {
+	srv := startFixture(t)
+	cfg := searchConfig(t, srv, srv.URL, srv.LDAPSURL)
+	cfg.ConnectTimeout, cfg.BindTimeout, cfg.SearchTimeout = time.Second, time.Second, time.Second
+	d := newDirectory(t, cfg)
+	ctx := context.Background()
+	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Stop()
+	start := time.Now()
+	_, err := d.Authenticate(ctx, "alice", "alice-pw")
+	if !errors.Is(err, ErrUnavailable) {
+		t.Fatalf("Authenticate with the server stopped = %v, want ErrUnavailable", err)
+	}
+	if took := time.Since(start); took > 2*time.Second {
+		t.Errorf("Authenticate with the server stopped took %v, want within the timeout", took)
+	}
+	if _, err := d.Lookup(ctx, "alice"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Lookup with the server stopped = %v, want ErrUnavailable", err)
+	}
+
+	srv.Restart()
+	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+		t.Fatalf("Authenticate after the server came back = %v, want nil (no new Directory)", err)
+	}
+}
+
+func TestServerHung(t *testing.T) {
+	srv := startFixture(t)
+	cfg := searchConfig(t, srv)
+	cfg.ConnectTimeout, cfg.BindTimeout, cfg.SearchTimeout = time.Second, time.Second, time.Second
+	d := newDirectory(t, cfg)
+	ctx := context.Background()
+	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+
+	srv.Pause()
+	start := time.Now()
+	_, err := d.Authenticate(ctx, "alice", "alice-pw")
+	if took := time.Since(start); !errors.Is(err, ErrUnavailable) || took > 1800*time.Millisecond {
+		t.Errorf("Authenticate with the server hung = %v after %v, want ErrUnavailable within the 1s search timeout", err, took)
+	}
+	// A context deadline shorter than the timeouts wins.
+	short, cancel := context.WithTimeout(ctx, 200*time.Millisecond)
+	start = time.Now()
+	_, err = d.Authenticate(short, "alice", "alice-pw")
+	cancel()
+	if took := time.Since(start); !errors.Is(err, ErrUnavailable) || took > 700*time.Millisecond {
+		t.Errorf("Authenticate with a 200ms deadline = %v after %v, want ErrUnavailable by the deadline", err, took)
+	}
+	srv.Resume()
+
+	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
+		t.Errorf("Authenticate after the server resumed = %v", err)
+	}
+}
+
+func TestPoolBounded(t *testing.T) {
+	srv := startFixture(t)
+	cfg := searchConfig(t, srv)
+	cfg.PoolSize = 2
+	d := newDirectory(t, cfg)
+	var wg sync.WaitGroup
+	errs := make(chan error, 100)
+	for i := range 20 {
+		wg.Go(func() {
+			user := []string{"alice", "bob"}[i%2]
+			for range 5 {
+				if _, err := d.Authenticate(context.Background(), user, user+"-pw"); err != nil {
+					errs <- err
+				}
+			}
+		})
+	}
+	wg.Wait()
+	close(errs)
+	for err := range errs {
+		t.Errorf("concurrent Authenticate = %v", err)
+	}
+	for name, p := range map[string]*pool{"searches": d.searches, "binds": d.binds} {
+		s := p.stats()
+		if s.peak > 2 || s.dials > 2 || s.open != s.idle {
+			t.Errorf("%s pool: %+v, want at most 2 connections ever, all idle now", name, s)
+		}
+	}
+}
+
+func TestCheck(t *testing.T) {
+	srv := startFixture(t)
+	d := newDirectory(t, searchConfig(t, srv))
+	ctx := context.Background()
+	r := d.Check(ctx, "alice", "alice-pw")
+	want := CheckResult{
+		Mode: "search-then-bind", Server: srv.URL, BaseDN: "ou=people," + ldaptest.BaseDN, Scope: "sub",
+		Filter: "(&(objectClass=posixAccount)(uid=alice))", Entries: 1, DN: "uid=alice,ou=people," + ldaptest.BaseDN,
+		GroupFilter: "(&(objectClass=posixGroup)(memberUid=alice))", Bind: "ok", Account: r.Account,
+	}
+	if diff := cmp.Diff(want, r, cmp.Comparer(func(a, b error) bool { return a == b })); diff != "" {
+		t.Errorf("Check(alice) (-want +got):\n%s", diff)
+	}
+	if r := d.Check(ctx, "alice", "wrong"); !strings.HasPrefix(r.Bind, "refused") || !errors.Is(r.Err, ErrBadCredentials) {
+		t.Errorf("Check(alice, wrong) = bind %q, %v", r.Bind, r.Err)
+	}
+	if r := d.Check(ctx, "lena", "lena-pw"); r.State == "" || r.Bind != "not tried" {
+		t.Errorf("Check(lena) = state %q, bind %q; want the lock and no bind", r.State, r.Bind)
+	}
+	if r := d.Check(ctx, "bob", ""); r.Err != nil || r.Bind != "not tried" || !cmp.Equal(r.Account.Groups, []string{"hpc"}) {
+		t.Errorf("Check(bob) without a password = %+v", r)
+	}
+}
