@@ -103,3 +103,29 @@ func BenchmarkAuthenticateDirectorySize(b *testing.B) {
 		srv.Stop()
 	}
 }
+
+// BenchmarkRefusal compares the refusals a client must not tell apart: a
+// wrong password, an unknown name, a locked and an expired account, with
+// a sign-in that succeeds.
+func BenchmarkRefusal(b *testing.B) {
+	srv := startFixture(b)
+	d := newDirectory(b, searchConfig(b, srv))
+	for _, c := range []struct{ name, user, password string }{
+		{"right-password", "alice", "alice-pw"},
+		{"wrong-password", "alice", "wrong"},
+		{"unknown-user", "zoe", "wrong"},
+		{"locked", "lena", "lena-pw"},
+		{"expired", "ed", "ed-pw"},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			ctx := context.Background()
+			b.ReportAllocs()
+			for b.Loop() {
+				_, err := d.Authenticate(ctx, c.user, c.password)
+				if (err == nil) != (c.name == "right-password") {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

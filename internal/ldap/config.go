@@ -33,6 +33,9 @@ const (
 	DefaultTimeout  = 5 * time.Second
 	DefaultPoolSize = 4
 	DefaultBackoff  = 2 * time.Second
+	// DefaultIdleTimeout is shorter than the idle limits of common
+	// firewalls and of slapd's olcIdleTimeout as sites set it.
+	DefaultIdleTimeout = time.Minute
 )
 
 // MaxNameLen is the longest name, in bytes, that Authenticate and Lookup
@@ -116,6 +119,11 @@ type Config struct {
 	// Backoff is how long a server that failed to connect is tried only
 	// after the others; zero means DefaultBackoff.
 	Backoff time.Duration
+	// IdleTimeout closes a pooled connection unused for that long rather
+	// than reuse it: a firewall may have dropped it without a word, and a
+	// request on it would wait for the whole timeout. Zero means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // preset holds the schema settings of a kind of directory.
@@ -182,6 +190,7 @@ type settings struct {
 	searchTimeout  time.Duration
 	poolSize       int
 	backoff        time.Duration
+	idleTimeout    time.Duration
 }
 
 // Validate checks c as New would, without connecting: each error is a
@@ -223,6 +232,7 @@ func (c Config) settings() (settings, error) {
 		searchTimeout:  orDuration(c.SearchTimeout, DefaultTimeout),
 		poolSize:       c.PoolSize,
 		backoff:        orDuration(c.Backoff, DefaultBackoff),
+		idleTimeout:    orDuration(c.IdleTimeout, DefaultIdleTimeout),
 	}
 	if s.groupFilter == None {
 		s.groupFilter = ""
@@ -313,7 +323,7 @@ func (c Config) settings() (settings, error) {
 		value   time.Duration
 	}{
 		{"ConnectTimeout", c.ConnectTimeout}, {"BindTimeout", c.BindTimeout},
-		{"SearchTimeout", c.SearchTimeout}, {"Backoff", c.Backoff},
+		{"SearchTimeout", c.SearchTimeout}, {"Backoff", c.Backoff}, {"IdleTimeout", c.IdleTimeout},
 	} {
 		if d.value < 0 {
 			return settings{}, configErr(d.setting, "%v is negative", d.value)

@@ -421,6 +421,19 @@ func TestPoolBounded(t *testing.T) {
 			t.Errorf("%s pool: %+v, want at most 2 connections ever, all idle now", name, s)
 		}
 	}
+
+	// A connection idle for longer than IdleTimeout is replaced.
+	cfg.IdleTimeout = time.Nanosecond
+	d = newDirectory(t, cfg)
+	for range 3 {
+		if _, err := d.Authenticate(context.Background(), "alice", "alice-pw"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	// Each sign-in searches twice (the user, the groups).
+	if s := d.searches.stats(); s.dials != 6 || s.open != 1 {
+		t.Errorf("searches pool with a 1ns IdleTimeout: %+v, want 6 dials, 1 open", s)
+	}
 }
 
 func TestCheck(t *testing.T) {

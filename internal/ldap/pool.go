@@ -19,6 +19,7 @@ type conn struct {
 	raw    net.Conn // under TLS, if any: deadlines and a hard close
 	url    string
 	reused bool // taken from the idle list, so possibly stale
+	idled  time.Time
 	broken bool // failed in a way that leaves its state unknown: discard
 }
 
@@ -108,7 +109,9 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if c.IsClosing() { // the server hung up while it was idle
+		if c.IsClosing() || time.Since(c.idled) > p.d.s.idleTimeout {
+			// The server hung up while it was idle, or may have been
+			// cut off from it without a word.
 			p.open--
 			p.mu.Unlock()
 			c.close()
@@ -139,6 +142,7 @@ func (p *pool) put(c *conn) {
 	p.mu.Lock()
 	keep := p.keepIdle && !p.closed && !c.broken && !c.IsClosing()
 	if keep {
+		c.idled = time.Now()
 		p.idle = append(p.idle, c)
 	} else {
 		p.open--
