@@ -98,8 +98,10 @@ type CheckResult struct {
 	// Mode is "search-then-bind" or "direct bind".
 	Mode string
 	// Server is the URL of the server that answered the user search (or,
-	// in direct bind, the user's bind).
+	// in direct bind, the user's bind); TLS is the protocol version that
+	// protected that connection ("TLS 1.3"), or empty for none.
 	Server string
+	TLS    string
 	// BaseDN, Scope and Filter are those of the user search.
 	BaseDN string
 	Scope  string
@@ -302,7 +304,7 @@ func (d *Directory) timeLimit() int {
 
 // findUser searches the user under BaseDN with UserFilter.
 func (d *Directory) findUser(ctx context.Context, c *conn, name string, tr *CheckResult) (*goldap.Entry, error) {
-	tr.Server, tr.BaseDN, tr.Scope = c.url, d.s.baseDN, "sub"
+	tr.Server, tr.TLS, tr.BaseDN, tr.Scope = c.url, c.tlsVersion(), d.s.baseDN, "sub"
 	tr.Filter = buildUserFilter(d.s.userFilter, name)
 	req := goldap.NewSearchRequest(d.s.baseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		2, d.timeLimit(), false, tr.Filter, d.userAttrs(), nil)
@@ -311,7 +313,7 @@ func (d *Directory) findUser(ctx context.Context, c *conn, name string, tr *Chec
 
 // readUser reads the entry dn (direct bind), which must match UserFilter.
 func (d *Directory) readUser(ctx context.Context, c *conn, dn, name string, tr *CheckResult) (*goldap.Entry, error) {
-	tr.Server, tr.BaseDN, tr.Scope = c.url, dn, "base"
+	tr.Server, tr.TLS, tr.BaseDN, tr.Scope = c.url, c.tlsVersion(), dn, "base"
 	tr.Filter = buildUserFilter(d.s.userFilter, name)
 	req := goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 		2, d.timeLimit(), false, tr.Filter, d.userAttrs(), nil)
@@ -350,7 +352,7 @@ func (d *Directory) searchOne(ctx context.Context, c *conn, req *goldap.SearchRe
 // starts with a bind of its own.
 func (d *Directory) userBind(ctx context.Context, c *conn, dn, password string, tr *CheckResult) error {
 	if tr.Server == "" {
-		tr.Server = c.url
+		tr.Server, tr.TLS = c.url, c.tlsVersion()
 	}
 	err := c.do(ctx, d.s.bindTimeout, func() error { return c.Bind(dn, password) })
 	switch code := resultCode(err); {

@@ -68,6 +68,14 @@ func resultCode(err error) int {
 	return -1
 }
 
+// tlsVersion names the TLS version protecting c, or returns "".
+func (c *conn) tlsVersion() string {
+	if st, ok := c.TLSConnectionState(); ok && st.HandshakeComplete {
+		return tls.VersionName(st.Version)
+	}
+	return ""
+}
+
 func (c *conn) close() {
 	c.raw.Close()
 	c.Conn.Close()
