@@ -486,3 +486,27 @@ func TestCheck(t *testing.T) {
 		t.Errorf("Check(bob) without a password = %+v", r)
 	}
 }
+
+// TestInjectedClock checks that shadowExpire is judged by the clock given
+// to New: ed's account (day 20000, 2024-10-04) is open before that day.
+func TestInjectedClock(t *testing.T) {
+	srv := startFixture(t)
+	for _, c := range []struct {
+		now     time.Time
+		expired bool
+	}{
+		{time.Date(2024, 10, 3, 23, 59, 0, 0, time.UTC), false},
+		{time.Date(2024, 10, 4, 0, 0, 0, 0, time.UTC), true},
+		{testNow, true},
+	} {
+		d, err := New(searchConfig(t, srv), nil, func() time.Time { return c.now })
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, err = d.Authenticate(context.Background(), "ed", "ed-pw")
+		d.Close()
+		if got := errors.Is(err, ErrBadCredentials); got != c.expired {
+			t.Errorf("Authenticate(ed) at %v = %v, want expired=%v", c.now, err, c.expired)
+		}
+	}
+}

@@ -17,8 +17,9 @@
 // trailing space) are refused before any request. Unknown users, wrong passwords and accounts that are disabled,
 // locked or expired all give ErrBadCredentials, with the real cause in
 // the wrapping text for the log, and take about the same time: a refusal
-// before the user's bind is followed by a bind that fails. A directory
-// that does not answer in time gives ErrUnavailable.
+// decided before the user's bind is followed by a bind that fails and
+// padded to the usual time of a wrong password. A directory that does not
+// answer in time gives ErrUnavailable.
 //
 // # Connections
 //
