@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"net"
+	"regexp"
 	"strings"
 	"sync"
 	"testing"
@@ -203,6 +204,23 @@ func TestHostileNames(t *testing.T) {
 				}
 			}
 		})
+	}
+
+	// The server's own log of what it received: every user search was
+	// one equality match on uid, its value free of filter syntax.
+	userSearch := regexp.MustCompile(`^\(&\(objectClass=posixAccount\)\(uid=[^()*]*\)\)$`)
+	filters := regexp.MustCompile(`(?m)SRCH base=".*" scope=\d deref=\d filter="(.*)"$`).FindAllStringSubmatch(srv.Log(), -1)
+	n := 0
+	for _, m := range filters {
+		if strings.Contains(m[1], "uid=") {
+			n++
+			if !userSearch.MatchString(m[1]) {
+				t.Errorf("slapd received the user search %s, want one equality match on uid", m[1])
+			}
+		}
+	}
+	if n == 0 {
+		t.Errorf("no user search in slapd's log")
 	}
 }
 
