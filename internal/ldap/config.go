@@ -103,7 +103,8 @@ type Config struct {
 	GroupNameAttr string
 	// MemberOfAttr is an attribute of the user that lists the DNs of its
 	// groups (memberOf); each group is named by its DN's first value.
-	// "none" turns it off.
+	// When GroupBaseDN is set, DNs outside it are left out (FreeIPA lists
+	// roles and HBAC rules there too). "none" turns it off.
 	MemberOfAttr string
 
 	// ConnectTimeout bounds a TCP connect and TLS handshake, BindTimeout a
@@ -184,7 +185,8 @@ type settings struct {
 	groupBaseDN    string
 	groupFilter    string // "" when off
 	groupNameAttr  string
-	memberOfAttr   string // "" when off
+	memberOfAttr   string     // "" when off
+	memberOfBase   *goldap.DN // nil: every memberOf value counts
 	connectTimeout time.Duration
 	bindTimeout    time.Duration
 	searchTimeout  time.Duration
@@ -274,6 +276,9 @@ func (c Config) settings() (settings, error) {
 		if _, err := goldap.ParseDN(dn.value); err != nil {
 			return settings{}, configErr(dn.setting, "%q is not a DN: %v", dn.value, err)
 		}
+	}
+	if c.GroupBaseDN != "" {
+		s.memberOfBase, _ = goldap.ParseDN(c.GroupBaseDN) // checked above
 	}
 	if s.bindDN != "" {
 		pw, err := readSecretFile(c.BindPasswordFile)

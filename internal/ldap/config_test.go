@@ -46,6 +46,9 @@ func TestConfigValidate(t *testing.T) {
 			c.BaseDN, c.UserDNTemplate = "", "uid={username},ou=people,dc=example,dc=org"
 			c.GroupFilter = None
 		}, "", ""},
+		{"AD nested groups (extensible match)", func(c *Config) {
+			c.Preset, c.GroupFilter = "ad", "(&(objectClass=group)(member:1.2.840.113556.1.4.1941:={dn}))"
+		}, "", ""},
 		{"anonymous search", func(c *Config) { c.BindDN, c.BindPasswordFile = "", "" }, "", ""},
 		{"no URL", func(c *Config) { c.URLs = nil }, "URLs", "required"},
 		{"malformed URL", func(c *Config) { c.URLs = []string{"ldap://ldap1.example.org", "ldap//x"} }, "URLs", "ldap//x"},

@@ -461,6 +461,11 @@ func (d *Directory) groups(ctx context.Context, c *conn, e *goldap.Entry, name s
 	var groups []string
 	if d.s.memberOfAttr != "" {
 		for _, dn := range e.GetEqualFoldAttributeValues(d.s.memberOfAttr) {
+			if d.s.memberOfBase != nil {
+				if p, err := goldap.ParseDN(dn); err != nil || !d.s.memberOfBase.AncestorOfFold(p) {
+					continue
+				}
+			}
 			if g := firstRDNValue(dn); g != "" {
 				groups = append(groups, g)
 			}

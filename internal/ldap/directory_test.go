@@ -98,6 +98,21 @@ func TestAuthenticate(t *testing.T) {
 	})
 }
 
+func TestClosed(t *testing.T) {
+	srv := startFixture(t)
+	d := newDirectory(t, searchConfig(t, srv))
+	if _, err := d.Authenticate(context.Background(), "alice", "alice-pw"); err != nil {
+		t.Fatal(err)
+	}
+	d.Close()
+	if _, err := d.Authenticate(context.Background(), "alice", "alice-pw"); !errors.Is(err, ErrUnavailable) {
+		t.Errorf("Authenticate after Close = %v, want ErrUnavailable", err)
+	}
+	if s := d.searches.stats(); s.open != 0 {
+		t.Errorf("searches pool after Close: %+v, want none open", s)
+	}
+}
+
 func TestLookup(t *testing.T) {
 	srv := startFixture(t)
 	d := newDirectory(t, searchConfig(t, srv))
@@ -128,6 +143,7 @@ func TestGroups(t *testing.T) {
 		preset      string
 		groupFilter string
 		memberOf    string
+		groupBase   string
 		alice, bob  []string
 		carol, dora []string
 	}{
@@ -138,11 +154,15 @@ func TestGroups(t *testing.T) {
 		{name: "all three", preset: "memberof", groupFilter: both,
 			alice: []string{"admins", "hpc", "ops"}, bob: []string{"hpc", "ops"}, carol: []string{"staff"}},
 		{name: "off", preset: "rfc2307", groupFilter: None},
+		{name: "memberOf outside GroupBaseDN left out", preset: "memberof", groupBase: "ou=services," + ldaptest.BaseDN},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := searchConfig(t, srv)
 			cfg.Preset, cfg.GroupFilter, cfg.MemberOfAttr = tc.preset, tc.groupFilter, tc.memberOf
+			if tc.groupBase != "" {
+				cfg.GroupBaseDN = tc.groupBase
+			}
 			if tc.preset == "freeipa" {
 				cfg.UniqueIDAttr = "entryUUID" // OpenLDAP has no ipaUniqueID
 			}
