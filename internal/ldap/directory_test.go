@@ -1,8 +1,10 @@
 package ldap
 
 import (
+	"bytes"
 	"context"
 	"errors"
+	"log/slog"
 	"net"
 	"regexp"
 	"strings"
@@ -383,7 +385,12 @@ func TestServerStopped(t *testing.T) {
 	srv := startFixture(t)
 	cfg := searchConfig(t, srv, srv.URL, srv.LDAPSURL)
 	cfg.ConnectTimeout, cfg.BindTimeout, cfg.SearchTimeout = time.Second, time.Second, time.Second
-	d := newDirectory(t, cfg)
+	var logged syncBuffer
+	d, err := New(cfg, slog.New(slog.NewTextHandler(&logged, nil)), fixedNow)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer d.Close()
 	ctx := context.Background()
 	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
 		t.Fatal(err)
@@ -391,7 +398,7 @@ func TestServerStopped(t *testing.T) {
 
 	srv.Stop()
 	start := time.Now()
-	_, err := d.Authenticate(ctx, "alice", "alice-pw")
+	_, err = d.Authenticate(ctx, "alice", "alice-pw")
 	if !errors.Is(err, ErrUnavailable) {
 		t.Fatalf("Authenticate with the server stopped = %v, want ErrUnavailable", err)
 	}
@@ -406,6 +413,33 @@ func TestServerStopped(t *testing.T) {
 	if _, err := d.Authenticate(ctx, "alice", "alice-pw"); err != nil {
 		t.Fatalf("Authenticate after the server came back = %v, want nil (no new Directory)", err)
 	}
+	log := logged.String()
+	for _, want := range []string{`msg="ldap server unreachable" url=` + srv.URL, `msg="ldap server reachable again" url=` + srv.URL} {
+		if strings.Count(log, want) != 1 {
+			t.Errorf("log:\n%s\nwant %q once", log, want)
+		}
+	}
+	if strings.Contains(log, "alice-pw") {
+		t.Errorf("log shows a password:\n%s", log)
+	}
+}
+
+// syncBuffer is a bytes.Buffer safe for a logger's concurrent writes.
+type syncBuffer struct {
+	mu  sync.Mutex
+	buf bytes.Buffer
+}
+
+func (b *syncBuffer) Write(p []byte) (int, error) {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.Write(p)
+}
+
+func (b *syncBuffer) String() string {
+	b.mu.Lock()
+	defer b.mu.Unlock()
+	return b.buf.String()
 }
 
 func TestServerHung(t *testing.T) {
