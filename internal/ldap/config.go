@@ -33,6 +33,9 @@ const (
 	DefaultTimeout  = 5 * time.Second
 	DefaultPoolSize = 4
 	DefaultBackoff  = 2 * time.Second
+	// DefaultIdleTimeout is shorter than the idle limits of common
+	// firewalls and of slapd's olcIdleTimeout as sites set it.
+	DefaultIdleTimeout = time.Minute
 )
 
 // MaxNameLen is the longest name, in bytes, that Authenticate and Lookup
@@ -100,7 +103,8 @@ type Config struct {
 	GroupNameAttr string
 	// MemberOfAttr is an attribute of the user that lists the DNs of its
 	// groups (memberOf); each group is named by its DN's first value.
-	// "none" turns it off.
+	// When GroupBaseDN is set, DNs outside it are left out (FreeIPA lists
+	// roles and HBAC rules there too). "none" turns it off.
 	MemberOfAttr string
 
 	// ConnectTimeout bounds a TCP connect and TLS handshake, BindTimeout a
@@ -116,6 +120,11 @@ type Config struct {
 	// Backoff is how long a server that failed to connect is tried only
 	// after the others; zero means DefaultBackoff.
 	Backoff time.Duration
+	// IdleTimeout closes a pooled connection unused for that long rather
+	// than reuse it: a firewall may have dropped it without a word, and a
+	// request on it would wait for the whole timeout. Zero means
+	// DefaultIdleTimeout.
+	IdleTimeout time.Duration
 }
 
 // preset holds the schema settings of a kind of directory.
@@ -176,12 +185,14 @@ type settings struct {
 	groupBaseDN    string
 	groupFilter    string // "" when off
 	groupNameAttr  string
-	memberOfAttr   string // "" when off
+	memberOfAttr   string     // "" when off
+	memberOfBase   *goldap.DN // nil: every memberOf value counts
 	connectTimeout time.Duration
 	bindTimeout    time.Duration
 	searchTimeout  time.Duration
 	poolSize       int
 	backoff        time.Duration
+	idleTimeout    time.Duration
 }
 
 // Validate checks c as New would, without connecting: each error is a
@@ -223,6 +234,7 @@ func (c Config) settings() (settings, error) {
 		searchTimeout:  orDuration(c.SearchTimeout, DefaultTimeout),
 		poolSize:       c.PoolSize,
 		backoff:        orDuration(c.Backoff, DefaultBackoff),
+		idleTimeout:    orDuration(c.IdleTimeout, DefaultIdleTimeout),
 	}
 	if s.groupFilter == None {
 		s.groupFilter = ""
@@ -264,6 +276,9 @@ func (c Config) settings() (settings, error) {
 		if _, err := goldap.ParseDN(dn.value); err != nil {
 			return settings{}, configErr(dn.setting, "%q is not a DN: %v", dn.value, err)
 		}
+	}
+	if c.GroupBaseDN != "" {
+		s.memberOfBase, _ = goldap.ParseDN(c.GroupBaseDN) // checked above
 	}
 	if s.bindDN != "" {
 		pw, err := readSecretFile(c.BindPasswordFile)
@@ -313,7 +328,7 @@ func (c Config) settings() (settings, error) {
 		value   time.Duration
 	}{
 		{"ConnectTimeout", c.ConnectTimeout}, {"BindTimeout", c.BindTimeout},
-		{"SearchTimeout", c.SearchTimeout}, {"Backoff", c.Backoff},
+		{"SearchTimeout", c.SearchTimeout}, {"Backoff", c.Backoff}, {"IdleTimeout", c.IdleTimeout},
 	} {
 		if d.value < 0 {
 			return settings{}, configErr(d.setting, "%v is negative", d.value)

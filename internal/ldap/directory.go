@@ -11,6 +11,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 	"unicode/utf8"
 
@@ -46,6 +47,11 @@ type Directory struct {
 
 	mu        sync.Mutex
 	downUntil map[string]time.Time
+
+	// refusalNanos is the moving average of how long a sign-in with a
+	// wrong password takes, in nanoseconds (see padRefusal).
+	refusalNanos atomic.Int64
+	padBias      atomic.Int64
 }
 
 // New checks cfg and returns a Directory; it connects only when first
@@ -92,8 +98,10 @@ type CheckResult struct {
 	// Mode is "search-then-bind" or "direct bind".
 	Mode string
 	// Server is the URL of the server that answered the user search (or,
-	// in direct bind, the user's bind).
+	// in direct bind, the user's bind); TLS is the protocol version that
+	// protected that connection ("TLS 1.3"), or empty for none.
 	Server string
+	TLS    string
 	// BaseDN, Scope and Filter are those of the user search.
 	BaseDN string
 	Scope  string
@@ -157,6 +165,15 @@ func (d *Directory) authenticate(ctx context.Context, name, password string, tr 
 		return d.directBind(ctx, name, password, tr)
 	}
 	tr.Mode = "search-then-bind"
+	start := time.Now()
+	// refuse answers a refusal decided before the user's bind as a wrong
+	// password would be answered, and in about the same time: a bind
+	// that fails, then a wait up to the usual time of a wrong password.
+	refuse := func(cause error) (Account, error) {
+		d.decoyBind(ctx, password)
+		d.padRefusal(ctx, start)
+		return Account{}, fmt.Errorf("%w: %v", ErrBadCredentials, cause)
+	}
 	var e *goldap.Entry
 	err := d.searches.with(ctx, func(c *conn) error {
 		var err error
@@ -164,25 +181,23 @@ func (d *Directory) authenticate(ctx context.Context, name, password string, tr 
 		return err
 	})
 	if errors.Is(err, errNoEntry) {
-		// Bind all the same, so that an unknown name takes about as long
-		// as a wrong password.
-		d.decoyBind(ctx, password)
-		return Account{}, fmt.Errorf("%w: %v", ErrBadCredentials, err)
+		return refuse(err)
 	}
 	if err != nil {
 		return Account{}, err
 	}
 	a, err := d.account(e, name)
 	if err != nil {
-		d.decoyBind(ctx, password)
-		return Account{}, fmt.Errorf("%w: %v", ErrBadCredentials, err)
+		return refuse(err)
 	}
 	if state := accountState(e, d.now()); state != "" {
 		tr.State = state
-		d.decoyBind(ctx, password)
-		return Account{}, fmt.Errorf("%w: %s", ErrBadCredentials, state)
+		return refuse(errors.New(state))
 	}
 	err = d.binds.with(ctx, func(c *conn) error { return d.userBind(ctx, c, e.DN, password, tr) })
+	if errors.Is(err, ErrBadCredentials) {
+		d.noteRefusal(time.Since(start))
+	}
 	if err != nil {
 		return Account{}, err
 	}
@@ -289,7 +304,7 @@ func (d *Directory) timeLimit() int {
 
 // findUser searches the user under BaseDN with UserFilter.
 func (d *Directory) findUser(ctx context.Context, c *conn, name string, tr *CheckResult) (*goldap.Entry, error) {
-	tr.Server, tr.BaseDN, tr.Scope = c.url, d.s.baseDN, "sub"
+	tr.Server, tr.TLS, tr.BaseDN, tr.Scope = c.url, c.tlsVersion(), d.s.baseDN, "sub"
 	tr.Filter = buildUserFilter(d.s.userFilter, name)
 	req := goldap.NewSearchRequest(d.s.baseDN, goldap.ScopeWholeSubtree, goldap.NeverDerefAliases,
 		2, d.timeLimit(), false, tr.Filter, d.userAttrs(), nil)
@@ -298,7 +313,7 @@ func (d *Directory) findUser(ctx context.Context, c *conn, name string, tr *Chec
 
 // readUser reads the entry dn (direct bind), which must match UserFilter.
 func (d *Directory) readUser(ctx context.Context, c *conn, dn, name string, tr *CheckResult) (*goldap.Entry, error) {
-	tr.Server, tr.BaseDN, tr.Scope = c.url, dn, "base"
+	tr.Server, tr.TLS, tr.BaseDN, tr.Scope = c.url, c.tlsVersion(), dn, "base"
 	tr.Filter = buildUserFilter(d.s.userFilter, name)
 	req := goldap.NewSearchRequest(dn, goldap.ScopeBaseObject, goldap.NeverDerefAliases,
 		2, d.timeLimit(), false, tr.Filter, d.userAttrs(), nil)
@@ -337,7 +352,7 @@ func (d *Directory) searchOne(ctx context.Context, c *conn, req *goldap.SearchRe
 // starts with a bind of its own.
 func (d *Directory) userBind(ctx context.Context, c *conn, dn, password string, tr *CheckResult) error {
 	if tr.Server == "" {
-		tr.Server = c.url
+		tr.Server, tr.TLS = c.url, c.tlsVersion()
 	}
 	err := c.do(ctx, d.s.bindTimeout, func() error { return c.Bind(dn, password) })
 	switch code := resultCode(err); {
@@ -375,6 +390,46 @@ func (d *Directory) decoyBind(ctx context.Context, password string) {
 	})
 }
 
+// noteRefusal adds the time a wrong password took to the moving average
+// that padRefusal waits for.
+func (d *Directory) noteRefusal(took time.Duration) {
+	for {
+		old := d.refusalNanos.Load()
+		next := int64(took)
+		if old != 0 {
+			next = old + (int64(took)-old)/8
+		}
+		if d.refusalNanos.CompareAndSwap(old, next) {
+			return
+		}
+	}
+}
+
+// padRefusal waits until a refusal that began at start has taken as long
+// as a wrong password usually does (at most BindTimeout more), so that
+// the time of the answer does not tell an unknown name from a known one.
+// A timer wakes late by up to a millisecond on a busy machine, which is
+// more than the difference to hide: padBias learns by how much, and the
+// wait is shortened by that.
+func (d *Directory) padRefusal(ctx context.Context, start time.Time) {
+	target := time.Duration(d.refusalNanos.Load())
+	if target == 0 {
+		return
+	}
+	bias := time.Duration(d.padBias.Load())
+	if wait := min(target-time.Since(start)-bias, d.s.bindTimeout); wait > 0 {
+		t := time.NewTimer(wait)
+		select {
+		case <-t.C:
+		case <-ctx.Done():
+			t.Stop()
+			return
+		}
+	}
+	late := time.Since(start) - target
+	d.padBias.Store(int64(min(max(bias+late/8, 0), target)))
+}
+
 // account reads the user's attributes from e.
 func (d *Directory) account(e *goldap.Entry, typed string) (Account, error) {
 	a := Account{
@@ -406,6 +461,11 @@ func (d *Directory) groups(ctx context.Context, c *conn, e *goldap.Entry, name s
 	var groups []string
 	if d.s.memberOfAttr != "" {
 		for _, dn := range e.GetEqualFoldAttributeValues(d.s.memberOfAttr) {
+			if d.s.memberOfBase != nil {
+				if p, err := goldap.ParseDN(dn); err != nil || !d.s.memberOfBase.AncestorOfFold(p) {
+					continue
+				}
+			}
 			if g := firstRDNValue(dn); g != "" {
 				groups = append(groups, g)
 			}

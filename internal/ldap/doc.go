@@ -13,12 +13,13 @@
 // on the user; Config.Preset sets these for common directories.
 //
 // Names that no account has (empty, longer than MaxNameLen bytes, not
-// UTF-8, with NUL or another control character) are refused before any
-// request. Unknown users, wrong passwords and accounts that are disabled,
+// UTF-8, with NUL or another control character, with a leading or
+// trailing space) are refused before any request. Unknown users, wrong passwords and accounts that are disabled,
 // locked or expired all give ErrBadCredentials, with the real cause in
 // the wrapping text for the log, and take about the same time: a refusal
-// before the user's bind is followed by a bind that fails. A directory
-// that does not answer in time gives ErrUnavailable.
+// decided before the user's bind is followed by a bind that fails and
+// padded to the usual time of a wrong password. A directory that does not
+// answer in time gives ErrUnavailable.
 //
 // # Connections
 //

@@ -32,8 +32,10 @@ type ConfigError struct {
 	Err     error
 }
 
+// Error names the setting and says what is wrong with it.
 func (e *ConfigError) Error() string { return "ldap: " + e.Setting + ": " + e.Err.Error() }
 
+// Unwrap returns the underlying error.
 func (e *ConfigError) Unwrap() error { return e.Err }
 
 func configErr(setting, format string, args ...any) error {

@@ -12,7 +12,7 @@ import (
 // checkName refuses, before any directory request, a name that no
 // directory account should have and that could only serve an attack: an
 // empty, overlong (more than MaxNameLen bytes) or non-UTF-8 name, or one
-// with a NUL or another control character.
+// with a NUL or another control character, or a leading or trailing space.
 func checkName(name string) error {
 	switch {
 	case name == "":
@@ -21,6 +21,10 @@ func checkName(name string) error {
 		return fmt.Errorf("name longer than %d bytes", MaxNameLen)
 	case !utf8.ValidString(name):
 		return errors.New("name is not UTF-8")
+	case name[0] == ' ' || name[len(name)-1] == ' ':
+		// Matching rules ignore them (RFC 4518 §2.6.1), so " alice"
+		// would be alice under another name for the core's throttle.
+		return errors.New("name begins or ends with a space")
 	}
 	for _, r := range name {
 		if r < 0x20 || r == 0x7f {

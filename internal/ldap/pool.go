@@ -19,6 +19,7 @@ type conn struct {
 	raw    net.Conn // under TLS, if any: deadlines and a hard close
 	url    string
 	reused bool // taken from the idle list, so possibly stale
+	idled  time.Time
 	broken bool // failed in a way that leaves its state unknown: discard
 }
 
@@ -67,6 +68,14 @@ func resultCode(err error) int {
 	return -1
 }
 
+// tlsVersion names the TLS version protecting c, or returns "".
+func (c *conn) tlsVersion() string {
+	if st, ok := c.TLSConnectionState(); ok && st.HandshakeComplete {
+		return tls.VersionName(st.Version)
+	}
+	return ""
+}
+
 func (c *conn) close() {
 	c.raw.Close()
 	c.Conn.Close()
@@ -108,7 +117,9 @@ func (p *pool) get(ctx context.Context) (*conn, error) {
 	for len(p.idle) > 0 {
 		c := p.idle[len(p.idle)-1]
 		p.idle = p.idle[:len(p.idle)-1]
-		if c.IsClosing() { // the server hung up while it was idle
+		if c.IsClosing() || time.Since(c.idled) > p.d.s.idleTimeout {
+			// The server hung up while it was idle, or may have been
+			// cut off from it without a word.
 			p.open--
 			p.mu.Unlock()
 			c.close()
@@ -139,6 +150,7 @@ func (p *pool) put(c *conn) {
 	p.mu.Lock()
 	keep := p.keepIdle && !p.closed && !c.broken && !c.IsClosing()
 	if keep {
+		c.idled = time.Now()
 		p.idle = append(p.idle, c)
 	} else {
 		p.open--
@@ -161,8 +173,9 @@ func (p *pool) with(ctx context.Context, f func(c *conn) error) error {
 			return err
 		}
 		err = f(c)
+		cut := c.IsClosing() // before put, which closes a broken connection
 		p.put(c)
-		if err != nil && attempt == 0 && c.reused && c.broken && c.IsClosing() && ctx.Err() == nil {
+		if err != nil && attempt == 0 && c.reused && c.broken && cut && ctx.Err() == nil {
 			continue
 		}
 		return err
