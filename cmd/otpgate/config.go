@@ -38,7 +38,7 @@ type Config struct {
 	TOTPSkew      int
 	SessionIdle   time.Duration
 	SessionMax    time.Duration
-	EnrollmentTTL time.Duration
+	EnrolmentTTL time.Duration
 
 	Throttles mfa.Throttles
 
@@ -80,7 +80,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.TOTPSkew, "totp-skew", 1, "TOTP `steps` accepted before and after the current one (clock drift)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
-	fs.DurationVar(&c.EnrollmentTTL, "enrollment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
+	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
 	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
 	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
 	throttleFlags(fs, "code", "wrong codes after the right password, per user (never reset by a success)", &c.Throttles.Code, mfa.DefaultThrottles.Code)
@@ -222,8 +222,8 @@ func (c *Config) Validate() error {
 	if c.TOTPSkew < 0 || c.TOTPSkew > 10 {
 		errs = append(errs, errors.New("totp-skew: 0 to 10"))
 	}
-	if c.SessionIdle <= 0 || c.SessionMax <= 0 || c.EnrollmentTTL <= 0 {
-		errs = append(errs, errors.New("session-idle, session-max and enrollment-ttl must be positive"))
+	if c.SessionIdle <= 0 || c.SessionMax <= 0 || c.EnrolmentTTL <= 0 {
+		errs = append(errs, errors.New("session-idle, session-max and enrolment-ttl must be positive"))
 	}
 	t := c.Throttles
 	for _, p := range []struct {

@@ -18,6 +18,7 @@ import (
 
 	"golang.org/x/term"
 
+	"github.com/otpgate/otpgate/internal/api"
 	"github.com/otpgate/otpgate/internal/qr"
 )
 
@@ -177,24 +178,9 @@ func (en enroller) ask(prompt string) (string, error) {
 	return line, err
 }
 
-// enrolAnswer is the server's answer (see internal/web/enrol.go).
-type enrolAnswer struct {
-	Outcome       string   `json:"outcome"`
-	Message       string   `json:"message"`
-	Error         string   `json:"error"`
-	ID            string   `json:"id"`
-	URI           string   `json:"uri"`
-	Key           string   `json:"key"`
-	ExpiresIn     int      `json:"expires_in"`
-	DriftSteps    int      `json:"drift_steps"`
-	Clock         string   `json:"clock"`
-	RecoveryCodes []string `json:"recovery_codes"`
-	HadFile       bool     `json:"had_file"`
-}
-
 // post sends one JSON request and decodes the answer.
-func (en enroller) post(ctx context.Context, path string, body any) (enrolAnswer, error) {
-	var a enrolAnswer
+func (en enroller) post(ctx context.Context, path string, body any) (api.EnrolResponse, error) {
+	var a api.EnrolResponse
 	b, err := json.Marshal(body)
 	if err != nil {
 		return a, err
@@ -224,7 +210,7 @@ func (en enroller) post(ctx context.Context, path string, body any) (enrolAnswer
 
 // run starts the setup, shows the key and confirms it with a code.
 func (en enroller) run(ctx context.Context, name, password string, stdout io.Writer) error {
-	req := map[string]string{"username": name, "password": password}
+	req := api.EnrolRequest{Username: name, Password: password}
 	a, err := en.post(ctx, "/api/v1/enrol", req)
 	if err != nil {
 		return err
@@ -234,7 +220,7 @@ func (en enroller) run(ctx context.Context, name, password string, stdout io.Wri
 		if err != nil {
 			return err
 		}
-		req["otp"] = strings.TrimSpace(code)
+		req.OTP = strings.TrimSpace(code)
 		if a, err = en.post(ctx, "/api/v1/enrol", req); err != nil {
 			return err
 		}
@@ -257,7 +243,7 @@ func (en enroller) run(ctx context.Context, name, password string, stdout io.Wri
 		if err != nil {
 			return err
 		}
-		c, err := en.post(ctx, "/api/v1/enrol/confirm", map[string]string{"username": name, "id": a.ID, "code": strings.TrimSpace(code)})
+		c, err := en.post(ctx, "/api/v1/enrol/confirm", api.EnrolConfirmRequest{Username: name, ID: a.ID, Code: strings.TrimSpace(code)})
 		if err != nil {
 			return err
 		}

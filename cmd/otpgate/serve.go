@@ -167,7 +167,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 	}
 	svc := mfa.NewService(deps, mfa.Options{
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP,
-		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrollmentTTL})
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL})
 	return svc, store, nil
 }
 

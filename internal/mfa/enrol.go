@@ -194,17 +194,23 @@ func (s *Service) EnrolWithPassword(ctx context.Context, a LoginAttempt) (Result
 	return res, e, err
 }
 
-// ConfirmEnrolmentByName confirms the setup id of user name with a code
-// from the new authenticator, for a client without a session (the terminal
-// command): as ConfirmEnrolment, but an unknown or disabled user gets the
-// answer of an expired setup, Expired, so that the endpoint does not tell
-// which users exist. Unknown setups and wrong codes count on the address's
-// counter, and wait while it does.
-func (s *Service) ConfirmEnrolmentByName(ctx context.Context, name, id, code, addr string) (Result, Confirmation, error) {
+// EnrolConfirm is a setup's confirmation by a client without a session:
+// the user's name as typed, the setup's ID, the code from the new
+// authenticator, and the client's address.
+type EnrolConfirm struct {
+	Name, ID, Code, Addr string
+}
+
+// ConfirmEnrolmentByName confirms a setup for a client without a session
+// (the terminal command): as ConfirmEnrolment, but an unknown or disabled
+// user gets the answer of an expired setup, Expired, so that the endpoint
+// does not tell which users exist. Unknown setups and wrong codes count on
+// the address's counter, and wait while it does.
+func (s *Service) ConfirmEnrolmentByName(ctx context.Context, ec EnrolConfirm) (Result, Confirmation, error) {
 	now := s.now()
 	var cs []counter
-	if addr != "" {
-		cs = append(cs, s.addressCounter("address", addr))
+	if ec.Addr != "" {
+		cs = append(cs, s.addressCounter("address", ec.Addr))
 	}
 	wait, err := s.wait(ctx, cs, now)
 	if err != nil || wait > 0 {
@@ -212,11 +218,11 @@ func (s *Service) ConfirmEnrolmentByName(ctx context.Context, name, id, code, ad
 	}
 	res := Result{Outcome: Expired, Reason: ReasonSetupExpired}
 	var c Confirmation
-	if n, ok := typedName(name); ok {
+	if n, ok := typedName(ec.Name); ok {
 		u, err := s.store.UserByName(ctx, n)
 		switch {
 		case err == nil && !u.Disabled:
-			if res, c, err = s.ConfirmEnrolment(ctx, u, id, code); err != nil {
+			if res, c, err = s.ConfirmEnrolment(ctx, u, ec.ID, ec.Code); err != nil {
 				return Result{}, Confirmation{}, err
 			}
 		case err == nil:

@@ -11,6 +11,7 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
+	"testing/synctest"
 	"time"
 )
 
@@ -129,67 +130,71 @@ func TestHasher(t *testing.T) {
 	}
 }
 
+// TestHasherBoundsConcurrency runs 20 hashes' worth of holders on a
+// hasher of 2 in a synctest bubble, whose clock only moves when every
+// goroutine waits: at most 2 ever hold a slot at once.
 func TestHasherBoundsConcurrency(t *testing.T) {
-	h := NewHasher(fastArgon2, rand.Reader, HashLimits{Concurrent: 2, Queue: 64})
-	var running, peak atomic.Int32
-	var wg sync.WaitGroup
-	for range 20 {
-		wg.Go(func() {
-			h.acquire(context.Background())
-			n := running.Add(1)
-			for {
-				p := peak.Load()
-				if n <= p || peak.CompareAndSwap(p, n) {
-					break
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHasher(fastArgon2, rand.Reader, HashLimits{Concurrent: 2, Queue: 64})
+		var running, peak atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Go(func() {
+				if err := h.acquire(context.Background()); err != nil {
+					t.Error(err)
+					return
 				}
-			}
-			time.Sleep(time.Millisecond)
-			running.Add(-1)
-			h.release()
-		})
-	}
-	wg.Wait()
-	if peak.Load() != 2 {
-		t.Errorf("peak concurrent hashes = %d, want 2", peak.Load())
-	}
-	// A caller that gives up while waiting gets its context's error.
-	h.acquire(context.Background())
-	h.acquire(context.Background())
-	ctx, cancel := context.WithCancel(context.Background())
-	cancel()
-	if _, err := h.Hash(ctx, "password"); !errors.Is(err, context.Canceled) {
-		t.Errorf("Hash with a full semaphore and a cancelled context = %v, want context.Canceled", err)
-	}
+				n := running.Add(1)
+				for {
+					p := peak.Load()
+					if n <= p || peak.CompareAndSwap(p, n) {
+						break
+					}
+				}
+				time.Sleep(time.Millisecond) // virtual: all others block meanwhile
+				running.Add(-1)
+				h.release()
+			})
+		}
+		wg.Wait()
+		if peak.Load() != 2 {
+			t.Errorf("peak concurrent hashes = %d, want 2", peak.Load())
+		}
+		// A caller that gives up while waiting gets its context's error.
+		h.acquire(context.Background())
+		h.acquire(context.Background())
+		ctx, cancel := context.WithCancel(context.Background())
+		cancel()
+		if _, err := h.Hash(ctx, "password"); !errors.Is(err, context.Canceled) {
+			t.Errorf("Hash with a full semaphore and a cancelled context = %v, want context.Canceled", err)
+		}
+	})
 }
 
 // TestHasherQueueBound fills a hasher that runs one hash and lets one
 // wait: a third is refused at once with ErrBusy, and a slot freed lets the
 // next one in.
 func TestHasherQueueBound(t *testing.T) {
-	h := NewHasher(fastArgon2, rand.Reader, HashLimits{Concurrent: 1, Queue: 1})
-	if err := h.acquire(context.Background()); err != nil {
-		t.Fatal(err)
-	}
-	waiting := make(chan error)
-	go func() { waiting <- h.acquire(context.Background()) }()
-	for len(h.slots) < 2 {
-		time.Sleep(time.Millisecond)
-	}
-	start := time.Now()
-	if _, err := h.Check(context.Background(), "password", ""); !errors.Is(err, ErrBusy) {
-		t.Errorf("Check with one hash running and one waiting = %v, want ErrBusy", err)
-	}
-	if d := time.Since(start); d > 100*time.Millisecond {
-		t.Errorf("refusal took %v, want at once", d)
-	}
-	h.release()
-	if err := <-waiting; err != nil {
-		t.Fatalf("the waiting hash = %v, want its turn", err)
-	}
-	h.release()
-	if _, err := h.Check(context.Background(), "password", ""); err != nil {
-		t.Errorf("Check on an idle hasher = %v", err)
-	}
+	synctest.Test(t, func(t *testing.T) {
+		h := NewHasher(fastArgon2, rand.Reader, HashLimits{Concurrent: 1, Queue: 1})
+		if err := h.acquire(context.Background()); err != nil {
+			t.Fatal(err)
+		}
+		waiting := make(chan error, 1)
+		go func() { waiting <- h.acquire(context.Background()) }()
+		synctest.Wait() // it waits for its turn
+		if _, err := h.Check(context.Background(), "password", ""); !errors.Is(err, ErrBusy) {
+			t.Errorf("Check with one hash running and one waiting = %v, want ErrBusy", err)
+		}
+		h.release()
+		if err := <-waiting; err != nil {
+			t.Fatalf("the waiting hash = %v, want its turn", err)
+		}
+		h.release()
+		if _, err := h.Check(context.Background(), "password", ""); err != nil {
+			t.Errorf("Check on an idle hasher = %v", err)
+		}
+	})
 }
 
 func TestThrottlePolicyDelay(t *testing.T) {

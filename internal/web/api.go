@@ -20,7 +20,7 @@ func (s *server) handleAPIVerify() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decodeJSON[api.VerifyRequest](w, r, maxAPIBody)
 		if err != nil {
-			badAPIRequest(w, err)
+			badAPIRequest(w, r, err)
 			return
 		}
 		if msg := checkLengths(req.Username, req.Password, req.OTP); msg != "" {
@@ -32,7 +32,7 @@ func (s *server) handleAPIVerify() http.Handler {
 			s.apiError(w, r, "verify", err)
 			return
 		}
-		logAttempt(w, res)
+		logAttempt(r, res)
 		resp := api.VerifyResponse{Outcome: res.Outcome.String()}
 		status := http.StatusUnauthorized
 		switch res.Outcome {
@@ -77,7 +77,7 @@ func (s *server) handleHealth() http.Handler {
 		cancel()
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "health check", "err", err)
-			setReason(w, "database unavailable")
+			setReason(r, "database unavailable")
 			encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
 			return
 		}

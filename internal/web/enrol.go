@@ -11,10 +11,10 @@ import (
 // badAPIRequest answers a body decodeJSON refused (form posts included:
 // only application/json is taken, so a browser cannot post here across
 // sites).
-func badAPIRequest(w http.ResponseWriter, err error) {
+func badAPIRequest(w http.ResponseWriter, r *http.Request, err error) {
 	var de errDecode
 	errors.As(err, &de)
-	setReason(w, "bad request")
+	setReason(r, "bad request")
 	encodeJSON(w, de.status, api.Error{Error: de.msg})
 }
 
@@ -50,7 +50,7 @@ func (s *server) handleAPIEnrol() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decodeJSON[api.EnrolRequest](w, r, maxAPIBody)
 		if err != nil {
-			badAPIRequest(w, err)
+			badAPIRequest(w, r, err)
 			return
 		}
 		if msg := checkLengths(req.Username, req.Password, req.OTP); msg != "" {
@@ -58,11 +58,11 @@ func (s *server) handleAPIEnrol() http.Handler {
 			return
 		}
 		res, e, err := s.svc.EnrolWithPassword(r.Context(), mfa.LoginAttempt{Name: req.Username, Password: req.Password, Code: req.OTP, Addr: s.clientAddr(r)})
-		logAttempt(w, res)
+		logAttempt(r, res)
 		var resp api.EnrolResponse
 		switch {
 		case errors.Is(err, mfa.ErrHasTOTP):
-			setReason(w, "enrol: TOTP set up already")
+			setReason(r, "enrol: TOTP set up already")
 			encodeJSON(w, http.StatusConflict, api.EnrolResponse{Outcome: "conflict",
 				Message: "You have TOTP set up already. To add or replace an authenticator, sign in and use Personal settings → Security."})
 			return
@@ -87,7 +87,7 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		req, err := decodeJSON[api.EnrolConfirmRequest](w, r, maxAPIBody)
 		if err != nil {
-			badAPIRequest(w, err)
+			badAPIRequest(w, r, err)
 			return
 		}
 		if req.ID == "" || len(req.ID) > fieldLimits["id"] || len(req.Code) > fieldLimits["otp"] || len(req.Username) > fieldLimits["username"] {
@@ -95,8 +95,8 @@ func (s *server) handleAPIEnrolConfirm() http.Handler {
 			return
 		}
 		hadFile := s.svc.HasFile(r.Context(), mfa.NormalizeName(req.Username))
-		res, conf, err := s.svc.ConfirmEnrolmentByName(r.Context(), req.Username, req.ID, req.Code, s.clientAddr(r))
-		logAttempt(w, res)
+		res, conf, err := s.svc.ConfirmEnrolmentByName(r.Context(), mfa.EnrolConfirm{Name: req.Username, ID: req.ID, Code: req.Code, Addr: s.clientAddr(r)})
+		logAttempt(r, res)
 		var resp api.EnrolResponse
 		switch {
 		case err != nil:

@@ -32,7 +32,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		h := w.Header()
 		h["Cache-Control"] = noStore
-		trusted := s.fromTrustedProxy(w, r)
+		trusted := s.fromTrustedProxy(r)
 		if !trusted && hasForwarded(r) {
 			s.log.WarnContext(r.Context(), "forward-auth: forwarded headers from an untrusted peer ignored",
 				"remote_addr", r.RemoteAddr)
@@ -80,7 +80,7 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			return
 		}
 		h[headerUser], h[headerName], h[headerGroups] = id.headers[0:1:1], id.headers[1:2:2], id.headers[2:3:3]
-		if ri := info(w); ri != nil {
+		if ri := info(r); ri != nil {
 			ri.granted = true
 		}
 		w.WriteHeader(http.StatusOK)
@@ -110,7 +110,7 @@ func displayHeader(s string) string {
 
 // refuse answers a bare status and gives the access line the reason.
 func (s *server) refuse(w http.ResponseWriter, r *http.Request, status int, reason string) {
-	setReason(w, reason)
+	setReason(r, reason)
 	w.WriteHeader(status)
 }
 
@@ -129,7 +129,7 @@ func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identit
 	key := sha256.Sum256(append(buf[:0], token...))
 	now := s.now()
 	if id, ok := s.cache.get(key, now); ok {
-		setUser(w, id.name)
+		setUser(r, id.name)
 		return id, true, nil
 	}
 	// Concurrent checks of one token share one store lookup, so that an
@@ -151,10 +151,10 @@ func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identit
 		}
 	}
 	if res.name != "" {
-		setUser(w, res.name)
+		setUser(r, res.name)
 	}
 	if res.reason != "" {
-		setReason(w, res.reason)
+		setReason(r, res.reason)
 	}
 	return res.id, res.ok, nil
 }
@@ -199,13 +199,13 @@ func sessionToken(w http.ResponseWriter, r *http.Request) (string, bool) {
 		return "", false
 	}
 	if len(v) > maxToken {
-		setReason(w, "session cookie too long")
+		setReason(r, "session cookie too long")
 		return "", false
 	}
 	for i := 0; i < len(v); i++ {
 		b := v[i]
 		if !(b >= 'a' && b <= 'z' || b >= 'A' && b <= 'Z' || b >= '0' && b <= '9' || b == '-' || b == '_') {
-			setReason(w, "session cookie malformed")
+			setReason(r, "session cookie malformed")
 			return "", false
 		}
 	}

@@ -93,11 +93,11 @@ func (s *server) handleLoginForm() http.Handler {
 // logAttempt records a sign-in's outcome for the access line. The name is
 // logged only when it is an account's (mfa.Result.Account): an unknown
 // "name" is often a password typed in the wrong field.
-func logAttempt(w http.ResponseWriter, res mfa.Result) {
+func logAttempt(r *http.Request, res mfa.Result) {
 	if res.Account != "" {
-		setUser(w, res.Account)
+		setUser(r, res.Account)
 	}
-	setReason(w, res.LogReason())
+	setReason(r, res.LogReason())
 }
 
 // redirectParam is where to go after sign-in: rd (as forward-auth sends
@@ -156,7 +156,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(w, res)
+		logAttempt(r, res)
 		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r)}
 		switch res.Outcome {
 		case mfa.Throttled:
@@ -285,7 +285,7 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(w, res)
+		logAttempt(r, res)
 		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
 		switch res.Outcome {
 		case mfa.OK:
@@ -400,7 +400,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 		u, res, err := s.svc.CreateFirstAdmin(r.Context(), f.Get("token"), mfa.NewUser{Name: f.Get("username"), Password: f.Get("password")}, s.clientAddr(r))
 		switch {
 		case res.Outcome == mfa.Throttled:
-			logAttempt(w, res)
+			logAttempt(r, res)
 			retryAfter(w, res.RetryAfter)
 			s.showMessage(w, r, http.StatusTooManyRequests, "Too many attempts", msgThrottled+retryText(res.RetryAfter)+".", "/login")
 			return
@@ -409,7 +409,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 			s.render(w, r, http.StatusBadRequest, "setup", data)
 			return
 		case errors.Is(err, mfa.ErrSetupLink):
-			logAttempt(w, res)
+			logAttempt(r, res)
 			s.showMessage(w, r, http.StatusForbidden, "Setup link not valid",
 				"This setup link is invalid, expired or already used. Sign in instead, or ask the operator to restart otpgate on an empty store.", "/login")
 			return
@@ -417,7 +417,7 @@ func (s *server) handleSetupSubmit() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		setUser(w, u.Name)
+		setUser(r, u.Name)
 		if err := s.startSession(w, r, u.ID, mfa.LevelNoSecondFactor); err != nil {
 			s.serverError(w, r, err)
 			return

@@ -28,25 +28,26 @@ type reqInfo struct {
 	granted bool
 }
 
-// info returns what the access log keeps of the request that w answers,
-// or nil when w does not come from the access log.
-func info(w http.ResponseWriter) *reqInfo {
-	if l, ok := w.(*logged); ok {
-		return &l.reqInfo
-	}
-	return nil
+// infoKey is the context key of a request's *reqInfo.
+type infoKey struct{}
+
+// info returns what the access log keeps of r, or nil when r did not come
+// through the access log.
+func info(r *http.Request) *reqInfo {
+	ri, _ := r.Context().Value(infoKey{}).(*reqInfo)
+	return ri
 }
 
 // setUser and setReason record, for the access line, who the request was
 // for and why a sign-in failed. They never take a secret.
-func setUser(w http.ResponseWriter, name string) {
-	if ri := info(w); ri != nil {
+func setUser(r *http.Request, name string) {
+	if ri := info(r); ri != nil {
 		ri.user = name
 	}
 }
 
-func setReason(w http.ResponseWriter, reason string) {
-	if ri := info(w); ri != nil {
+func setReason(r *http.Request, reason string) {
+	if ri := info(r); ri != nil {
 		ri.reason = reason
 	}
 }
@@ -74,8 +75,8 @@ func (w *statusWriter) Write(b []byte) (int, error) {
 }
 
 // logged is what the access log keeps of a request: its status, size and
-// what handlers tell about it, in one allocation. It is the ResponseWriter
-// the handlers get, so that they can tell it (see info).
+// what handlers tell about it (through the request's context, see info),
+// in one allocation.
 type logged struct {
 	statusWriter
 	reqInfo
@@ -92,6 +93,7 @@ func (s *server) accessLog(h http.Handler) http.Handler {
 		start := time.Now()
 		l := &logged{statusWriter: statusWriter{ResponseWriter: w}}
 		l.peer, l.trusted = s.peer(r)
+		r = r.WithContext(context.WithValue(r.Context(), infoKey{}, &l.reqInfo))
 		h.ServeHTTP(l, r)
 		ctx := r.Context()
 		level := slog.LevelInfo
@@ -190,7 +192,7 @@ func (s *server) session(w http.ResponseWriter, r *http.Request) (current, bool,
 	if err != nil {
 		return current{}, false, err
 	}
-	setUser(w, u.Name)
+	setUser(r, u.Name)
 	return current{token: c.Value, session: sess, user: u}, true, nil
 }
 
@@ -294,7 +296,7 @@ func (s *server) badForm(w http.ResponseWriter, r *http.Request, err error) {
 		s.serverError(w, r, err)
 		return
 	}
-	setReason(w, "bad form")
+	setReason(r, "bad form")
 	s.showMessage(w, r, bf.status, "Bad request", bf.msg, "/")
 }
 

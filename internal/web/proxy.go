@@ -51,10 +51,10 @@ func (s *server) isTrusted(a netip.Addr) bool {
 	return false
 }
 
-// fromTrustedProxy reports whether the peer of the request that w answers
+// fromTrustedProxy reports whether the peer of r
 // is a trusted proxy, whose forwarded headers are read.
-func (s *server) fromTrustedProxy(w http.ResponseWriter, r *http.Request) bool {
-	if ri := info(w); ri != nil {
+func (s *server) fromTrustedProxy(r *http.Request) bool {
+	if ri := info(r); ri != nil {
 		return ri.trusted
 	}
 	_, trusted := s.peer(r)

@@ -56,7 +56,7 @@ func (s *server) logFailure(w http.ResponseWriter, r *http.Request, what string,
 	if f.status >= 500 {
 		s.log.ErrorContext(r.Context(), what, "path", r.URL.Path, "err", err)
 	}
-	setReason(w, f.reason)
+	setReason(r, f.reason)
 	if f.retry != "" {
 		w.Header().Set("Retry-After", f.retry)
 	}

@@ -37,8 +37,6 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)
-	mux.Handle("/auth/nginx", authNginx)
-	mux.Handle("/auth/redirect", authRedirect)
 	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(pages)))
 	// The proxies ask on every request to every protected app: their exact
 	// paths skip the mux's matching.

@@ -58,7 +58,7 @@ func (s *server) proofOf(r *http.Request, c current) mfa.Proof {
 // proofFailed answers a lasting change whose proof did not pass, and
 // reports whether it did so.
 func (s *server) proofFailed(w http.ResponseWriter, r *http.Request, res mfa.Result) bool {
-	logAttempt(w, res)
+	logAttempt(r, res)
 	switch res.Outcome {
 	case mfa.OK:
 		return false
@@ -204,7 +204,7 @@ func (s *server) handleTOTPConfirm() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(w, res)
+		logAttempt(r, res)
 		switch res.Outcome {
 		case mfa.BadCode:
 			e, err := s.svc.PendingEnrolment(r.Context(), c.user, id)
@@ -323,7 +323,7 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		logAttempt(w, res)
+		logAttempt(r, res)
 		switch res.Outcome {
 		case mfa.OK:
 			// The new token keeps the session's level and its sign-in's
