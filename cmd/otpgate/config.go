@@ -34,10 +34,10 @@ type Config struct {
 	ConfigFile string
 	SecretKey  string
 
-	RequireTOTP   bool
-	TOTPSkew      int
-	SessionIdle   time.Duration
-	SessionMax    time.Duration
+	RequireTOTP  bool
+	TOTPSkew     int
+	SessionIdle  time.Duration
+	SessionMax   time.Duration
 	EnrolmentTTL time.Duration
 
 	Throttles mfa.Throttles
