@@ -74,6 +74,8 @@ type Service struct {
 	opts   Options
 	files  FileFactor
 	events func(context.Context, Event)
+	// firstFactors are the sources of accounts, in the site's order.
+	firstFactors []FirstFactor
 }
 
 // Deps are what a Service is built from.
@@ -89,6 +91,10 @@ type Deps struct {
 	// Files, if not nil, gives a second factor to users without a
 	// confirmed authenticator in the store: their state files.
 	Files FileFactor
+	// FirstFactors are the sources of accounts that check passwords, in
+	// order (see Service.Login); LocalPasswords stands for otpgate's own.
+	// Empty means LocalPasswords alone.
+	FirstFactors []FirstFactor
 	// Events, if not nil, hears of every change to an account's factors
 	// (for the log, and later the owner's notifications). It must not
 	// block.
@@ -98,7 +104,12 @@ type Deps struct {
 // NewService returns a Service.
 func NewService(d Deps, opts Options) *Service {
 	opts.setDefaults()
-	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files, events: d.Events}
+	ffs := d.FirstFactors
+	if len(ffs) == 0 {
+		ffs = []FirstFactor{LocalPasswords}
+	}
+	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files,
+		events: d.Events, firstFactors: ffs}
 }
 
 // Options returns the rules in force, defaults filled in.
