@@ -120,10 +120,33 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Ping reports whether the store answers, when it can tell.
+// PartDown is the error of Ping: which part does not answer ("database",
+// or a first factor's name such as "ldap"), and why.
+type PartDown struct {
+	Part string
+	Err  error
+}
+
+func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PartDown) Unwrap() error { return e.Err }
+
+// Ping reports whether the store and every first factor that can tell
+// (one with a Ping method, such as a directory) answer; a *PartDown names
+// the first that does not.
 func (s *Service) Ping(ctx context.Context) error {
 	if p, ok := s.store.(pinger); ok {
-		return p.Ping(ctx)
+		if err := p.Ping(ctx); err != nil {
+			return &PartDown{Part: "database", Err: err}
+		}
+	}
+	for _, ff := range s.firstFactors {
+		if p, ok := ff.(pinger); ok {
+			if err := p.Ping(ctx); err != nil {
+				return &PartDown{Part: ff.Name(), Err: err}
+			}
+		}
 	}
 	return nil
 }
