@@ -325,3 +325,21 @@ func TestCodeFailureWarning(t *testing.T) {
 		t.Errorf("the next sign-in = %d %+v, want ok with no code failures (told once)", status, v)
 	}
 }
+
+// TestThrottleIPv6Prefix: addresses of one /64 share the address counter,
+// so a client cannot get fresh free guesses by changing its interface ID;
+// another /64 has its own.
+func TestThrottleIPv6Prefix(t *testing.T) {
+	e := attackEnv(t, mfa.Options{Throttles: mfa.Throttles{Address: mfa.ThrottlePolicy{Free: 3, Base: time.Minute, Max: time.Hour, Forget: time.Hour}}})
+	for i := range 3 {
+		if _, v := e.verifyFrom(fmt.Sprintf("2001:db8:1:2::%x", i+1), fmt.Sprintf("guess%d", i), "wrong", ""); v.Outcome != "credentials_wrong" {
+			t.Fatalf("guess %d = %s", i, v.Outcome)
+		}
+	}
+	if status, v := e.verifyFrom("2001:db8:1:2:ffff::9", "guess9", "wrong", ""); status != 429 {
+		t.Errorf("a 4th guess from another address of the same /64 = %d %s, want 429", status, v.Outcome)
+	}
+	if _, v := e.verifyFrom("2001:db8:1:3::1", "guess10", "wrong", ""); v.Outcome != "credentials_wrong" {
+		t.Errorf("a guess from the next /64 = %s, want credentials_wrong (its own counter)", v.Outcome)
+	}
+}
