@@ -56,6 +56,7 @@
 #define REQUEST_MAX 8192 /* 7 fields of FIELD_MAX plus names: fits a pipe buffer */
 #define ANSWER_MAX 512
 #define ARG_MAX_LEN 4096
+#define EXIT_GRACE_MS 100 /* how long a helper that has answered may take to exit */
 
 struct options {
 	const char *url;
@@ -413,10 +414,11 @@ static int call_helper(const struct options *o, const struct buf *req, char *ans
 			goto kill_child;
 		}
 	}
-	/* The answer is in: give the helper until the deadline to exit. */
+	/* The answer is in: give the helper a moment to exit, then kill it. */
 	close(out[0]);
 	out[0] = -1;
-	reap(pid, deadline, &killed);
+	long grace = now_ms() + EXIT_GRACE_MS;
+	reap(pid, grace < deadline ? grace : deadline, &killed);
 	goto close_all;
 
 kill_child:
@@ -448,9 +450,14 @@ static enum result parse_answer(char *ans, const char **message)
 			if (*c < 0x20 || *c == 0x7f)
 				*c = '?';
 	}
-	for (int r = 0; r < ANS_NONE; r++)
-		if (strcmp(ans, results[r]) == 0)
-			return (enum result)r;
+	for (int r = 0; r < ANS_NONE; r++) {
+		if (strcmp(ans, results[r]) != 0)
+			continue;
+		/* The verdicts that let a user in carry nothing else. */
+		if ((r == ANS_OK || r == ANS_NO_SECOND_FACTOR) && sp)
+			return ANS_NONE;
+		return (enum result)r;
+	}
 	return ANS_NONE;
 }
 
