@@ -98,6 +98,7 @@ func TestReadToken(t *testing.T) {
 func TestRun(t *testing.T) {
 	var got map[string]any
 	var gotAuth string
+	var stop chan struct{}
 	mux := http.NewServeMux()
 	mux.HandleFunc("POST /api/v1/pam/authenticate", func(w http.ResponseWriter, r *http.Request) {
 		gotAuth = r.Header.Get("Authorization")
@@ -116,10 +117,15 @@ func TestRun(t *testing.T) {
 		w.Write([]byte(`{"result":"denied","message":"Disabled."}`))
 	})
 	mux.HandleFunc("POST /slow/api/v1/pam/authenticate", func(w http.ResponseWriter, r *http.Request) {
-		<-r.Context().Done()
+		select {
+		case <-r.Context().Done():
+		case <-stop:
+		}
 	})
+	stop = make(chan struct{})
 	srv := httptest.NewServer(mux)
 	defer srv.Close()
+	defer close(stop) // before Close, which waits for handlers
 	token := filepath.Join(t.TempDir(), "token")
 	if err := os.WriteFile(token, []byte("host-token-1\n"), 0o600); err != nil {
 		t.Fatal(err)
