@@ -18,7 +18,7 @@ func (r pamResult) check(t *testing.T, what string, wantOK bool, wantText string
 	}
 }
 
-func authStack(t *testing.T, args string) stack {
+func authStack(t testing.TB, args string) stack {
 	return newStack(t, "auth required pam_permit.so", "auth required MODULE "+args)
 }
 
