@@ -65,6 +65,7 @@ var commands = map[string]command{
 	"enrol":                       {"set up TOTP from a terminal, with the server (otpgate enrol -h)", runEnrol},
 	"migrate-store":               {"copy a SQLite store into an empty PostgreSQL database, checked by counts and checksum", runMigrateStore},
 	"seed":                        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
+	"ldap":                        {"check a user against the -ldap-* directory: otpgate ldap check USER", runLDAP},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to
