@@ -242,7 +242,7 @@ func TestServeEndToEnd(t *testing.T) {
 	if err := run(context.Background(), []string{"user", "list", "-data-dir", dir}, func(string) string { return "" }, strings.NewReader(""), &out, &errb); err != nil {
 		t.Fatal(err)
 	}
-	if !regexp.MustCompile(`alice\s+no\s+no\s+yes`).MatchString(out.String()) || !regexp.MustCompile(`admin\s+yes\s+no\s+no`).MatchString(out.String()) {
+	if !regexp.MustCompile(`alice\s+local\s+no\s+no\s+yes`).MatchString(out.String()) || !regexp.MustCompile(`admin\s+local\s+yes\s+no\s+no`).MatchString(out.String()) {
 		t.Errorf("user list =\n%s", out.String())
 	}
 

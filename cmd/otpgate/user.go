@@ -27,7 +27,7 @@ actions:
                     empty value clears it); sessions stay, and a running
                     server sees the change within its -session-cache-ttl
   passwd NAME       set a user's password (ends the user's sessions)
-  list              list users: name, admin, disabled, TOTP, display name, groups
+  list              list users: name, source (local, ldap, pam), admin, disabled, TOTP, display name, groups
   disable NAME      refuse the user's sign-ins and end its sessions
   enable NAME       allow a disabled user again
   delete NAME       delete the user and all its data
@@ -187,13 +187,17 @@ func listUsers(ctx context.Context, svc *mfa.Service, w io.Writer) error {
 		return err
 	}
 	tw := tabwriter.NewWriter(w, 0, 4, 2, ' ', 0)
-	fmt.Fprintln(tw, "NAME\tADMIN\tDISABLED\tTOTP\tCREATED\tGROUPS\tDISPLAY NAME")
+	fmt.Fprintln(tw, "NAME\tSOURCE\tADMIN\tDISABLED\tTOTP\tCREATED\tGROUPS\tDISPLAY NAME")
 	for _, u := range users {
 		has, err := svc.HasTOTP(ctx, u.ID)
 		if err != nil {
 			return err
 		}
-		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, yesNo(u.Admin), yesNo(u.Disabled), yesNo(has),
+		source := u.Source
+		if u.IsLocal() {
+			source = mfa.SourceLocal
+		}
+		fmt.Fprintf(tw, "%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\n", u.Name, source, yesNo(u.Admin), yesNo(u.Disabled), yesNo(has),
 			u.Created.Format("2006-01-02 15:04"), orDash(strings.Join(u.Groups, ",")), orDash(u.DisplayName))
 	}
 	return tw.Flush()

@@ -41,7 +41,22 @@ type User struct {
 	Groups []string
 	// Created is when the user was created.
 	Created time.Time
+	// Source is the first factor that vouches for the account (see
+	// FirstFactor.Name): "local" (or empty, the same) for a password of
+	// otpgate's own, "ldap", "pam" for an account of the centre's, which
+	// has no PasswordHash and whose record was made at its first sign-in.
+	Source string
+	// ExternalID is the account's stable ID at its source (an LDAP
+	// entryUUID), unique per source; empty for local accounts. A renamed
+	// account is found by it, and keeps its second factor.
+	ExternalID string
 }
+
+// SourceLocal is the Source of accounts with a password of otpgate's own.
+const SourceLocal = "local"
+
+// IsLocal reports whether the user's password is otpgate's own.
+func (u User) IsLocal() bool { return u.Source == "" || u.Source == SourceLocal }
 
 // Authenticator is one TOTP generator enrolled by a user (an authenticator
 // app on a phone). A user may have several, each with its own secret.

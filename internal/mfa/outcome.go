@@ -96,6 +96,9 @@ type Result struct {
 	Reason Reason
 	// File is the verdict of the user's file, when one was asked.
 	File FileVerdict
+	// Cause is a first factor's own words on a refusal (a locked
+	// directory account, say), for the log only.
+	Cause string
 	// User is set for OK, CodeRequired, SetupRequired, and BadCode of a
 	// setup's confirmation.
 	User User
@@ -122,6 +125,8 @@ type Result struct {
 // with the file's verdict.
 func (r Result) LogReason() string {
 	switch {
+	case r.Cause != "":
+		return r.Reason.String() + ": " + r.Cause
 	case r.Reason == ReasonFile:
 		return "file: " + r.File.String()
 	case r.FromFile && r.Outcome != OK && r.Reason != ReasonFileRateLimited && r.Reason != ReasonThrottled:

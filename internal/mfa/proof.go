@@ -49,7 +49,7 @@ func (s *Service) Reauthenticate(ctx context.Context, u User, password, code str
 	if err != nil || wait > 0 {
 		return throttled(wait, ReasonThrottled), err
 	}
-	right, err := s.CheckPassword(ctx, u, password)
+	right, err := s.checkOwnPassword(ctx, u, password)
 	if err != nil {
 		return Result{}, err
 	}
@@ -99,6 +99,9 @@ func (s *Service) RemoveSecondFactor(ctx context.Context, u User, p Proof) (Resu
 // (counted on the user's Reauth counter) and ends all of the user's
 // sessions.
 func (s *Service) ChangePassword(ctx context.Context, u User, current, password string) (Result, error) {
+	if !u.IsLocal() {
+		return Result{}, ErrSourcePassword
+	}
 	if err := ValidatePassword(password); err != nil {
 		return Result{}, err
 	}

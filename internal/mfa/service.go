@@ -74,6 +74,8 @@ type Service struct {
 	opts   Options
 	files  FileFactor
 	events func(context.Context, Event)
+	// firstFactors are the sources of accounts, in the site's order.
+	firstFactors []FirstFactor
 }
 
 // Deps are what a Service is built from.
@@ -89,6 +91,10 @@ type Deps struct {
 	// Files, if not nil, gives a second factor to users without a
 	// confirmed authenticator in the store: their state files.
 	Files FileFactor
+	// FirstFactors are the sources of accounts that check passwords, in
+	// order (see Service.Login); LocalPasswords stands for otpgate's own.
+	// Empty means LocalPasswords alone.
+	FirstFactors []FirstFactor
 	// Events, if not nil, hears of every change to an account's factors
 	// (for the log, and later the owner's notifications). It must not
 	// block.
@@ -98,7 +104,12 @@ type Deps struct {
 // NewService returns a Service.
 func NewService(d Deps, opts Options) *Service {
 	opts.setDefaults()
-	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files, events: d.Events}
+	ffs := d.FirstFactors
+	if len(ffs) == 0 {
+		ffs = []FirstFactor{LocalPasswords}
+	}
+	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files,
+		events: d.Events, firstFactors: ffs}
 }
 
 // Options returns the rules in force, defaults filled in.
@@ -109,10 +120,33 @@ type pinger interface {
 	Ping(ctx context.Context) error
 }
 
-// Ping reports whether the store answers, when it can tell.
+// PartDown is the error of Ping: which part does not answer ("database",
+// or a first factor's name such as "ldap"), and why.
+type PartDown struct {
+	Part string
+	Err  error
+}
+
+func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
+
+// Unwrap returns the cause.
+func (e *PartDown) Unwrap() error { return e.Err }
+
+// Ping reports whether the store and every first factor that can tell
+// (one with a Ping method, such as a directory) answer; a *PartDown names
+// the first that does not.
 func (s *Service) Ping(ctx context.Context) error {
 	if p, ok := s.store.(pinger); ok {
-		return p.Ping(ctx)
+		if err := p.Ping(ctx); err != nil {
+			return &PartDown{Part: "database", Err: err}
+		}
+	}
+	for _, ff := range s.firstFactors {
+		if p, ok := ff.(pinger); ok {
+			if err := p.Ping(ctx); err != nil {
+				return &PartDown{Part: ff.Name(), Err: err}
+			}
+		}
 	}
 	return nil
 }

@@ -54,6 +54,18 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 	if u.Disabled {
 		return Session{}, User{}, fmt.Errorf("user disabled: %w", ErrNotFound)
 	}
+	// An account of the centre's removed or locked at its source loses
+	// its sessions (forward-auth asks within its cache's TTL).
+	known, err := s.stillKnown(ctx, u)
+	if err != nil {
+		return Session{}, User{}, err
+	}
+	if !known {
+		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+			return Session{}, User{}, err
+		}
+		return Session{}, User{}, fmt.Errorf("user gone from its source: %w", ErrNotFound)
+	}
 	if sess.Level == LevelNoSecondFactor {
 		has, err := s.HasSecondFactor(ctx, u)
 		if err != nil {

@@ -26,9 +26,19 @@ func typedName(s string) (string, bool) {
 	return name, true
 }
 
-// Login checks a sign-in attempt: the password counters, the password, then
-// the user's second factor with its own budget. Only stores' failures (and
-// ErrBusy from a full hash queue) are returned as errors.
+// Login checks a sign-in attempt: the password counters, the password with
+// the site's first factors, then the user's second factor with its own
+// budget. Only stores' and sources' failures (ErrUnavailable, and ErrBusy
+// from a full hash queue) are returned as errors.
+//
+// The first factors are asked in order (Deps.FirstFactors), and the first
+// that knows the name decides: a wrong password there is wrong, even when
+// a later source has an account of that name. Local passwords answer for
+// local users only, so a directory account's record never takes a local
+// password. A source that cannot be asked is passed over, and when no
+// later one knows the name the attempt fails with ErrUnavailable: a
+// break-glass local administrator still signs in while the directory is
+// down, its users get 503.
 //
 // The password counters (Throttles.Address and Account) are read before the
 // password and counted after it, for wrong passwords only. While one of
@@ -58,28 +68,24 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
 	if strict && code == "" {
 		return throttled(wait, ReasonThrottled), nil
 	}
-	u, err := s.store.UserByName(ctx, name)
-	if err != nil && !errors.Is(err, ErrNotFound) {
-		return Result{}, err
+	c, err := s.firstFactor(ctx, name, a.Password)
+	if err == nil && !c.hashed {
+		// Every attempt costs one hash, whichever source decided: the time
+		// does not tell a local account from another or from none.
+		_, err = s.hasher.Check(ctx, a.Password, "")
 	}
-	right, err := s.CheckPassword(ctx, u, a.Password)
 	if err != nil {
 		return Result{}, err
 	}
-	reason := ReasonNone
-	switch {
-	case u.ID == 0:
-		reason = ReasonUnknownUser
-	case !right:
-		reason = ReasonWrongPassword
-	case u.Disabled:
+	u, reason := c.user, c.reason
+	if reason == ReasonNone && u.Disabled {
 		reason = ReasonDisabled
 	}
 	if reason != ReasonNone {
 		if err := s.fail(ctx, cs, now); err != nil {
 			return Result{}, err
 		}
-		res := Result{Outcome: BadCredentials, Reason: reason, Account: u.Name}
+		res := Result{Outcome: BadCredentials, Reason: reason, Account: u.Name, Cause: c.cause}
 		if strict {
 			res.Outcome, res.RetryAfter = Throttled, wait
 		}

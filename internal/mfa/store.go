@@ -14,10 +14,14 @@ type UserStore interface {
 	User(ctx context.Context, id int64) (User, error)
 	// UserByName returns the user with that name, or ErrNotFound.
 	UserByName(ctx context.Context, name string) (User, error)
+	// UserByExternalID returns the user of that source with that
+	// ExternalID, or ErrNotFound.
+	UserByExternalID(ctx context.Context, source, id string) (User, error)
 	// Users returns every user, ordered by name.
 	Users(ctx context.Context) ([]User, error)
-	// UpdateUser stores the password hash, Admin, Disabled, DisplayName and
-	// Groups of u.ID.
+	// UpdateUser stores the name, password hash, Admin, Disabled,
+	// DisplayName, Groups, Source and ExternalID of u.ID; a name or external
+	// ID another user has gives ErrConflict.
 	UpdateUser(ctx context.Context, u User) error
 	// DeleteUser removes the user and everything it owns.
 	DeleteUser(ctx context.Context, id int64) error

@@ -86,7 +86,8 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 	return u, s.store.UpdateUser(ctx, u)
 }
 
-// SetPassword changes a user's password and ends all of its sessions.
+// SetPassword changes a local user's password and ends all of its
+// sessions; a user of the centre's gets ErrSourcePassword.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
@@ -94,6 +95,9 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return err
+	}
+	if !u.IsLocal() {
+		return ErrSourcePassword
 	}
 	if u.PasswordHash, err = s.hasher.Hash(ctx, password); err != nil {
 		return err

@@ -10,7 +10,7 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -18,7 +18,12 @@ func scanUser(row scanner) (mfa.User, error) {
 	var u mfa.User
 	var created sql.NullTime
 	var groups string
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups)
+	var external sql.NullString
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external)
+	u.ExternalID = external.String
+	if u.Source == mfa.SourceLocal {
+		u.Source = "" // the zero Source means local
+	}
 	u.Groups = splitGroups(groups)
 	u.Created = fromDB(created)
 	return u, err
@@ -37,9 +42,9 @@ type querier interface {
 }
 
 func createUser(ctx context.Context, q querier, u mfa.User) (mfa.User, error) {
-	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names)
-		VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups)).Scan(&u.ID)
+	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)).Scan(&u.ID)
 	if err != nil {
 		return mfa.User{}, dbError(fmt.Sprintf("create user %q", u.Name), err)
 	}
@@ -50,6 +55,12 @@ func createUser(ctx context.Context, q querier, u mfa.User) (mfa.User, error) {
 func (s *Store) User(ctx context.Context, id int64) (mfa.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = $1`, id))
 	return u, dbError(fmt.Sprintf("user %d", id), err)
+}
+
+// UserByExternalID implements mfa.UserStore.
+func (s *Store) UserByExternalID(ctx context.Context, source, id string) (mfa.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE source = $1 AND external_id = $2`, source, id))
+	return u, dbError(fmt.Sprintf("user %s:%s", source, id), err)
 }
 
 // UserByName implements mfa.UserStore.
@@ -78,8 +89,9 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 
 // UpdateUser implements mfa.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
-	res, err := s.db.ExecContext(ctx, `UPDATE users SET password_hash = $1, admin = $2, disabled = $3, display_name = $4, group_names = $5 WHERE id = $6`,
-		u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), u.ID)
+	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $1, password_hash = $2, admin = $3, disabled = $4, display_name = $5, group_names = $6,
+		source = $7, external_id = $8 WHERE id = $9`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.ID)
 	return affected(res, err, fmt.Sprintf("user %d", u.ID))
 }
 
@@ -157,4 +169,18 @@ func (s *Store) SetupTokenValid(ctx context.Context, hash []byte, now time.Time)
 		return false, dbError("setup token", err)
 	}
 	return valid, nil
+}
+
+// sourceOf and externalOf are the source and external_id columns of u:
+// "local" for no source, NULL for no external ID (so that the unique index
+// on both ignores local users).
+func sourceOf(u mfa.User) string {
+	if u.Source == "" {
+		return mfa.SourceLocal
+	}
+	return u.Source
+}
+
+func externalOf(u mfa.User) sql.NullString {
+	return sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""}
 }

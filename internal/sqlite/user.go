@@ -10,7 +10,7 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -18,7 +18,12 @@ func scanUser(row scanner) (mfa.User, error) {
 	var u mfa.User
 	var created sql.NullInt64
 	var groups string
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups)
+	var external sql.NullString
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external)
+	u.ExternalID = external.String
+	if u.Source == mfa.SourceLocal {
+		u.Source = "" // the zero Source means local
+	}
 	u.Groups = splitGroups(groups)
 	u.Created = fromDB(created)
 	return u, err
@@ -35,9 +40,9 @@ func (s *Store) CreateUser(ctx context.Context, u mfa.User) (mfa.User, error) {
 }
 
 func createUser(ctx context.Context, tx *sql.Tx, u mfa.User) (mfa.User, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names)
-		VALUES (?, ?, ?, ?, ?, ?, ?)`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups))
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u))
 	if isUnique(err) {
 		return mfa.User{}, fmt.Errorf("user %q: %w", u.Name, mfa.ErrConflict)
 	}
@@ -52,6 +57,12 @@ func createUser(ctx context.Context, tx *sql.Tx, u mfa.User) (mfa.User, error) {
 func (s *Store) User(ctx context.Context, id int64) (mfa.User, error) {
 	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE id = ?`, id))
 	return u, notFound(err, fmt.Sprintf("user %d", id))
+}
+
+// UserByExternalID implements mfa.UserStore.
+func (s *Store) UserByExternalID(ctx context.Context, source, id string) (mfa.User, error) {
+	u, err := scanUser(s.db.QueryRowContext(ctx, `SELECT `+userColumns+` FROM users WHERE source = ? AND external_id = ?`, source, id))
+	return u, notFound(err, fmt.Sprintf("user %s:%s", source, id))
 }
 
 // UserByName implements mfa.UserStore.
@@ -81,8 +92,12 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 // UpdateUser implements mfa.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		res, err := tx.ExecContext(ctx, `UPDATE users SET password_hash = ?, admin = ?, disabled = ?, display_name = ?, group_names = ? WHERE id = ?`,
-			u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), u.ID)
+		res, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, password_hash = ?, admin = ?, disabled = ?, display_name = ?, group_names = ?,
+			source = ?, external_id = ? WHERE id = ?`,
+			u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.ID)
+		if isUnique(err) {
+			return fmt.Errorf("user %q: %w", u.Name, mfa.ErrConflict)
+		}
 		return affected(res, err, fmt.Sprintf("user %d", u.ID))
 	})
 }
@@ -171,4 +186,18 @@ func (s *Store) SetupTokenValid(ctx context.Context, hash []byte, now time.Time)
 		return false, fmt.Errorf("sqlite: setup token: %w", err)
 	}
 	return valid, nil
+}
+
+// sourceOf and externalOf are the source and external_id columns of u:
+// "local" for no source, NULL for no external ID (so that the unique index
+// on both ignores local users).
+func sourceOf(u mfa.User) string {
+	if u.Source == "" {
+		return mfa.SourceLocal
+	}
+	return u.Source
+}
+
+func externalOf(u mfa.User) sql.NullString {
+	return sql.NullString{String: u.ExternalID, Valid: u.ExternalID != ""}
 }

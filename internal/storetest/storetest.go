@@ -42,6 +42,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Throttle", testThrottle},
 		{"ThrottleConcurrent", testThrottleConcurrent},
 		{"ThrottleState", testThrottleState},
+		{"UserSource", testUserSource},
 		{"DeleteCascades", testDeleteCascades},
 		{"KeyCheck", testKeyCheck},
 		{"ImportAuthenticator", testImportAuthenticator},
@@ -901,4 +902,39 @@ func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	if diff := cmp.Diff(migrate.Dump{}, export(t, empty), cmpopts.EquateEmpty()); diff != "" {
 		t.Errorf("store after a failed Import() (-want +got):\n%s", diff)
 	}
+}
+
+// testUserSource stores users of a source with their external IDs: found
+// by them, renamed in place, one external ID per source.
+func testUserSource(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	local := mustUser(t, s, "local")
+	if local.Source != "" {
+		t.Errorf("a user made without a source has Source %q, want \"\" (local)", local.Source)
+	}
+	u, err := s.CreateUser(ctx, mfa.User{Name: "alice", Source: "ldap", ExternalID: "uuid-1", Created: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.CreateUser(ctx, mfa.User{Name: "alice2", Source: "ldap", ExternalID: "uuid-1", Created: t0}); !errors.Is(err, mfa.ErrConflict) {
+		t.Errorf("CreateUser(same source and external ID) = %v, want ErrConflict", err)
+	}
+	if _, err := s.CreateUser(ctx, mfa.User{Name: "alice3", Source: "pam", ExternalID: "uuid-1", Created: t0}); err != nil {
+		t.Errorf("CreateUser(same external ID, other source) = %v, want nil", err)
+	}
+	got, err := s.UserByExternalID(ctx, "ldap", "uuid-1")
+	if err != nil || got.ID != u.ID || got.Source != "ldap" || got.ExternalID != "uuid-1" {
+		t.Errorf("UserByExternalID = %+v, %v, want alice", got, err)
+	}
+	_, err = s.UserByExternalID(ctx, "ldap", "uuid-2")
+	wantErr(t, "UserByExternalID(unknown)", err, mfa.ErrNotFound)
+	got.Name = "alice.renamed"
+	if err := s.UpdateUser(ctx, got); err != nil {
+		t.Fatalf("UpdateUser(rename) = %v", err)
+	}
+	if r, err := s.UserByName(ctx, "alice.renamed"); err != nil || r.ID != u.ID {
+		t.Errorf("UserByName(new name) = %+v, %v, want alice's record", r, err)
+	}
+	got.Name = "local"
+	wantErr(t, "UpdateUser(a name taken)", s.UpdateUser(ctx, got), mfa.ErrConflict)
 }

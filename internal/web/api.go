@@ -2,6 +2,7 @@ package web
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"time"
 
@@ -77,8 +78,12 @@ func (s *server) handleHealth() http.Handler {
 		cancel()
 		if err != nil {
 			s.log.ErrorContext(r.Context(), "health check", "err", err)
-			setReason(r, "database unavailable")
-			encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: "database unavailable"})
+			reason := "database unavailable"
+			if pd, ok := errors.AsType[*mfa.PartDown](err); ok {
+				reason = pd.Part + " unavailable"
+			}
+			setReason(r, reason)
+			encodeJSON(w, http.StatusServiceUnavailable, health{Status: "unavailable", Reason: reason})
 			return
 		}
 		encodeJSON(w, http.StatusOK, health{Status: "ok"})
