@@ -4,10 +4,13 @@ import (
 	"errors"
 	"flag"
 	"fmt"
+	"log/slog"
 	"slices"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/ldap"
+	"github.com/otpgate/otpgate/internal/mfa"
 )
 
 // ldapFlagNames names the flag of each ldap.Config field, so that a
@@ -84,6 +87,41 @@ const (
 	// validateFirstFactors and firstFactors (serve.go).
 	factorPAM = "pam"
 )
+
+// firstFactors builds the chain of -first-factors, in order, and returns
+// what closes it when the server stops.
+func (c *Config) firstFactors(log *slog.Logger) ([]mfa.FirstFactor, func(), error) {
+	names, err := c.firstFactorList()
+	if err != nil {
+		return nil, nil, err
+	}
+	var ffs []mfa.FirstFactor
+	var closers []func() error
+	closeAll := func() {
+		for _, f := range closers {
+			f()
+		}
+	}
+	for _, n := range names {
+		switch n {
+		case factorLocal:
+			ffs = append(ffs, mfa.LocalPasswords)
+		case factorLDAP:
+			// The Directory connects when first asked: a directory down at
+			// start delays no start, and its users get 503 until it answers.
+			d, err := ldap.New(c.LDAP, log.With("first_factor", factorLDAP), time.Now)
+			if err != nil {
+				closeAll()
+				return nil, nil, ldapConfigError(err)
+			}
+			closers = append(closers, d.Close)
+			ffs = append(ffs, d.FirstFactor())
+			// case factorPAM: internal/pamauth's first factor goes here,
+			// once firstFactorList accepts it.
+		}
+	}
+	return ffs, closeAll, nil
+}
 
 // firstFactorList parses -first-factors: known names, each once.
 func (c *Config) firstFactorList() ([]string, error) {

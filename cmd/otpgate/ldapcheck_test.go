@@ -14,13 +14,13 @@ import (
 )
 
 // directoryLDIF is the directory the cmd/otpgate tests sign in against:
-// posixAccount users alice, bob, lena (locked by ppolicy) and ed
-// (expired: shadowExpire 1, in 1970), and posixGroup groups hpc {alice}
-// and staff {alice, bob}.
+// posixAccount users alice, bob, tom, lena (locked by ppolicy) and ed
+// (expired: shadowExpire 1, in 1970), each with the password
+// NAME-dir-pw, and posixGroup groups hpc {alice} and staff {alice, bob}.
 func directoryLDIF() string {
 	var b strings.Builder
 	for i, u := range []struct{ uid, extra string }{
-		{"alice", ""}, {"bob", ""},
+		{"alice", ""}, {"bob", ""}, {"tom", ""},
 		{"lena", "pwdAccountLockedTime: 000001010000Z\n"}, {"ed", "shadowExpire: 1\n"},
 	} {
 		fmt.Fprintf(&b, `dn: uid=%[1]s,ou=people,%[2]s

@@ -128,8 +128,15 @@ func (c *Config) newLogger(w io.Writer) *slog.Logger {
 
 // openService opens the store (-db; by default SQLite in the data
 // directory) and the key file (creating both when missing), checks that
-// the key opens the store's secrets, and builds the service on them.
+// the key opens the store's secrets, and builds the service on them, with
+// the local passwords as the only first factor (the operator's commands).
 func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
+	return openServiceWith(ctx, c, log, nil)
+}
+
+// openServiceWith is openService with the first factors ffs, in order
+// (nil: the local passwords alone).
+func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa.FirstFactor) (*mfa.Service, mfa.Store, error) {
 	if err := privateDir(c.DataDir); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -153,7 +160,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		return nil, nil, err
 	}
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log)}
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), FirstFactors: ffs}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -284,7 +291,12 @@ func runServe(ctx context.Context, e env) error {
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := c.newLogger(lw)
-	svc, store, err := openService(ctx, &c, log)
+	ffs, closeFFs, err := c.firstFactors(log)
+	if err != nil {
+		return err
+	}
+	defer closeFFs()
+	svc, store, err := openServiceWith(ctx, &c, log, ffs)
 	if err != nil {
 		return err
 	}
@@ -327,7 +339,8 @@ func runServe(ctx context.Context, e env) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	spec, _ := c.store()
-	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String())
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String(),
+		"first_factors", c.FirstFactors)
 
 	cleanupDone := make(chan struct{})
 	go func() {

@@ -59,6 +59,10 @@ func (f FirstFactor) Lookup(ctx context.Context, name string) (mfa.Identity, err
 	return identity(a), nil
 }
 
+// Ping is the Directory's Ping: the core's health check asks every first
+// factor that has one.
+func (f FirstFactor) Ping(ctx context.Context) error { return f.d.Ping(ctx) }
+
 // Ping checks that a server answers: it reads the root DSE (RFC 4512
 // §5.1) on a search connection, bound as the service account when there
 // is one. It gives an error wrapping ErrUnavailable, for /healthz.
