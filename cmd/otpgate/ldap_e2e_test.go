@@ -25,7 +25,7 @@ import (
 // srv: the flags replace only the server's URL, the CA file, the bind
 // password file and the timeouts (2s), and add forward-auth settings with
 // a rule on the posixGroup hpc.
-func ldapServe(t *testing.T, srv *ldaptest.Server, dir string, extra ...string) *server {
+func ldapServe(t testing.TB, srv *ldaptest.Server, dir string, extra ...string) *server {
 	t.Helper()
 	rules := filepath.Join(t.TempDir(), "rules")
 	os.WriteFile(rules, []byte("host app.example.org path /hpc groups hpc\nhost app.example.org deny\n"), 0o600)
@@ -42,7 +42,7 @@ func ldapServe(t *testing.T, srv *ldaptest.Server, dir string, extra ...string) 
 }
 
 // verifyAPI posts to /api/v1/verify and returns the status and the body.
-func verifyAPI(t *testing.T, base, user, password, code string) (int, string) {
+func verifyAPI(t testing.TB, base, user, password, code string) (int, string) {
 	t.Helper()
 	body, _ := json.Marshal(map[string]string{"username": user, "password": password, "otp": code})
 	req, _ := http.NewRequest("POST", base+"/api/v1/verify", bytes.NewReader(body))
@@ -223,6 +223,19 @@ func TestServeLDAPRefusals(t *testing.T) {
 		b := newBrowser(t, s.url)
 		if code, page := b.post("/login", url.Values{"username": {r.user}, "password": {r.password}}); code != 401 || !strings.Contains(page, "Wrong username or password.") {
 			t.Errorf("%s: login page = %d, want 401 with the one message\n%s", r.name, code, page)
+		}
+	}
+
+	// The log says why, naming no DN; the password never reaches it.
+	logs := s.log()
+	for _, cause := range []string{`reason="unknown user"`, "Invalid Credentials", "account locked (pwdAccountLockedTime)", "account expired (shadowExpire)"} {
+		if !strings.Contains(logs, cause) {
+			t.Errorf("the log lacks the cause %q", cause)
+		}
+	}
+	for _, leak := range []string{"ou=people", "alice-dir-pw", "bob-dir-pw", "lena-dir-pw", "ed-dir-pw"} {
+		if strings.Contains(logs, leak) {
+			t.Errorf("the log holds %q", leak)
 		}
 	}
 

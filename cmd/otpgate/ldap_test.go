@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"regexp"
 	"strings"
 	"testing"
 )
@@ -110,4 +111,44 @@ func TestLDAPConfigErrors(t *testing.T) {
 			t.Errorf("-ldap-url gave URLs %q, want both servers in order", got)
 		}
 	})
+}
+
+// TestLDAPReadme: the README's LDAP section names only flags that exist,
+// and its example's lines are those of examples/otpgate/ldap.conf, which
+// the end-to-end tests run.
+func TestLDAPReadme(t *testing.T) {
+	readme, err := os.ReadFile("../../README.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, section, ok := strings.Cut(string(readme), "## First factor: an LDAP directory\n")
+	if !ok {
+		t.Fatal("README has no section \"First factor: an LDAP directory\"")
+	}
+	section, _, _ = strings.Cut(section, "\n## ")
+	var c Config
+	fs := newFlagSet("serve", serveUsage, &c)
+	named := map[string]bool{}
+	for _, m := range regexp.MustCompile("(?:`-?|\\b)(ldap-[a-z-]+|first-factors)(?: = |`)").FindAllStringSubmatch(section, -1) {
+		named[m[1]] = true
+		if fs.Lookup(m[1]) == nil {
+			t.Errorf("README names -%s, which is no flag", m[1])
+		}
+	}
+	for _, f := range ldapFlagNames {
+		if !named[f] {
+			t.Errorf("README's LDAP section does not name -%s", f)
+		}
+	}
+	conf, err := os.ReadFile("../../examples/otpgate/ldap.conf")
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, block, _ := strings.Cut(section, "```\n")
+	block, _, _ = strings.Cut(block, "```")
+	for _, line := range strings.Split(strings.TrimSpace(block), "\n") {
+		if !strings.Contains(string(conf), "\n"+line+"\n") {
+			t.Errorf("README's example line %q is not in examples/otpgate/ldap.conf", line)
+		}
+	}
 }
