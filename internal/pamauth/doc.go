@@ -49,17 +49,21 @@
 //
 //   - PAM_USER_UNKNOWN: an error wrapping mfa.ErrNotFound, so the next
 //     first factor is asked. pam_unix tells an unknown user from a wrong
-//     password when it is the stack's only auth module (it returns
-//     PAM_USER_UNKNOWN, tested); a stack that hides it (pam_unix followed
-//     by pam_deny, say) gives PAM_AUTH_ERR for both, so an unknown user
-//     is then ErrBadCredentials and the next first factor is not asked.
+//     password when it is the stack's only auth module, as in
+//     examples/pam/otpgate (it returns PAM_USER_UNKNOWN, tested). A stack
+//     that lets pam_deny decide when pam_unix fails, as Debian's
+//     common-auth does ("@include common-auth"), gives PAM_AUTH_ERR for
+//     both (tested too): an unknown user is then ErrBadCredentials and the
+//     next first factor is not asked.
 //   - Any other refusal (PAM_AUTH_ERR for a wrong password or an account
 //     locked with passwd -l, PAM_ACCT_EXPIRED, PAM_NEW_AUTHTOK_REQD for a
 //     password that must be changed, PAM_PERM_DENIED, PAM_MAXTRIES, ...):
 //     mfa.ErrBadCredentials, with the PAM error name in the text.
 //   - A stack that cannot decide (PAM_AUTHINFO_UNAVAIL when SSSD or its
 //     directory is down, PAM_SERVICE_ERR, PAM_CONV_ERR when a module asks
-//     something other than a password, ...), and a helper that is
+//     something other than a password, PAM_AUTHINFO_UNAVAIL too when the
+//     helper is neither setuid root nor run by root, for unix_chkpwd then
+//     refuses to check another user's password), and a helper that is
 //     missing, not executable, crashed, timed out or answered anything but
 //     one well-formed answer: mfa.ErrUnavailable.
 //
@@ -69,7 +73,8 @@
 // comma-separated field of the gecos (empty when it is not a valid display
 // name, see mfa.ValidateDisplayName) and Groups the names of the account's
 // groups from getgrouplist, sorted and without repeats, as the system
-// spells them. Names that mfa.ValidateName refuses (upper case among them:
+// spells them (never nil: the system always says; a gid without a name is
+// left out). Names that mfa.ValidateName refuses (upper case among them:
 // otpgate's names are lower case) are not asked of PAM and give
 // mfa.ErrNotFound; an empty password gives mfa.ErrBadCredentials at once.
 package pamauth
