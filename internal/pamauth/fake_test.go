@@ -235,3 +235,14 @@ func TestContext(t *testing.T) {
 		t.Errorf("Lookup took %v after a context of 200ms", took)
 	}
 }
+
+// TestHelperStderr: what a failing helper says reaches the error, for the
+// log.
+func TestHelperStderr(t *testing.T) {
+	helper, _ := fakeHelper(t, "echo 'pam_sss: cannot reach sssd' >&2; exit 1")
+	s := newStack(t, Options{Helper: helper})
+	_, err := s.Authenticate(t.Context(), "alice", "pw")
+	if !errors.Is(err, mfa.ErrUnavailable) || !strings.Contains(err.Error(), `helper said "pam_sss: cannot reach sssd"`) {
+		t.Errorf("Authenticate = %v, want ErrUnavailable with the helper's message", err)
+	}
+}

@@ -58,8 +58,9 @@ type Stack struct {
 var _ mfa.FirstFactor = (*Stack)(nil)
 
 // New returns a Stack for opts, or an error naming the Options field at
-// fault. log gets what the helper says on standard error when it fails;
-// nil discards it.
+// fault. log gets a warning when an account's gecos is not a display
+// name; nil discards it. What the helper says on standard error when it
+// fails is in the error returned.
 func New(opts Options, log *slog.Logger) (*Stack, error) {
 	s := &Stack{helper: opts.Helper, service: opts.Service, timeout: opts.Timeout, log: log}
 	if s.helper == "" {
@@ -171,16 +172,19 @@ func (s *Stack) run(ctx context.Context, name string, password []byte) (answer, 
 	cmd.Env = []string{}
 	cmd.Stdin = bytes.NewReader(in)
 	stdout := &capped{max: maxAnswer}
-	stderr := &capped{max: 4096}
+	stderr := &capped{max: 512}
 	cmd.Stdout, cmd.Stderr = stdout, stderr
 	cmd.WaitDelay = waitDelay
 	ownProcessGroup(cmd)
 	start := time.Now()
 	err := cmd.Run()
+	// What the helper said on standard error (never the password: it
+	// does not print it) goes into the error, for the log.
 	fail := func(format string, args ...any) (answer, error) {
 		err := fmt.Errorf(format, args...)
-		s.log.Warn("pam helper failed", "helper", s.helper, "service", s.service, "user", name,
-			"err", err, "stderr", string(bytes.TrimSpace(stderr.buf)))
+		if msg := bytes.TrimSpace(stderr.buf); len(msg) > 0 {
+			err = fmt.Errorf("%w; helper said %q", err, msg)
+		}
 		return answer{}, err
 	}
 	switch {
