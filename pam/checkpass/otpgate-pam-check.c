@@ -69,7 +69,10 @@
 #define MAX_GROUP_NAME 256
 #define MAX_DISPLAY 1024
 #define MAX_CONV_CALLS 16 /* a stack that keeps asking is refused */
-#define NSS_BUF (64 * 1024)
+#ifndef NSS_BUF_MIN /* -DNSS_BUF_MIN=16 tests the growth on ERANGE */
+#define NSS_BUF_MIN (16 * 1024)
+#endif
+#define NSS_BUF_MAX (16 * 1024 * 1024) /* a posixGroup with 100,000 members fits */
 
 static const char magic[] = "otpgate-pam-check/1 ";
 
@@ -375,49 +378,112 @@ static int service_file_exists(const char *service)
 	return 0;
 }
 
-static char nssbuf[NSS_BUF];
-static char grbuf[NSS_BUF];
+/* A buffer for the *_r lookups of NSS, grown while they say ERANGE: a
+ * group of a big cluster (a posixGroup listing every user) needs far
+ * more than sysconf(_SC_GETGR_R_SIZE_MAX) says. */
+struct nssbuf {
+	char *p;
+	size_t n;
+};
+
+/* grow doubles b, or answers unavailable when it would pass NSS_BUF_MAX;
+ * a first call gives NSS_BUF_MIN. */
+static void grow(struct nssbuf *b)
+{
+	size_t n = b->n == 0 ? NSS_BUF_MIN : b->n * 2;
+	char *p;
+
+	if (n > NSS_BUF_MAX)
+		answer("unavailable", "NSS_ENTRY_TOO_BIG");
+	p = realloc(b->p, n);
+	if (p == NULL)
+		fail("out of memory");
+	b->p = p;
+	b->n = n;
+}
+
+static struct nssbuf pwbuf, grbuf, spbuf;
+
+/* find_user answers unavailable when NSS fails, and returns NULL when it
+ * has no entry for name. */
+static struct passwd *find_user(const char *name, struct passwd *pw)
+{
+	struct passwd *r = NULL;
+	int e;
+
+	if (pwbuf.n == 0)
+		grow(&pwbuf);
+	while ((e = getpwnam_r(name, pw, pwbuf.p, pwbuf.n, &r)) == ERANGE)
+		grow(&pwbuf);
+	if (e != 0)
+		answer("unavailable", "NSS_ERROR");
+	return r;
+}
+
+static struct group *find_group(gid_t gid, struct group *gr)
+{
+	struct group *r = NULL;
+	int e;
+
+	if (grbuf.n == 0)
+		grow(&grbuf);
+	while ((e = getgrgid_r(gid, gr, grbuf.p, grbuf.n, &r)) == ERANGE)
+		grow(&grbuf);
+	if (e != 0)
+		answer("unavailable", "NSS_ERROR");
+	return r;
+}
+
+/* locked reports whether name's shadow hash starts with '!' (passwd -l);
+ * no shadow entry, or none readable (not root, an SSSD user), is not
+ * locked. */
+static int locked(const char *name)
+{
+	struct spwd sp, *r = NULL;
+	int e;
+
+	if (spbuf.n == 0)
+		grow(&spbuf);
+	while ((e = getspnam_r(name, &sp, spbuf.p, spbuf.n, &r)) == ERANGE)
+		grow(&spbuf);
+	return e == 0 && r != NULL && sp.sp_pwdp != NULL && sp.sp_pwdp[0] == '!';
+}
+
+static char names[MAX_GROUPS * (MAX_GROUP_NAME + 1)];
 
 /* identity answers ok with name's uid, display name and groups from NSS. */
 static void __attribute__((noreturn)) identity(const char *name)
 {
-	struct passwd pw, *pwp = NULL;
+	struct passwd pw;
 	gid_t gids[MAX_GROUPS];
-	int ngids = MAX_GROUPS, e, named = 0;
+	int ngids = MAX_GROUPS, named = 0;
 	size_t glen[MAX_GROUPS];
 	char *gname[MAX_GROUPS];
 	char head[64];
 	size_t dlen;
 
-	e = getpwnam_r(name, &pw, nssbuf, sizeof nssbuf, &pwp);
-	if (e != 0)
-		answer("unavailable", "NSS_ERROR");
-	if (pwp == NULL)
+	if (find_user(name, &pw) == NULL)
 		answer("unavailable", "NSS_NO_ENTRY"); /* PAM knows it, NSS does not */
 	if (strlen(pw.pw_name) > MAX_USER)
 		answer("unavailable", "NSS_NAME_TOO_LONG");
 	if (getgrouplist(pw.pw_name, pw.pw_gid, gids, &ngids) < 0)
 		answer("unavailable", "TOO_MANY_GROUPS");
 
-	/* Group names are copied into grbuf one after the other; a gid
+	/* Group names are copied into names one after the other; a gid
 	 * without a name is left out (a number is not a group name). */
 	size_t used = 0;
 	for (int i = 0; i < ngids; i++) {
-		struct group gr, *grp = NULL;
-		static char one[NSS_BUF];
+		struct group gr;
 
-		e = getgrgid_r(gids[i], &gr, one, sizeof one, &grp);
-		if (e != 0)
-			answer("unavailable", "NSS_ERROR");
-		if (grp == NULL)
+		if (find_group(gids[i], &gr) == NULL)
 			continue;
 		size_t l = strlen(gr.gr_name);
 		if (l == 0)
 			continue;
-		if (l > MAX_GROUP_NAME || l + 1 > sizeof grbuf - used)
+		if (l > MAX_GROUP_NAME || l + 1 > sizeof names - used)
 			answer("unavailable", "GROUP_NAME_TOO_LONG");
-		memcpy(grbuf + used, gr.gr_name, l + 1);
-		gname[named] = grbuf + used;
+		memcpy(names + used, gr.gr_name, l + 1);
+		gname[named] = names + used;
 		glen[named] = l;
 		named++;
 		used += l + 1;
@@ -464,19 +530,15 @@ int main(int argc, char **argv)
 		answer("unavailable", "NO_SERVICE_FILE");
 
 	if (req.lookup) {
-		struct passwd pw, *pwp = NULL;
-		struct spwd sp, *spp = NULL;
+		struct passwd pw;
 
-		if (getpwnam_r(req.user, &pw, nssbuf, sizeof nssbuf, &pwp) != 0)
-			answer("unavailable", "NSS_ERROR");
-		if (pwp == NULL)
+		if (find_user(req.user, &pw) == NULL)
 			answer("refused", "PAM_USER_UNKNOWN");
 		/* passwd -l puts '!' before the hash; pam_unix's account part
 		 * does not look at it (only its auth part fails), so lookup
 		 * does, as sshd does for key logins. Unreadable shadow (not
 		 * root, or an SSSD user): PAM's account part decides alone. */
-		if (getspnam_r(req.user, &sp, grbuf, sizeof grbuf, &spp) == 0 && spp != NULL &&
-		    sp.sp_pwdp != NULL && sp.sp_pwdp[0] == '!')
+		if (locked(req.user))
 			answer("refused", "LOCKED");
 	}
 
