@@ -38,7 +38,9 @@
  * pam_authenticate (its conversation answers echo-off prompts with the
  * password, shows nothing and answers nothing else) and pam_acct_mgmt; in
  * lookup mode, NSS, pam_acct_mgmt and the shadow lock. The password is
- * never written anywhere and is wiped before exit.
+ * never written anywhere and is wiped before exit. While PAM runs,
+ * descriptor 1 points to standard error, so that a module printing to
+ * stdout cannot forge or spoil the answer.
  *
  * Checking another user's password with pam_unix needs root: install it
  * root-owned, mode 4750, group of the otpgate server (see
@@ -47,6 +49,7 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <pwd.h>
 #include <security/pam_appl.h>
@@ -225,6 +228,11 @@ static void putfield(const char *s, size_t n)
 	put("\n", 1);
 }
 
+/* answer_fd is where the answer goes: standard output as the helper got
+ * it. Descriptor 1 itself points to standard error while PAM runs, so
+ * that a module printing to stdout cannot write into the answer. */
+static int answer_fd = STDOUT_FILENO;
+
 static void __attribute__((noreturn)) answer(const char *kind, const char *reason)
 {
 	size_t done = 0;
@@ -239,7 +247,7 @@ static void __attribute__((noreturn)) answer(const char *kind, const char *reaso
 		put("\n", 1);
 	}
 	while (done < outlen) {
-		w = write(STDOUT_FILENO, out + done, outlen - done);
+		w = write(answer_fd, out + done, outlen - done);
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w <= 0)
@@ -525,6 +533,9 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	read_request();
+	answer_fd = fcntl(STDOUT_FILENO, F_DUPFD_CLOEXEC, 3);
+	if (answer_fd < 0 || dup2(STDERR_FILENO, STDOUT_FILENO) < 0)
+		fail("cannot set up the answer's descriptor");
 
 	if (!service_file_exists(req.service))
 		answer("unavailable", "NO_SERVICE_FILE");
