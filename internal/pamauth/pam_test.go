@@ -20,6 +20,7 @@ import (
 	"github.com/google/go-cmp/cmp"
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/testenv"
+	"github.com/otpgate/otpgate/otp"
 )
 
 var built struct {
@@ -386,6 +387,57 @@ func BenchmarkAuthenticate(b *testing.B) {
 					b.Fatalf("Authenticate = %v, want %v", err, bc.err)
 				}
 			}
+		})
+	}
+}
+
+// TestConversation checks the helper's conversation with a module that
+// asks for a code, pam_google_authenticator, the password being the code:
+// a prompt that does not echo gets the password; one that echoes
+// (echo_verification_code) gets no answer, so the stack cannot succeed.
+func TestConversation(t *testing.T) {
+	a := newAccount(t)
+	mod, _ := filepath.Glob("/usr/lib/*/security/pam_google_authenticator.so")
+	if m2, _ := filepath.Glob("/lib/*/security/pam_google_authenticator.so"); len(mod) == 0 {
+		mod = m2
+	}
+	if len(mod) == 0 {
+		testenv.SkipOrFail(t, "no pam_google_authenticator.so (libpam-google-authenticator)")
+	}
+	secret, err := otp.DecodeSecret("JBSWY3DPEHPK3PXPJBSWY3DPEHPK3PXP")
+	if err != nil {
+		t.Fatal(err)
+	}
+	dir := t.TempDir()
+	ga := filepath.Join(dir, "ga")
+	for _, tc := range []struct {
+		name, option string
+		ok           bool
+	}{
+		{"echo off", "", true},
+		{"echo on", " echo_verification_code", false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if err := os.WriteFile(ga, []byte(secret.Base32()+"\n\" TOTP_AUTH\n\" WINDOW_SIZE 3\n"), 0o400); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove(ga)
+			svc := a.service + "-ga"
+			conf := "auth required pam_google_authenticator.so secret=" + ga + " user=root" + tc.option + "\naccount required pam_unix.so\n"
+			if err := os.WriteFile("/etc/pam.d/"+svc, []byte(conf), 0o644); err != nil {
+				t.Fatal(err)
+			}
+			defer os.Remove("/etc/pam.d/" + svc)
+			s := newStack(t, Options{Helper: helperPath(t), Service: svc})
+			code := otp.Key{Secret: secret}.TOTP(time.Now())
+			got, err := s.Authenticate(t.Context(), a.name, code)
+			if tc.ok && (err != nil || got.Name != a.name) {
+				t.Errorf("Authenticate with the code as password = %+v, %v; want %s", got, err, a.name)
+			}
+			if !tc.ok && err == nil {
+				t.Errorf("Authenticate through an echo-on prompt succeeded: %+v", got)
+			}
+			t.Logf("%s: %v", tc.name, err)
 		})
 	}
 }
