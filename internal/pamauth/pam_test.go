@@ -368,7 +368,8 @@ func TestHelperInput(t *testing.T) {
 
 // BenchmarkAuthenticate is one sign-in's first factor through the real
 // helper and pam_unix (yescrypt, Debian's default hash): the right
-// password, a wrong one and an unknown user.
+// password, a wrong one and an unknown user, and the right one from
+// several goroutines at once.
 func BenchmarkAuthenticate(b *testing.B) {
 	a := newAccount(b)
 	s := a.stack(b)
@@ -389,6 +390,20 @@ func BenchmarkAuthenticate(b *testing.B) {
 			}
 		})
 	}
+	// Sign-ins per second with as many at once as GOMAXPROCS: one helper
+	// process each.
+	b.Run("right-parallel", func(b *testing.B) {
+		b.ReportAllocs()
+		b.RunParallel(func(pb *testing.PB) {
+			for pb.Next() {
+				if _, err := s.Authenticate(b.Context(), a.name, a.password); err != nil {
+					b.Errorf("Authenticate: %v", err)
+					return
+				}
+			}
+		})
+		b.ReportMetric(float64(b.N)/b.Elapsed().Seconds(), "signins/s")
+	})
 }
 
 // TestConversation checks the helper's conversation with a module that
