@@ -76,7 +76,7 @@ func BenchmarkServerLoad(b *testing.B) {
 	}
 	defer logFile.Close()
 	cmd := exec.Command(bin, "serve", "-addr", addr, "-data-dir", data, "-log-format", "json",
-		"-throttle-account-free", "1000000000", "-throttle-address-free", "1000000000")
+		"-throttle-account-free", "1000000000", "-throttle-address-free", "1000000000", "-throttle-code-free", "1000000000")
 	cmd.Stdout, cmd.Stderr = logFile, logFile
 	if err := cmd.Start(); err != nil {
 		b.Fatal(err)

@@ -227,18 +227,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u User, password string)
 	if u.IsLocal() {
 		return s.CheckPassword(ctx, u, password)
 	}
-	ff := s.source(u)
-	if ff == nil {
-		return false, nil
-	}
-	id, err := ff.Authenticate(ctx, u.Name, password)
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadCredentials):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("first factor %s: %w", ff.Name(), errors.Join(ErrUnavailable, err))
-	}
-	return id.ExternalID == u.ExternalID, nil
+	return s.askSource(u, func(ff FirstFactor) (Identity, error) { return ff.Authenticate(ctx, u.Name, password) })
 }
 
 // stillKnown reports whether the source of a user of the centre's still
@@ -248,11 +237,19 @@ func (s *Service) stillKnown(ctx context.Context, u User) (bool, error) {
 	if u.IsLocal() {
 		return true, nil
 	}
+	return s.askSource(u, func(ff FirstFactor) (Identity, error) { return ff.Lookup(ctx, u.Name) })
+}
+
+// askSource asks the source of u (not a local user) about the account and
+// reports whether it vouches for this very account (the same ID there); a
+// source no longer listed, an unknown or a refused account say no, and a
+// source that cannot be asked gives ErrUnavailable.
+func (s *Service) askSource(u User, ask func(FirstFactor) (Identity, error)) (bool, error) {
 	ff := s.source(u)
 	if ff == nil {
 		return false, nil
 	}
-	id, err := ff.Lookup(ctx, u.Name)
+	id, err := ask(ff)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadCredentials):
 		return false, nil
