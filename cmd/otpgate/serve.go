@@ -42,6 +42,15 @@ unless -require-totp. As root, otpgate reads and writes each file as its
 user, who must own it (-user-file-strict-owner); an unusable file fails the
 sign-in.
 
+First factors: -first-factors lists the sources that check passwords, in
+order: local (otpgate's own argon2id passwords) and ldap (the directory of
+the -ldap-* settings); the first that knows the name decides, so that with
+ldap,local the local passwords serve the names the directory does not know.
+A directory user gets a record at the first sign-in, to set up TOTP. A
+directory that does not answer gives its users 503 within the -ldap-*-timeout
+settings, and /healthz names it. "otpgate ldap check USER" shows each step of
+a directory sign-in.
+
 Forward-auth: a reverse proxy asks GET /auth/nginx (nginx auth_request:
 401 without a session) or /auth/redirect (Caddy forward_auth, Traefik
 forwardAuth: 302 to the login page) about the original URL, which it sends
@@ -296,6 +305,9 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	defer closeFFs()
+	if len(c.LDAP.URLs) > 0 && !strings.Contains(","+c.FirstFactors+",", ","+factorLDAP+",") {
+		log.Warn("ldap-url is set but first-factors does not list ldap: the directory is not asked", "first_factors", c.FirstFactors)
+	}
 	svc, store, err := openServiceWith(ctx, &c, log, ffs)
 	if err != nil {
 		return err
