@@ -186,6 +186,16 @@ func TestServeLDAP(t *testing.T) {
 		t.Errorf("user list still has bob after the rename:\n%s", out.String())
 	}
 
+	// The directory locks alice: her session ends at its next check.
+	lock := goldap.NewModifyRequest("uid=alice,ou=people,"+ldaptest.BaseDN, nil)
+	lock.Add("pwdAccountLockedTime", []string{"000001010000Z"})
+	if err := srv.Admin().Modify(lock); err != nil {
+		t.Fatal(err)
+	}
+	if code, _ := forwardAuth(t, alice, "https://app.example.org/hpc/job"); code != 401 {
+		t.Errorf("forward-auth with alice's session after the directory locked her = %d, want 401", code)
+	}
+
 	logs := s.log()
 	for _, secret := range []string{"alice-dir-pw", "bob-dir-pw", "root local password", ldaptest.ServicePassword} {
 		if strings.Contains(logs, secret) {
