@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 
 	goldap "github.com/go-ldap/ldap/v3"
 
@@ -24,7 +25,9 @@ const Source = "ldap"
 // locked or expired, or matched by more than one entry, are
 // mfa.ErrBadCredentials; a directory that does not answer is
 // mfa.ErrUnavailable. In direct bind (UserDNTemplate) a failed bind cannot
-// tell an unknown name from a wrong password: both are
+// tell an unknown name from a wrong password, so with a service account
+// (BindDN) a refused bind is followed by a read of the DN as that
+// account: no entry is mfa.ErrNotFound. Without one, both are
 // mfa.ErrBadCredentials, and later first factors are not asked.
 //
 // Lookup: gone from the directory is mfa.ErrNotFound, disabled, locked or
@@ -44,9 +47,27 @@ func (f FirstFactor) Authenticate(ctx context.Context, name, password string) (m
 	var tr CheckResult
 	a, err := f.d.authenticate(ctx, name, password, &tr)
 	if err != nil {
-		return mfa.Identity{}, kindError{kind: authKind(err, &tr), err: err}
+		kind := authKind(err, &tr)
+		if kind == mfa.ErrBadCredentials && f.unknownDN(ctx, name, &tr) {
+			kind = mfa.ErrNotFound
+		}
+		return mfa.Identity{}, kindError{kind: kind, err: err}
 	}
 	return identity(a), nil
+}
+
+// unknownDN tells, after a refused bind in direct bind, whether the DN
+// tried has no entry: a failed bind does not say, so the service account
+// reads the DN. It does so for every refused bind, whether the entry
+// exists or not, so that the time does not tell. Without a service
+// account (anonymous reads, which an ACL may hide entries from) it never
+// says so.
+func (f FirstFactor) unknownDN(ctx context.Context, name string, tr *CheckResult) bool {
+	if tr.Mode != "direct bind" || f.d.s.bindDN == "" || !strings.HasPrefix(tr.Bind, "refused") {
+		return false
+	}
+	_, err := f.d.lookup(ctx, name, &CheckResult{})
+	return errors.Is(err, errNoEntry)
 }
 
 // Lookup returns name's identity as the service account (or anonymously)

@@ -109,22 +109,42 @@ func TestFirstFactor(t *testing.T) {
 }
 
 // TestFirstFactorDirectBind: a failed bind cannot tell an unknown name
-// from a wrong password, so both are bad credentials.
+// from a wrong password; with a service account a read of the DN does,
+// without one both are bad credentials.
 func TestFirstFactorDirectBind(t *testing.T) {
 	srv := startFixture(t)
-	cfg := searchConfig(t, srv)
-	cfg.UserDNTemplate = "uid={username},ou=people," + ldaptest.BaseDN
-	ff := newDirectory(t, cfg).FirstFactor()
-	ctx := context.Background()
-	if id, err := ff.Authenticate(ctx, "bob", "bob-pw"); err != nil || id.Name != "bob" || id.Source != "ldap" {
-		t.Errorf("Authenticate(bob) = %+v, %v", id, err)
-	}
-	for _, user := range []string{"zoe", "alice"} {
-		if _, err := ff.Authenticate(ctx, user, "bob-pw"); !errors.Is(err, mfa.ErrBadCredentials) {
-			t.Errorf("direct bind: Authenticate(%s, wrong) = %v, want mfa.ErrBadCredentials", user, err)
-		}
-	}
-	if _, err := ff.Lookup(ctx, "zoe"); !errors.Is(err, mfa.ErrNotFound) {
-		t.Errorf("direct bind: Lookup(zoe) = %v, want mfa.ErrNotFound", err)
+	for _, tc := range []struct {
+		name    string
+		service bool
+		zoe     error // what an unknown name gives
+	}{
+		{"with service account", true, mfa.ErrNotFound},
+		{"anonymous", false, mfa.ErrBadCredentials},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := searchConfig(t, srv)
+			cfg.UserDNTemplate = "uid={username},ou=people," + ldaptest.BaseDN
+			if !tc.service {
+				cfg.BindDN, cfg.BindPasswordFile = "", ""
+			}
+			ff := newDirectory(t, cfg).FirstFactor()
+			ctx := context.Background()
+			if id, err := ff.Authenticate(ctx, "bob", "bob-pw"); err != nil || id.Name != "bob" || id.Source != "ldap" {
+				t.Errorf("Authenticate(bob) = %+v, %v", id, err)
+			}
+			for _, r := range []struct {
+				user string
+				kind error
+			}{{"zoe", tc.zoe}, {"alice", mfa.ErrBadCredentials}, {"lena", mfa.ErrBadCredentials}} {
+				if _, err := ff.Authenticate(ctx, r.user, r.user+"-wrong"); !errors.Is(err, r.kind) {
+					t.Errorf("direct bind: Authenticate(%s, wrong) = %v, want %v", r.user, err, r.kind)
+				}
+			}
+			if tc.service {
+				if _, err := ff.Lookup(ctx, "zoe"); !errors.Is(err, mfa.ErrNotFound) {
+					t.Errorf("direct bind: Lookup(zoe) = %v, want mfa.ErrNotFound", err)
+				}
+			}
+		})
 	}
 }
