@@ -2,8 +2,8 @@ package mfa
 
 import (
 	"context"
-	"sync/atomic"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/otpgate/otpgate/otp"
