@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/otpgate/otpgate/otp"
@@ -76,6 +77,9 @@ type Service struct {
 	events func(context.Context, Event)
 	// firstFactors are the sources of accounts, in the site's order.
 	firstFactors []FirstFactor
+	// decided is the moving average of a decided password check, in
+	// nanoseconds (see padRefusal).
+	decided atomic.Int64
 }
 
 // Deps are what a Service is built from.
