@@ -4,13 +4,9 @@ import (
 	"errors"
 	"flag"
 	"fmt"
-	"log/slog"
-	"slices"
 	"strings"
-	"time"
 
 	"github.com/otpgate/otpgate/internal/ldap"
-	"github.com/otpgate/otpgate/internal/mfa"
 )
 
 // ldapFlagNames names the flag of each ldap.Config field, so that a
@@ -41,11 +37,9 @@ var ldapFlagNames = map[string]string{
 	"IdleTimeout":      "ldap-idle-timeout",
 }
 
-// ldapFlags declares the settings of the LDAP first factor and of
-// -first-factors on fs.
+// ldapFlags declares the settings of the LDAP first factor on fs.
 func ldapFlags(fs *flag.FlagSet, c *Config) {
 	l := &c.LDAP
-	fs.StringVar(&c.FirstFactors, "first-factors", "local", "comma-separated `sources` of passwords, asked in order: local (otpgate's own argon2id passwords) and ldap (the -ldap-* directory); the first that knows the name decides, e.g. ldap,local")
 	fs.Func("ldap-url", "comma-separated LDAP server `URLs`, tried in order (failover): ldaps://host[:636], or ldap://host[:389] with -ldap-starttls (plain ldap:// sends passwords in clear: loopback only)", func(s string) error {
 		l.URLs = nil
 		for _, u := range strings.Split(s, ",") {
@@ -77,88 +71,6 @@ func ldapFlags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&l.PoolSize, "ldap-pool-size", ldap.DefaultPoolSize, "open connections of each of the two pools (service searches, users' binds)")
 	fs.DurationVar(&l.Backoff, "ldap-backoff", ldap.DefaultBackoff, "a server that failed to connect is tried only after the others for this long")
 	fs.DurationVar(&l.IdleTimeout, "ldap-idle-timeout", ldap.DefaultIdleTimeout, "a pooled connection unused for this long is closed rather than reused")
-}
-
-// Names of first factors in -first-factors.
-const (
-	factorLocal = "local"
-	factorLDAP  = "ldap"
-	// factorPAM comes with internal/pamauth: add its case to
-	// validateFirstFactors and firstFactors (serve.go).
-	factorPAM = "pam"
-)
-
-// firstFactors builds the chain of -first-factors, in order, and returns
-// what closes it when the server stops.
-func (c *Config) firstFactors(log *slog.Logger) ([]mfa.FirstFactor, func(), error) {
-	names, err := c.firstFactorList()
-	if err != nil {
-		return nil, nil, err
-	}
-	var ffs []mfa.FirstFactor
-	var closers []func() error
-	closeAll := func() {
-		for _, f := range closers {
-			f()
-		}
-	}
-	for _, n := range names {
-		switch n {
-		case factorLocal:
-			ffs = append(ffs, mfa.LocalPasswords)
-		case factorLDAP:
-			// The Directory connects when first asked: a directory down at
-			// start delays no start, and its users get 503 until it answers.
-			d, err := ldap.New(c.LDAP, log.With("first_factor", factorLDAP), time.Now)
-			if err != nil {
-				closeAll()
-				return nil, nil, ldapConfigError(err)
-			}
-			closers = append(closers, d.Close)
-			ffs = append(ffs, d.FirstFactor())
-			// case factorPAM: internal/pamauth's first factor goes here,
-			// once firstFactorList accepts it.
-		}
-	}
-	return ffs, closeAll, nil
-}
-
-// firstFactorList parses -first-factors: known names, each once.
-func (c *Config) firstFactorList() ([]string, error) {
-	var names []string
-	for _, n := range strings.Split(c.FirstFactors, ",") {
-		n = strings.TrimSpace(n)
-		switch n {
-		case factorLocal, factorLDAP:
-		case factorPAM:
-			return nil, errors.New("first-factors: pam is not built into this otpgate yet")
-		case "":
-			return nil, fmt.Errorf("first-factors: an empty name in %q", c.FirstFactors)
-		default:
-			return nil, fmt.Errorf("first-factors: unknown source %q (local, ldap)", n)
-		}
-		if slices.Contains(names, n) {
-			return nil, fmt.Errorf("first-factors: %s given twice", n)
-		}
-		names = append(names, n)
-	}
-	return names, nil
-}
-
-// validateFirstFactors checks -first-factors and, when ldap is one of
-// them or -ldap-url is set (otpgate ldap check), the -ldap-* settings.
-func (c *Config) validateFirstFactors() []error {
-	names, err := c.firstFactorList()
-	if err != nil {
-		return []error{err}
-	}
-	if !slices.Contains(names, factorLDAP) && len(c.LDAP.URLs) == 0 {
-		return nil
-	}
-	if err := c.LDAP.Validate(); err != nil {
-		return []error{ldapConfigError(err)}
-	}
-	return nil
 }
 
 // ldapConfigError names the flag of the ldap.Config field at fault.

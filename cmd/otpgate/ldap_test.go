@@ -56,7 +56,9 @@ func TestLDAPConfigErrors(t *testing.T) {
 		{"negative pool", []string{"-ldap-pool-size", "-1"}, "ldap-pool-size", "negative"},
 		{"unknown first factor", []string{"-first-factors", "ldap,kerberos"}, "first-factors", `unknown source "kerberos"`},
 		{"first factor twice", []string{"-first-factors", "ldap,local,ldap"}, "first-factors", "twice"},
-		{"pam not built", []string{"-first-factors", "pam,local"}, "first-factors", "pam"},
+		{"pam helper not absolute", []string{"-first-factors", "pam,local", "-pam-helper", "otpgate-pam-check"}, "pam-helper", "not an absolute path"},
+		{"pam service not otpgate's", []string{"-first-factors", "pam,local", "-pam-service", "sshd"}, "pam-service", "otpgate or otpgate-NAME"},
+		{"pam negative timeout", []string{"-first-factors", "pam,local", "-pam-timeout", "-1s"}, "pam-timeout", "negative"},
 		{"empty first factors", []string{"-first-factors", ""}, "first-factors", "empty"},
 		{"ldap first factor without URL", []string{"-ldap-url", "", "-ldap-base-dn", ""}, "ldap-url", "at least one"},
 	}

@@ -131,6 +131,7 @@ type PartDown struct {
 	Err  error
 }
 
+// Error says which part is unavailable and why.
 func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
 
 // Unwrap returns the cause.

@@ -2,143 +2,48 @@ package pamauth
 
 import (
 	"bytes"
-	"crypto/rand"
-	"encoding/hex"
 	"errors"
 	"os"
 	"os/exec"
 	"os/user"
 	"path/filepath"
-	"slices"
 	"strconv"
 	"strings"
-	"sync"
 	"syscall"
 	"testing"
 	"time"
 
 	"github.com/google/go-cmp/cmp"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/pamauth/pamtest"
 	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
 
-var built struct {
-	once sync.Once
-	path string
-	err  error
-	out  []byte
-}
-
-// helperPath builds the real helper once with scripts/build-pam (the
-// system compiler and libpam0g-dev) and returns its path, or skips (or
-// fails) the test when it cannot be built.
-func helperPath(t testing.TB) string {
-	t.Helper()
-	built.once.Do(func() {
-		var out bytes.Buffer
-		cmd := exec.Command("../../scripts/build-pam")
-		cmd.Stdout, cmd.Stderr = &out, &out
-		built.err = cmd.Run()
-		built.out = out.Bytes()
-		lines := strings.Split(strings.TrimSpace(out.String()), "\n")
-		built.path = lines[len(lines)-1]
-	})
-	if built.err != nil {
-		testenv.SkipOrFail(t, "scripts/build-pam cannot build the helper (a C compiler and libpam0g-dev, which scripts/test installs as root): %v\n%s", built.err, built.out)
-	}
-	return built.path
-}
-
-// account is a real system account made for one test run, with a PAM
-// service of its own that is examples/pam/otpgate.
+// account is a pamtest.Account and what Authenticate must say of it.
 type account struct {
-	name, password, group, service string
-	want                           mfa.Identity
+	*pamtest.Account
+	want mfa.Identity
 }
 
-func randomHex(t testing.TB, n int) string {
-	b := make([]byte, n)
-	rand.Read(b)
-	return hex.EncodeToString(b)
+// newAccount makes a real system account (see pamtest.NewAccount).
+func newAccount(t testing.TB) *account {
+	t.Helper()
+	a := pamtest.NewAccount(t)
+	return &account{a, mfa.Identity{Name: a.Name, Source: "pam", ExternalID: a.UID, DisplayName: a.DisplayName, Groups: a.Groups}}
 }
+
+func helperPath(t testing.TB) string { return pamtest.HelperPath(t) }
+
+func randomHex(_ testing.TB, n int) string { return pamtest.RandomHex(n) }
 
 func run(t testing.TB, stdin string, name string, args ...string) {
 	t.Helper()
-	cmd := exec.Command(testenv.LookPath(t, name), args...)
-	cmd.Stdin = strings.NewReader(stdin)
-	if out, err := cmd.CombinedOutput(); err != nil {
-		t.Fatalf("%s %s: %v\n%s", name, strings.Join(args, " "), err, out)
-	}
-}
-
-// newAccount makes, as root, a group, a user in it (useradd, chpasswd) and
-// /etc/pam.d/otpgate-test-<random>, all removed at cleanup.
-func newAccount(t testing.TB) *account {
-	t.Helper()
-	testenv.Root(t)
-	for _, p := range []string{"useradd", "userdel", "groupadd", "groupdel", "chpasswd", "passwd", "chage"} {
-		testenv.LookPath(t, p)
-	}
-	example, err := os.ReadFile("../../examples/pam/otpgate")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat("/usr/lib/x86_64-linux-gnu/security/pam_unix.so"); err != nil {
-		if m, _ := filepath.Glob("/usr/lib/*/security/pam_unix.so"); len(m) == 0 {
-			if m, _ := filepath.Glob("/lib/*/security/pam_unix.so"); len(m) == 0 {
-				testenv.SkipOrFail(t, "no pam_unix.so (libpam-modules)")
-			}
-		}
-	}
-	r := randomHex(t, 4)
-	a := &account{
-		name:     "otpgt" + r,
-		password: "correct horse:" + randomHex(t, 6) + " é",
-		group:    "otpgtg" + r,
-		service:  "otpgate-test-" + r,
-	}
-	run(t, "", "groupadd", a.group)
-	t.Cleanup(func() { exec.Command("groupdel", a.group).Run() })
-	run(t, "", "useradd", "-m", "-U", "-s", "/usr/sbin/nologin", "-c", "Test User "+r+",Room 12,,", "-G", a.group, a.name)
-	t.Cleanup(func() {
-		if out, err := exec.Command("userdel", "-r", a.name).CombinedOutput(); err != nil {
-			t.Errorf("userdel -r %s: %v\n%s", a.name, err, out)
-		}
-	})
-	run(t, a.name+":"+a.password+"\n", "chpasswd")
-	pamFile := "/etc/pam.d/" + a.service
-	if err := os.WriteFile(pamFile, example, 0o644); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { os.Remove(pamFile) })
-
-	u, err := user.Lookup(a.name)
-	if err != nil {
-		t.Fatal(err)
-	}
-	gids, err := u.GroupIds()
-	if err != nil {
-		t.Fatal(err)
-	}
-	var groups []string
-	for _, gid := range gids {
-		g, err := user.LookupGroupId(gid)
-		if err != nil {
-			t.Fatal(err)
-		}
-		groups = append(groups, g.Name)
-	}
-	slices.Sort(groups)
-	a.want = mfa.Identity{Name: a.name, Source: "pam", ExternalID: u.Uid, DisplayName: "Test User " + r, Groups: groups}
-	if !slices.Contains(groups, a.group) || !slices.Contains(groups, a.name) {
-		t.Fatalf("%s's groups %v lack %s or %s", a.name, groups, a.group, a.name)
-	}
-	return a
+	pamtest.Run(t, stdin, name, args...)
 }
 
 func (a *account) stack(t testing.TB) *Stack {
-	return newStack(t, Options{Helper: helperPath(t), Service: a.service})
+	return newStack(t, Options{Helper: helperPath(t), Service: a.Service})
 }
 
 // TestRealPAM checks passwords and accounts through the system's PAM stack
@@ -149,7 +54,7 @@ func TestRealPAM(t *testing.T) {
 	ctx := t.Context()
 
 	t.Run("right password", func(t *testing.T) {
-		got, err := s.Authenticate(ctx, a.name, a.password)
+		got, err := s.Authenticate(ctx, a.Name, a.Password)
 		if err != nil {
 			t.Fatalf("Authenticate: %v", err)
 		}
@@ -158,7 +63,7 @@ func TestRealPAM(t *testing.T) {
 		}
 	})
 	t.Run("lookup", func(t *testing.T) {
-		got, err := s.Lookup(ctx, a.name)
+		got, err := s.Lookup(ctx, a.Name)
 		if err != nil {
 			t.Fatalf("Lookup: %v", err)
 		}
@@ -173,16 +78,16 @@ func TestRealPAM(t *testing.T) {
 		err                  error
 		text                 string
 	}{
-		{name: "wrong password", user: a.name, password: a.password + "x", err: mfa.ErrBadCredentials, text: "PAM_AUTH_ERR"},
-		{name: "password prefix", user: a.name, password: a.password[:5], err: mfa.ErrBadCredentials, text: "PAM_AUTH_ERR"},
+		{name: "wrong password", user: a.Name, password: a.Password + "x", err: mfa.ErrBadCredentials, text: "PAM_AUTH_ERR"},
+		{name: "password prefix", user: a.Name, password: a.Password[:5], err: mfa.ErrBadCredentials, text: "PAM_AUTH_ERR"},
 		// pam_unix as the only auth module tells an unknown user apart.
-		{name: "unknown user", user: a.name + "x", password: a.password, lookup: true, err: mfa.ErrNotFound, text: "PAM_USER_UNKNOWN"},
-		{name: "locked", user: a.name, password: a.password, lookup: true, err: mfa.ErrBadCredentials,
-			before: [][]string{{"passwd", "-l", a.name}}, after: [][]string{{"passwd", "-u", a.name}}},
-		{name: "account expired", user: a.name, password: a.password, lookup: true, err: mfa.ErrBadCredentials, text: "PAM_ACCT_EXPIRED",
-			before: [][]string{{"chage", "-E", "0", a.name}}, after: [][]string{{"chage", "-E", "-1", a.name}}},
-		{name: "password expired", user: a.name, password: a.password, lookup: true, err: mfa.ErrBadCredentials, text: "PAM_NEW_AUTHTOK_REQD",
-			before: [][]string{{"chage", "-d", "0", a.name}}, after: [][]string{{"chage", "-d", time.Now().Format("2006-01-02"), a.name}}},
+		{name: "unknown user", user: a.Name + "x", password: a.Password, lookup: true, err: mfa.ErrNotFound, text: "PAM_USER_UNKNOWN"},
+		{name: "locked", user: a.Name, password: a.Password, lookup: true, err: mfa.ErrBadCredentials,
+			before: [][]string{{"passwd", "-l", a.Name}}, after: [][]string{{"passwd", "-u", a.Name}}},
+		{name: "account expired", user: a.Name, password: a.Password, lookup: true, err: mfa.ErrBadCredentials, text: "PAM_ACCT_EXPIRED",
+			before: [][]string{{"chage", "-E", "0", a.Name}}, after: [][]string{{"chage", "-E", "-1", a.Name}}},
+		{name: "password expired", user: a.Name, password: a.Password, lookup: true, err: mfa.ErrBadCredentials, text: "PAM_NEW_AUTHTOK_REQD",
+			before: [][]string{{"chage", "-d", "0", a.Name}}, after: [][]string{{"chage", "-d", time.Now().Format("2006-01-02"), a.Name}}},
 	}
 	for _, tc := range refusals {
 		t.Run(tc.name, func(t *testing.T) {
@@ -208,13 +113,13 @@ func TestRealPAM(t *testing.T) {
 		})
 	}
 	t.Run("right password again", func(t *testing.T) {
-		if _, err := s.Authenticate(ctx, a.name, a.password); err != nil {
+		if _, err := s.Authenticate(ctx, a.Name, a.Password); err != nil {
 			t.Fatalf("Authenticate after the refusals: %v", err)
 		}
 	})
 	t.Run("no service file", func(t *testing.T) {
-		s := newStack(t, Options{Helper: helperPath(t), Service: a.service + "-none"})
-		if _, err := s.Authenticate(ctx, a.name, a.password); !errors.Is(err, mfa.ErrUnavailable) || !strings.Contains(err.Error(), "NO_SERVICE_FILE") {
+		s := newStack(t, Options{Helper: helperPath(t), Service: a.Service + "-none"})
+		if _, err := s.Authenticate(ctx, a.Name, a.Password); !errors.Is(err, mfa.ErrUnavailable) || !strings.Contains(err.Error(), "NO_SERVICE_FILE") {
 			t.Errorf("Authenticate = %v, want ErrUnavailable (NO_SERVICE_FILE)", err)
 		}
 	})
@@ -222,13 +127,13 @@ func TestRealPAM(t *testing.T) {
 		// The shape of Debian's common-auth (pam_unix, then pam_deny when
 		// it failed): PAM_AUTH_ERR for an unknown user too,
 		// as the package documentation says.
-		svc := a.service + "-deny"
+		svc := a.Service + "-deny"
 		if err := os.WriteFile("/etc/pam.d/"+svc, []byte("auth [success=1 default=ignore] pam_unix.so nodelay\nauth requisite pam_deny.so\nauth required pam_permit.so\naccount required pam_unix.so\n"), 0o644); err != nil {
 			t.Fatal(err)
 		}
 		defer os.Remove("/etc/pam.d/" + svc)
 		s := newStack(t, Options{Helper: helperPath(t), Service: svc})
-		if _, err := s.Authenticate(ctx, a.name+"x", a.password); !errors.Is(err, mfa.ErrBadCredentials) || !strings.Contains(err.Error(), "PAM_AUTH_ERR") {
+		if _, err := s.Authenticate(ctx, a.Name+"x", a.Password); !errors.Is(err, mfa.ErrBadCredentials) || !strings.Contains(err.Error(), "PAM_AUTH_ERR") {
 			t.Errorf("Authenticate(unknown) = %v, want ErrBadCredentials (PAM_AUTH_ERR)", err)
 		}
 	})
@@ -251,7 +156,7 @@ func TestSetuidHelper(t *testing.T) {
 	if err := os.Chmod(dir, 0o755); err != nil {
 		t.Fatal(err)
 	}
-	g, err := user.LookupGroup(a.group)
+	g, err := user.LookupGroup(a.Group)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -279,7 +184,7 @@ func TestSetuidHelper(t *testing.T) {
 	}
 	setuid := install("otpgate-pam-check", 0o4750|os.ModeSetuid)
 	plain := install("plain", 0o755)
-	req := string(request(a.service, a.name, []byte(a.password)))
+	req := string(request(a.Service, a.Name, []byte(a.Password)))
 	runAs := func(helper string, groups []uint32) (string, error) {
 		cmd := exec.Command(helper)
 		cmd.Stdin = strings.NewReader(req)
@@ -377,9 +282,9 @@ func BenchmarkAuthenticate(b *testing.B) {
 		name, user, password string
 		err                  error
 	}{
-		{"right", a.name, a.password, nil},
-		{"wrong", a.name, a.password + "x", mfa.ErrBadCredentials},
-		{"unknown", a.name + "x", a.password, mfa.ErrNotFound},
+		{"right", a.Name, a.Password, nil},
+		{"wrong", a.Name, a.Password + "x", mfa.ErrBadCredentials},
+		{"unknown", a.Name + "x", a.Password, mfa.ErrNotFound},
 	} {
 		b.Run(bc.name, func(b *testing.B) {
 			b.ReportAllocs()
@@ -396,7 +301,7 @@ func BenchmarkAuthenticate(b *testing.B) {
 		b.ReportAllocs()
 		b.RunParallel(func(pb *testing.PB) {
 			for pb.Next() {
-				if _, err := s.Authenticate(b.Context(), a.name, a.password); err != nil {
+				if _, err := s.Authenticate(b.Context(), a.Name, a.Password); err != nil {
 					b.Errorf("Authenticate: %v", err)
 					return
 				}
@@ -437,7 +342,7 @@ func TestConversation(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer os.Remove(ga)
-			svc := a.service + "-ga"
+			svc := a.Service + "-ga"
 			conf := "auth required pam_google_authenticator.so secret=" + ga + " user=root" + tc.option + "\naccount required pam_unix.so\n"
 			if err := os.WriteFile("/etc/pam.d/"+svc, []byte(conf), 0o644); err != nil {
 				t.Fatal(err)
@@ -445,9 +350,9 @@ func TestConversation(t *testing.T) {
 			defer os.Remove("/etc/pam.d/" + svc)
 			s := newStack(t, Options{Helper: helperPath(t), Service: svc})
 			code := otp.Key{Secret: secret}.TOTP(time.Now())
-			got, err := s.Authenticate(t.Context(), a.name, code)
-			if tc.ok && (err != nil || got.Name != a.name) {
-				t.Errorf("Authenticate with the code as password = %+v, %v; want %s", got, err, a.name)
+			got, err := s.Authenticate(t.Context(), a.Name, code)
+			if tc.ok && (err != nil || got.Name != a.Name) {
+				t.Errorf("Authenticate with the code as password = %+v, %v; want %s", got, err, a.Name)
 			}
 			if !tc.ok && err == nil {
 				t.Errorf("Authenticate through an echo-on prompt succeeded: %+v", got)
