@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"strings"
+	"unicode/utf8"
 )
 
 // PAMAttempt is one authentication a registered host's PAM stack asks for
@@ -54,7 +55,7 @@ func (s *Service) PAMCheck(ctx context.Context, h Host, a PAMAttempt) (Result, e
 		}
 		return s.pamWithPassword(ctx, a)
 	}
-	name, ok := typedName(a.Name)
+	name, ok := pamName(a.Name)
 	if !ok {
 		return Result{Outcome: BadCredentials, Reason: ReasonUnknownUser}, nil
 	}
@@ -82,6 +83,16 @@ func (s *Service) PAMCheck(ctx context.Context, h Host, a PAMAttempt) (Result, e
 	res, err := s.checkSecondFactor(ctx, u, f, code, s.now())
 	res.Account = u.Name
 	return res, err
+}
+
+// pamName is typedName, and false for a name that is not UTF-8 as given
+// (lower-casing would turn its bad bytes into U+FFFD, a name that could be
+// looked up): a PAM user name is a C string of any bytes.
+func pamName(s string) (string, bool) {
+	if !utf8.ValidString(s) {
+		return "", false
+	}
+	return typedName(s)
 }
 
 // noSecondFactor completes res for a user without a second factor (or
@@ -117,7 +128,7 @@ func (s *Service) pamWithPassword(ctx context.Context, a PAMAttempt) (Result, er
 // BadCredentials otherwise, with the reason for the log. A source that
 // cannot be asked gives ErrUnavailable (closed).
 func (s *Service) PAMAccount(ctx context.Context, name string) (Result, error) {
-	n, ok := typedName(name)
+	n, ok := pamName(name)
 	if !ok {
 		return Result{Outcome: BadCredentials, Reason: ReasonUnknownUser}, nil
 	}
