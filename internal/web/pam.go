@@ -22,11 +22,10 @@ const (
 
 // Messages of the PAM endpoints that the sign-in pages do not have.
 const (
-	msgPAMDenied      = "This account may not log in."
-	msgPAMSetupFirst  = "A second factor is required: set up TOTP in otpgate's Personal settings → Security first."
-	msgPAMCodeNeeded  = "Enter the verification code from your authenticator app."
-	msgUnknownHost    = "missing or unknown host token"
-	authorizationName = "Authorization"
+	msgPAMDenied     = "This account may not log in."
+	msgPAMSetupFirst = "A second factor is required: set up TOTP in otpgate's Personal settings → Security first."
+	msgPAMCodeNeeded = "Enter the verification code from your authenticator app."
+	msgUnknownHost   = "missing or unknown host token"
 )
 
 // parseBearer returns the token of an Authorization header of the Bearer
@@ -63,7 +62,7 @@ func parseBearer(h string) (string, bool) {
 func (s *server) requireHost(h func(w http.ResponseWriter, r *http.Request, host mfa.Host)) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		var token string
-		if vs := r.Header.Values(authorizationName); len(vs) == 1 {
+		if vs := r.Header.Values("Authorization"); len(vs) == 1 {
 			token, _ = parseBearer(vs[0])
 		}
 		host, err := s.svc.HostByToken(r.Context(), token, s.clientAddr(r))
