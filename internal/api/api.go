@@ -1,6 +1,6 @@
 // Package api holds the wire types of otpgate's JSON API (/api/v1/...),
 // defined once for the server (internal/web) and its clients (the
-// "otpgate enrol" command).
+// "otpgate enrol" command, the PAM module's).
 package api
 
 // Error is the body of a refused request.

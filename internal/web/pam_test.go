@@ -156,6 +156,24 @@ func TestPAMEndpoints(t *testing.T) {
 	}
 }
 
+// TestPAMRequireSecondFactor: with -require-totp, a user without a second
+// factor, known or not, is denied and told to set one up.
+func TestPAMRequireSecondFactor(t *testing.T) {
+	e, token, code := pamEnv(t, setup{mopts: mfa.Options{RequireSecondFactor: true}})
+	for _, tc := range []struct {
+		user, code string
+		status     int
+		result     string
+	}{{"plain", "", 401, "denied"}, {"nobody", "123456", 401, "denied"}, {"alice", code(), 200, "ok"}} {
+		r := e.pam(pamAuth, token, pamBody(tc.user, tc.code))
+		var v api.PAMResponse
+		json.Unmarshal([]byte(r.body), &v)
+		if r.status != tc.status || v.Result != tc.result || (tc.result == "denied" && !strings.Contains(v.Message, "set up TOTP")) {
+			t.Errorf("%s with a second factor required = %d %s, want %d %s", tc.user, r.status, r.body, tc.status, tc.result)
+		}
+	}
+}
+
 // TestPAMCodeAcrossAPIs: a code accepted over PAM is refused over PAM and
 // by the JSON API afterwards, and one the JSON API accepted is refused over
 // PAM.
