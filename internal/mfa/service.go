@@ -65,7 +65,8 @@ func (o *Options) setDefaults() {
 // Service holds the rules of sign-in, enrolment, recovery codes, sessions
 // and the first administrator's setup, on top of a Store. Each concern has
 // a file of its own: signin.go, throttle.go, enrol.go, recovery.go,
-// session.go, setup.go, users.go.
+// session.go, setup.go, users.go, and host.go and pam.go for the PAM
+// module's hosts and checks.
 type Service struct {
 	store  Store
 	hasher *Hasher
