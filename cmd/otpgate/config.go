@@ -17,7 +17,9 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/access"
+	"github.com/otpgate/otpgate/internal/ldap"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/pamauth"
 	"github.com/otpgate/otpgate/internal/userfile"
 	"github.com/otpgate/otpgate/internal/web"
 )
@@ -66,6 +68,12 @@ type Config struct {
 	DBFile             string
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
+	// FirstFactors lists the sources of passwords in order (-first-factors);
+	// LDAP is the directory of the ldap one (-ldap-*, see ldap.go).
+	FirstFactors string
+	LDAP         ldap.Config
+	// PAM is the PAM stack of the pam one (-pam-*, see firstfactors.go).
+	PAM pamauth.Options
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -108,6 +116,8 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
 	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; sign-out, sign-out everywhere, password and TOTP changes made through this server take effect at once, revocations made elsewhere (another instance; the user command: disable, passwd, reset-totp, set) within this `duration`; 0 disables the cache")
 	dbFlags(fs, c)
+	firstFactorFlags(fs, c)
+	ldapFlags(fs, c)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -250,6 +260,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateDB())
+	errs = append(errs, c.validateFirstFactors()...)
 	return errors.Join(errs...)
 }
 

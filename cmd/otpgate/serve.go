@@ -42,6 +42,15 @@ unless -require-totp. As root, otpgate reads and writes each file as its
 user, who must own it (-user-file-strict-owner); an unusable file fails the
 sign-in.
 
+First factors: -first-factors lists the sources that check passwords, in
+order: local (otpgate's own argon2id passwords) and ldap (the directory of
+the -ldap-* settings); the first that knows the name decides, so that with
+ldap,local the local passwords serve the names the directory does not know.
+A directory user gets a record at the first sign-in, to set up TOTP. A
+directory that does not answer gives its users 503 within the -ldap-*-timeout
+settings, and /healthz names it. "otpgate ldap check USER" shows each step of
+a directory sign-in.
+
 Forward-auth: a reverse proxy asks GET /auth/nginx (nginx auth_request:
 401 without a session) or /auth/redirect (Caddy forward_auth, Traefik
 forwardAuth: 302 to the login page) about the original URL, which it sends
@@ -128,8 +137,15 @@ func (c *Config) newLogger(w io.Writer) *slog.Logger {
 
 // openService opens the store (-db; by default SQLite in the data
 // directory) and the key file (creating both when missing), checks that
-// the key opens the store's secrets, and builds the service on them.
+// the key opens the store's secrets, and builds the service on them, with
+// the local passwords as the only first factor (the operator's commands).
 func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service, mfa.Store, error) {
+	return openServiceWith(ctx, c, log, nil)
+}
+
+// openServiceWith is openService with the first factors ffs, in order
+// (nil: the local passwords alone).
+func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa.FirstFactor) (*mfa.Service, mfa.Store, error) {
 	if err := privateDir(c.DataDir); err != nil {
 		return nil, nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -153,7 +169,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		return nil, nil, err
 	}
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log)}
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), FirstFactors: ffs}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -284,7 +300,15 @@ func runServe(ctx context.Context, e env) error {
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := c.newLogger(lw)
-	svc, store, err := openService(ctx, &c, log)
+	ffs, closeFFs, err := c.firstFactors(log)
+	if err != nil {
+		return err
+	}
+	defer closeFFs()
+	if len(c.LDAP.URLs) > 0 && !strings.Contains(","+c.FirstFactors+",", ","+factorLDAP+",") {
+		log.Warn("ldap-url is set but first-factors does not list ldap: the directory is not asked", "first_factors", c.FirstFactors)
+	}
+	svc, store, err := openServiceWith(ctx, &c, log, ffs)
 	if err != nil {
 		return err
 	}
@@ -327,7 +351,8 @@ func runServe(ctx context.Context, e env) error {
 		BaseContext:       func(net.Listener) context.Context { return context.WithoutCancel(ctx) },
 	}
 	spec, _ := c.store()
-	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String())
+	log.Info("listening", "addr", ln.Addr().String(), "base_url", base, "data_dir", c.DataDir, "store", spec.String(),
+		"first_factors", c.FirstFactors)
 
 	cleanupDone := make(chan struct{})
 	go func() {

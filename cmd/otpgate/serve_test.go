@@ -51,7 +51,7 @@ type server struct {
 	stop   func() error
 }
 
-func startServer(t *testing.T, dataDir string, extra ...string) *server {
+func startServer(t testing.TB, dataDir string, extra ...string) *server {
 	t.Helper()
 	ctx, cancel := context.WithCancel(context.Background())
 	s := &server{stdout: &syncBuffer{}, stderr: &syncBuffer{}}
@@ -436,8 +436,8 @@ func TestUserCommands(t *testing.T) {
 		})
 	}
 	out, _ := user("", "list")
-	if !regexp.MustCompile(`bob\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
-		!regexp.MustCompile(`dave\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
+	if !regexp.MustCompile(`bob\s+local\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
+		!regexp.MustCompile(`dave\s+local\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
 		t.Errorf("final list =\n%s", out)
 	}
 }

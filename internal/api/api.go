@@ -1,6 +1,6 @@
 // Package api holds the wire types of otpgate's JSON API (/api/v1/...),
 // defined once for the server (internal/web) and its clients (the
-// "otpgate enrol" command).
+// "otpgate enrol" command, the PAM module's).
 package api
 
 // Error is the body of a refused request.
@@ -71,4 +71,47 @@ type EnrolResponse struct {
 	Clock         string   `json:"clock,omitempty"`
 	RecoveryCodes []string `json:"recovery_codes,omitempty"`
 	HadFile       bool     `json:"had_file,omitempty"`
+}
+
+// PAMRequest is the body of POST /api/v1/pam/authenticate, which a
+// registered host's PAM module (pam_otpgate) sends with the host's token in
+// "Authorization: Bearer <token>". User is the PAM user; Code the user's
+// answer to the code prompt (empty for none); Service, RHost and TTY are
+// PAM_SERVICE, PAM_RHOST (the client's address, whose counter wrong
+// passwords count on) and PAM_TTY, for the log.
+type PAMRequest struct {
+	User    string `json:"user"`
+	Code    string `json:"code"`
+	Service string `json:"service"`
+	RHost   string `json:"rhost"`
+	TTY     string `json:"tty"`
+	// Password, when present (even empty, which is wrong), asks the server
+	// to check the password too, with the site's first factors; only a
+	// host registered with --allow-password may send it. Absent or null
+	// means the host's PAM stack checked the password already.
+	Password *string `json:"password,omitempty"`
+}
+
+// PAMAccountRequest is the body of POST /api/v1/pam/account: may the user
+// log in (an account that exists and is not disabled)?
+type PAMAccountRequest struct {
+	User    string `json:"user"`
+	Service string `json:"service"`
+	RHost   string `json:"rhost"`
+	TTY     string `json:"tty"`
+}
+
+// PAMResponse answers both PAM endpoints. Result is one of "ok" (200),
+// "no_second_factor" (200: the user has no second factor here, or is
+// unknown, and the site does not require one; with a password checked
+// here, the password was right), "code_required", "code_wrong" and
+// "denied" (401; for the account check, "denied" comes with 200), and
+// "throttled" (429, with RetryAfter in seconds, also in Retry-After).
+// Message says it in words, for the user or the log. A refused request
+// (a missing or unknown host token: 401; a malformed body: 4xx; the store
+// or a first factor down: 503 with Retry-After) gets an Error instead.
+type PAMResponse struct {
+	Result     string `json:"result"`
+	Message    string `json:"message,omitempty"`
+	RetryAfter int    `json:"retry_after,omitempty"`
 }

@@ -154,7 +154,7 @@ func (d *Directory) Lookup(ctx context.Context, name string) (Account, error) {
 
 func (d *Directory) authenticate(ctx context.Context, name, password string, tr *CheckResult) (Account, error) {
 	if err := checkName(name); err != nil {
-		return Account{}, fmt.Errorf("%w: %v", ErrBadCredentials, err)
+		return Account{}, fmt.Errorf("%w: %w", ErrBadCredentials, nameError{err})
 	}
 	if password == "" || len(password) > 1024 {
 		// An empty password would make an unauthenticated bind, which
@@ -172,7 +172,7 @@ func (d *Directory) authenticate(ctx context.Context, name, password string, tr 
 	refuse := func(cause error) (Account, error) {
 		d.decoyBind(ctx, password)
 		d.padRefusal(ctx, start)
-		return Account{}, fmt.Errorf("%w: %v", ErrBadCredentials, cause)
+		return Account{}, fmt.Errorf("%w: %w", ErrBadCredentials, cause)
 	}
 	var e *goldap.Entry
 	err := d.searches.with(ctx, func(c *conn) error {
@@ -192,7 +192,7 @@ func (d *Directory) authenticate(ctx context.Context, name, password string, tr 
 	}
 	if state := accountState(e, d.now()); state != "" {
 		tr.State = state
-		return refuse(errors.New(state))
+		return refuse(stateError(state))
 	}
 	err = d.binds.with(ctx, func(c *conn) error { return d.userBind(ctx, c, e.DN, password, tr) })
 	if errors.Is(err, ErrBadCredentials) {
@@ -236,7 +236,7 @@ func (d *Directory) directBind(ctx context.Context, name, password string, tr *C
 		}
 		if state := accountState(e, d.now()); state != "" {
 			tr.State = state
-			return fmt.Errorf("%w: %s", ErrBadCredentials, state)
+			return fmt.Errorf("%w: %w", ErrBadCredentials, stateError(state))
 		}
 		a.Groups, err = d.groups(ctx, c, e, a.Name, tr)
 		return err
@@ -249,7 +249,7 @@ func (d *Directory) directBind(ctx context.Context, name, password string, tr *C
 
 func (d *Directory) lookup(ctx context.Context, name string, tr *CheckResult) (Account, error) {
 	if err := checkName(name); err != nil {
-		return Account{}, fmt.Errorf("%w: %v", ErrNotFound, err)
+		return Account{}, fmt.Errorf("%w: %w", ErrNotFound, nameError{err})
 	}
 	tr.Mode = "search-then-bind"
 	if d.s.dnTemplate != "" {
@@ -266,7 +266,7 @@ func (d *Directory) lookup(ctx context.Context, name string, tr *CheckResult) (A
 			e, err = d.findUser(ctx, c, name, tr)
 		}
 		if errors.Is(err, errNoEntry) {
-			return fmt.Errorf("%w: %v", ErrNotFound, err)
+			return fmt.Errorf("%w: %w", ErrNotFound, err)
 		}
 		if err != nil {
 			return err
@@ -276,7 +276,7 @@ func (d *Directory) lookup(ctx context.Context, name string, tr *CheckResult) (A
 		}
 		if state := accountState(e, d.now()); state != "" {
 			tr.State = state
-			return fmt.Errorf("%w: %s", ErrNotFound, state)
+			return fmt.Errorf("%w: %w", ErrNotFound, stateError(state))
 		}
 		a.Groups, err = d.groups(ctx, c, e, a.Name, tr)
 		return err
@@ -289,6 +289,18 @@ func (d *Directory) lookup(ctx context.Context, name string, tr *CheckResult) (A
 
 // errNoEntry means the user search matched no entry, or more than one.
 var errNoEntry = errors.New("no single entry matches the name")
+
+// stateError is why an entry may not sign in (accountState), in the
+// errors of Authenticate and Lookup: a FirstFactor tells it from a name
+// the directory does not know.
+type stateError string
+
+func (e stateError) Error() string { return string(e) }
+
+// nameError is a name refused before any request (checkName).
+type nameError struct{ err error }
+
+func (e nameError) Error() string { return e.err.Error() }
 
 func (d *Directory) userAttrs() []string {
 	attrs := []string{d.s.nameAttr, d.s.displayAttr, d.s.mailAttr, d.s.uniqueIDAttr}

@@ -21,6 +21,12 @@
 // padded to the usual time of a wrong password. A directory that does not
 // answer in time gives ErrUnavailable.
 //
+// Directory.FirstFactor gives the Directory as otpgate's core asks it
+// (mfa.FirstFactor, Name "ldap"), with the core's error kinds: there an
+// unknown name is mfa.ErrNotFound, so that the next first factor is
+// asked, and the refusals above are mfa.ErrBadCredentials. Ping reads the
+// root DSE, for health checks.
+//
 // # Connections
 //
 // Servers (Config.URLs) are tried in order; one that fails to connect is

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 )
 
 // ErrBadCredentials is what a FirstFactor returns, wrapped with the real
@@ -227,18 +228,7 @@ func (s *Service) checkOwnPassword(ctx context.Context, u User, password string)
 	if u.IsLocal() {
 		return s.CheckPassword(ctx, u, password)
 	}
-	ff := s.source(u)
-	if ff == nil {
-		return false, nil
-	}
-	id, err := ff.Authenticate(ctx, u.Name, password)
-	switch {
-	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadCredentials):
-		return false, nil
-	case err != nil:
-		return false, fmt.Errorf("first factor %s: %w", ff.Name(), errors.Join(ErrUnavailable, err))
-	}
-	return id.ExternalID == u.ExternalID, nil
+	return s.askSource(u, func(ff FirstFactor) (Identity, error) { return ff.Authenticate(ctx, u.Name, password) })
 }
 
 // stillKnown reports whether the source of a user of the centre's still
@@ -248,11 +238,19 @@ func (s *Service) stillKnown(ctx context.Context, u User) (bool, error) {
 	if u.IsLocal() {
 		return true, nil
 	}
+	return s.askSource(u, func(ff FirstFactor) (Identity, error) { return ff.Lookup(ctx, u.Name) })
+}
+
+// askSource asks the source of u (not a local user) about the account and
+// reports whether it vouches for this very account (the same ID there); a
+// source no longer listed, an unknown or a refused account say no, and a
+// source that cannot be asked gives ErrUnavailable.
+func (s *Service) askSource(u User, ask func(FirstFactor) (Identity, error)) (bool, error) {
 	ff := s.source(u)
 	if ff == nil {
 		return false, nil
 	}
-	id, err := ff.Lookup(ctx, u.Name)
+	id, err := ask(ff)
 	switch {
 	case errors.Is(err, ErrNotFound), errors.Is(err, ErrBadCredentials):
 		return false, nil
@@ -260,4 +258,42 @@ func (s *Service) stillKnown(ctx context.Context, u User) (bool, error) {
 		return false, fmt.Errorf("first factor %s: %w", ff.Name(), errors.Join(ErrUnavailable, err))
 	}
 	return id.ExternalID == u.ExternalID, nil
+}
+
+// The time a sign-in's first factors take tells, unless evened out, an
+// unknown name (a quick miss) from a wrong password (a bind, a PAM stack's
+// hash) and a locked account from either. So every refusal of the
+// password stage lasts at least as long as a check that a source decided
+// usually takes: decided keeps a moving average of those, in nanoseconds,
+// and padRefusal waits out the rest. This is time as the client sees it,
+// so it is the real clock, not Service.now.
+
+// noteDecided adds the duration of a check that a source decided (the
+// password right or wrong) to the average.
+func (s *Service) noteDecided(took time.Duration) {
+	for {
+		old := s.decided.Load()
+		avg := old + (int64(took)-old)/8
+		if old == 0 {
+			avg = int64(took)
+		}
+		if s.decided.CompareAndSwap(old, avg) {
+			return
+		}
+	}
+}
+
+// padRefusal waits until a refused check that started at start has lasted
+// as long as a decided one usually does, or ctx ends.
+func (s *Service) padRefusal(ctx context.Context, start time.Time) {
+	wait := time.Duration(s.decided.Load()) - time.Since(start)
+	if wait <= 0 {
+		return
+	}
+	t := time.NewTimer(wait)
+	defer t.Stop()
+	select {
+	case <-t.C:
+	case <-ctx.Done():
+	}
 }

@@ -22,6 +22,9 @@ type directory struct {
 	mu       sync.Mutex
 	down     bool
 	accounts map[string]dirAccount
+	// slow is how long checking a known account's password takes (a
+	// bind, a PAM stack's hash); a miss is at once.
+	slow time.Duration
 }
 
 type dirAccount struct {
@@ -43,6 +46,9 @@ func (d *directory) Authenticate(_ context.Context, name, password string) (mfa.
 		return mfa.Identity{}, fmt.Errorf("no entry: %w", mfa.ErrNotFound)
 	case a.locked:
 		return mfa.Identity{}, fmt.Errorf("locked: %w", mfa.ErrBadCredentials)
+	}
+	time.Sleep(d.slow)
+	switch {
 	case a.password != password:
 		return mfa.Identity{}, fmt.Errorf("invalid credentials: %w", mfa.ErrBadCredentials)
 	}
@@ -196,5 +202,34 @@ func TestFirstFactorNameTaken(t *testing.T) {
 	res, err := svc2.Login(ctx, mfa.LoginAttempt{Name: "carol", Password: "directory password"})
 	if err != nil || res.Outcome != mfa.BadCredentials {
 		t.Errorf("directory carol over a local carol = %v, %v, want BadCredentials", res.Outcome, err)
+	}
+}
+
+// TestFirstFactorTiming: a directory that answers a miss or a locked
+// account at once and a password after a while; every refusal takes about
+// as long as a password check, so the time does not tell which names
+// exist.
+func TestFirstFactorTiming(t *testing.T) {
+	ctx := context.Background()
+	dir := &directory{slow: 40 * time.Millisecond, accounts: map[string]dirAccount{
+		"alice": {password: "right", id: mfa.Identity{Name: "alice", ExternalID: "a"}},
+		"bob":   {password: "right", id: mfa.Identity{Name: "bob", ExternalID: "b"}, locked: true},
+	}}
+	svc, _ := chainService(t, dir, dir)
+	took := func(name, password string) time.Duration {
+		start := time.Now()
+		if _, err := svc.Login(ctx, mfa.LoginAttempt{Name: name, Password: password}); err != nil {
+			t.Fatal(err)
+		}
+		return time.Since(start)
+	}
+	for range 3 { // the average learns what a check takes
+		took("alice", "right")
+		took("alice", "wrong")
+	}
+	for _, tc := range []struct{ what, name string }{{"unknown user", "nobody"}, {"locked account", "bob"}} {
+		if d := took(tc.name, "right"); d < 30*time.Millisecond {
+			t.Errorf("refusing a %s took %v, want about as long as a password check (40ms)", tc.what, d)
+		}
 	}
 }

@@ -8,8 +8,8 @@ import (
 // Outcome is the result of a sign-in step in terms a login form shows.
 type Outcome int
 
-// The outcomes of Login, SecondFactor, Reauthenticate and
-// ConfirmEnrolment.
+// The outcomes of Login, SecondFactor, Reauthenticate, ConfirmEnrolment
+// and PAMCheck.
 const (
 	// OK: signed in (or, for a check, passed).
 	OK Outcome = iota
@@ -30,9 +30,14 @@ const (
 	// Expired: the TOTP setup to confirm is unknown or expired (or its
 	// user is: the three are never told apart).
 	Expired
+	// NoSecondFactor (PAMCheck only): the user has no second factor here,
+	// or is unknown (the two are never told apart), and the site does not
+	// require one; with a password checked here, the password was right.
+	NoSecondFactor
 )
 
-var outcomeNames = [...]string{"ok", "credentials_wrong", "code_required", "code_wrong", "throttled", "setup_required", "expired"}
+var outcomeNames = [...]string{"ok", "credentials_wrong", "code_required", "code_wrong", "throttled", "setup_required", "expired",
+	"no_second_factor"}
 
 // String returns the outcome's name in the JSON API.
 func (o Outcome) String() string {
@@ -66,11 +71,14 @@ const (
 	ReasonWrongSetupCode
 	ReasonSetupExpired
 	ReasonSetupLinkInvalid
+	ReasonNoSecondFactor
+	ReasonSourceGone
 )
 
 var reasonNames = [...]string{"", "unknown user", "wrong password", "user disabled", "throttled", "too many wrong codes", "malformed code",
 	"wrong code", "code already used", "wrong or used recovery code", "recovery code", "file code",
-	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid"}
+	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid",
+	"no second factor", "gone from its source or locked there"}
 
 // String names the reason as logged.
 func (r Reason) String() string {

@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"strings"
+	"time"
 )
 
 // Proof is how a signed-in user shows that it is them before a lasting
@@ -45,16 +46,8 @@ func (s *Service) prove(ctx context.Context, u User, p Proof) (Result, error) {
 func (s *Service) Reauthenticate(ctx context.Context, u User, password, code string) (Result, error) {
 	now := s.now()
 	rc := []counter{s.reauthCounter(u.ID)}
-	wait, err := s.wait(ctx, rc, now)
-	if err != nil || wait > 0 {
-		return throttled(wait, ReasonThrottled), err
-	}
-	right, err := s.checkOwnPassword(ctx, u, password)
-	if err != nil {
-		return Result{}, err
-	}
-	if !right {
-		return Result{Outcome: BadCredentials, Reason: ReasonWrongPassword, Account: u.Name}, s.fail(ctx, rc, now)
+	if res, err := s.retypedPassword(ctx, u, password, rc, now); err != nil || res.Outcome != OK {
+		return res, err
 	}
 	f, err := s.factorOf(ctx, u)
 	if err != nil {
@@ -107,20 +100,30 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, password 
 	}
 	now := s.now()
 	rc := []counter{s.reauthCounter(u.ID)}
-	wait, err := s.wait(ctx, rc, now)
-	if err != nil || wait > 0 {
-		return throttled(wait, ReasonThrottled), err
-	}
-	right, err := s.CheckPassword(ctx, u, current)
-	if err != nil {
-		return Result{}, err
-	}
-	if !right {
-		return Result{Outcome: BadCredentials, Reason: ReasonWrongPassword, Account: u.Name}, s.fail(ctx, rc, now)
+	if res, err := s.retypedPassword(ctx, u, current, rc, now); err != nil || res.Outcome != OK {
+		return res, err
 	}
 	if err := s.SetPassword(ctx, u.ID, password); err != nil {
 		return Result{}, err
 	}
 	s.notify(ctx, Event{Kind: EventPasswordChanged, User: u})
 	return Result{Outcome: OK, User: u, Account: u.Name}, nil
+}
+
+// retypedPassword checks a password a signed-in user typed again, on the
+// counters rc: Throttled while they wait, BadCredentials (counted) when
+// wrong, else OK.
+func (s *Service) retypedPassword(ctx context.Context, u User, password string, rc []counter, now time.Time) (Result, error) {
+	wait, err := s.wait(ctx, rc, now)
+	if err != nil || wait > 0 {
+		return throttled(wait, ReasonThrottled), err
+	}
+	right, err := s.checkOwnPassword(ctx, u, password)
+	if err != nil {
+		return Result{}, err
+	}
+	if !right {
+		return Result{Outcome: BadCredentials, Reason: ReasonWrongPassword, Account: u.Name}, s.fail(ctx, rc, now)
+	}
+	return Result{Outcome: OK}, nil
 }

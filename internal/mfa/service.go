@@ -3,6 +3,7 @@ package mfa
 import (
 	"context"
 	"io"
+	"sync/atomic"
 	"time"
 
 	"github.com/otpgate/otpgate/otp"
@@ -64,7 +65,8 @@ func (o *Options) setDefaults() {
 // Service holds the rules of sign-in, enrolment, recovery codes, sessions
 // and the first administrator's setup, on top of a Store. Each concern has
 // a file of its own: signin.go, throttle.go, enrol.go, recovery.go,
-// session.go, setup.go, users.go.
+// session.go, setup.go, users.go, and host.go and pam.go for the PAM
+// module's hosts and checks.
 type Service struct {
 	store  Store
 	hasher *Hasher
@@ -76,6 +78,9 @@ type Service struct {
 	events func(context.Context, Event)
 	// firstFactors are the sources of accounts, in the site's order.
 	firstFactors []FirstFactor
+	// decided is the moving average of a decided password check, in
+	// nanoseconds (see padRefusal).
+	decided atomic.Int64
 }
 
 // Deps are what a Service is built from.
@@ -127,6 +132,7 @@ type PartDown struct {
 	Err  error
 }
 
+// Error says which part is unavailable and why.
 func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
 
 // Unwrap returns the cause.

@@ -68,6 +68,7 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
 	if strict && code == "" {
 		return throttled(wait, ReasonThrottled), nil
 	}
+	start := time.Now()
 	c, err := s.firstFactor(ctx, name, a.Password)
 	if err == nil && !c.hashed {
 		// Every attempt costs one hash, whichever source decided: the time
@@ -78,6 +79,12 @@ func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
 		return Result{}, err
 	}
 	u, reason := c.user, c.reason
+	if reason == ReasonNone || reason == ReasonWrongPassword {
+		s.noteDecided(time.Since(start))
+	}
+	if reason != ReasonNone {
+		s.padRefusal(ctx, start)
+	}
 	if reason == ReasonNone && u.Disabled {
 		reason = ReasonDisabled
 	}

@@ -129,9 +129,25 @@ type ThrottleStore interface {
 	DeleteStaleThrottles(ctx context.Context, before time.Time) error
 }
 
+// HostStore keeps the machines registered to ask for second-factor checks
+// over PAM (see Host), by the hash of their token.
+type HostStore interface {
+	// CreateHost stores h (ID ignored) and returns it with its ID; a name
+	// or token hash already taken gives ErrConflict.
+	CreateHost(ctx context.Context, h Host) (Host, error)
+	// Hosts returns every host, ordered by name.
+	Hosts(ctx context.Context) ([]Host, error)
+	// HostByTokenHash returns the host whose token has that hash, or
+	// ErrNotFound.
+	HostByTokenHash(ctx context.Context, hash []byte) (Host, error)
+	// DeleteHost removes the host of that name (ErrNotFound if absent).
+	DeleteHost(ctx context.Context, name string) error
+}
+
 // Store is everything the server needs from a storage backend.
 type Store interface {
 	UserStore
+	HostStore
 	SetupStore
 	AuthenticatorStore
 	RecoveryStore

@@ -10,8 +10,9 @@ import (
 // Throttles are the limits a Service puts on failures. Each is a
 // ThrottlePolicy on its own counters:
 //
-//   - Address counts wrong passwords (and unknown names) from one client
-//     address, whatever the account: one address guessing at many accounts.
+//   - Address counts wrong passwords (and unknown names, and missing or
+//     unknown host tokens, see HostByToken) from one client address,
+//     whatever the account: one address guessing at many accounts.
 //     An IPv6 address counts by its /64, which one client usually holds.
 //   - Account counts wrong passwords for one account name, from anywhere:
 //     many addresses guessing at one account.

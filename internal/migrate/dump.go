@@ -23,6 +23,9 @@ type Dump struct {
 	Sessions       []mfa.Session
 	SetupTokens    []SetupToken
 	Throttle       []ThrottleEntry
+	// Hosts are the machines registered for PAM, by the hashes of their
+	// tokens, which keep working after the move.
+	Hosts []mfa.Host
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -50,7 +53,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -58,8 +61,8 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Checksum)
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -100,6 +103,9 @@ func (d *Dump) Normalize() {
 	for i := range d.Throttle {
 		us(&d.Throttle[i].LastFailure)
 	}
+	for i := range d.Hosts {
+		us(&d.Hosts[i].Created)
+	}
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.RecoveryCodes, func(a, b RecoveryCode) int {
@@ -108,6 +114,7 @@ func (d *Dump) Normalize() {
 	slices.SortFunc(d.Sessions, func(a, b mfa.Session) int { return bytes.Compare(a.TokenHash, b.TokenHash) })
 	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
 	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
+	slices.SortFunc(d.Hosts, func(a, b mfa.Host) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Summary normalizes d and returns its counts and checksum.
@@ -119,7 +126,7 @@ func (d *Dump) Summary() Summary {
 	json.NewEncoder(h).Encode(d)
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
-		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle),
+		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -120,6 +120,10 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	hostToken, err := svc.AddHost(ctx, "login1", true)
+	if err != nil {
+		t.Fatal(err)
+	}
 	// Throttle keys: this failure, and the address of the sign-in above
 	// (forgiven, still there); alice's was reset by her success.
 	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, c.t); err != nil {
@@ -133,7 +137,7 @@ func TestSQLiteToPostgres(t *testing.T) {
 		t.Fatalf("Copy = %v", err)
 	}
 	t.Logf("moved %v", sum)
-	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2}
+	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1}
 	want.Checksum = sum.Checksum
 	if sum != want {
 		t.Errorf("moved %v, want %v", sum, want)
@@ -144,6 +148,9 @@ func TestSQLiteToPostgres(t *testing.T) {
 	svc = service(t, pg, key, c)
 	if _, u, err := svc.Session(ctx, token); err != nil || u.ID != alice.ID {
 		t.Errorf("Session(token) after the move = %v, %v, want alice", u.Name, err)
+	}
+	if h, err := svc.HostByToken(ctx, hostToken, ""); err != nil || h.Name != "login1" || !h.AllowPassword {
+		t.Errorf("HostByToken after the move = %+v, %v, want login1, allowed passwords", h, err)
 	}
 	if r, err := svc.SecondFactor(ctx, alice.ID, enr.URI.Key.TOTP(c.t)); err != nil || r.Outcome != mfa.OK {
 		t.Errorf("SecondFactor(TOTP) after the move = %v, %v, want OK (the sealed secret must open)", r.Outcome, err)
@@ -190,6 +197,7 @@ func TestSummary(t *testing.T) {
 			Sessions:      []mfa.Session{{TokenHash: []byte{3}, UserID: 1, Level: mfa.LevelFull, Created: t0, LastSeen: t0}},
 			SetupTokens:   []migrate.SetupToken{{Hash: []byte{4}, Expires: t0}},
 			Throttle:      []migrate.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
+			Hosts:         []mfa.Host{{ID: 1, Name: "login1", TokenHash: []byte{5}, Created: t0}},
 		}
 	}
 	b := base()
@@ -213,6 +221,8 @@ func TestSummary(t *testing.T) {
 		{"setup token", func(d *migrate.Dump) { d.SetupTokens[0].Expires = t0.Add(time.Second) }, false},
 		{"throttle", func(d *migrate.Dump) { d.Throttle[0].Failures = 3 }, false},
 		{"row dropped", func(d *migrate.Dump) { d.Sessions = nil }, false},
+		{"host allows passwords", func(d *migrate.Dump) { d.Hosts[0].AllowPassword = true }, false},
+		{"host dropped", func(d *migrate.Dump) { d.Hosts = nil }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -13,12 +13,12 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"}
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
-// import leaves the store empty. Users keep their IDs, and new users are
-// numbered after the largest.
+// import leaves the store empty. Users and hosts keep their IDs, and new
+// ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -45,7 +45,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -82,6 +82,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 				e := d.Throttle[i]
 				return []any{e.Key, e.Failures, e.LastFailure}, nil
 			}},
+		{"hosts", []string{"id", "name", "token_hash", "allow_password", "created_at"}, len(d.Hosts),
+			func(i int) ([]any, error) {
+				h := d.Hosts[i]
+				return []any{h.ID, h.Name, h.TokenHash, h.AllowPassword, h.Created}, nil
+			}},
 	}
 	return copyTables(ctx, tx, "import", copies)
 }
@@ -112,6 +117,9 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 	}
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`); err != nil {
 		return dbError(what+": user IDs", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('hosts', 'id'), max(id)) FROM hosts HAVING count(*) > 0`); err != nil {
+		return dbError(what+": host IDs", err)
 	}
 	return nil
 }
@@ -170,12 +178,19 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
 			var e migrate.ThrottleEntry
 			var last sql.NullTime
 			err := r.Scan(&e.Key, &e.Failures, &last)
 			e.LastFailure = fromDB(last)
 			d.Throttle = append(d.Throttle, e)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+hostColumns+` FROM hosts`, func(r *sql.Rows) error {
+			h, err := scanHost(r)
+			d.Hosts = append(d.Hosts, h)
 			return err
 		})
 	})

@@ -91,6 +91,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+hostColumns+` FROM hosts`, func(r *sql.Rows) error {
+			h, err := scanHost(r)
+			d.Hosts = append(d.Hosts, h)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -99,11 +106,11 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction: a failed import leaves
-// the store empty. Users keep their IDs, and new users are numbered after
-// the largest.
+// the store empty. Users and hosts keep their IDs, and new ones are
+// numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -138,6 +145,10 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			{"throttle", `INSERT INTO throttle (key, failures, last_failure_at) VALUES (?, ?, ?)`, len(d.Throttle), func(i int) []any {
 				e := d.Throttle[i]
 				return []any{e.Key, e.Failures, toDB(e.LastFailure)}
+			}},
+			{"hosts", `INSERT INTO hosts (` + hostColumns + `) VALUES (?, ?, ?, ?, ?)`, len(d.Hosts), func(i int) []any {
+				h := d.Hosts[i]
+				return []any{h.ID, h.Name, h.TokenHash, h.AllowPassword, toDB(h.Created)}
 			}},
 		}
 		for _, t := range tables {

@@ -47,6 +47,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"KeyCheck", testKeyCheck},
 		{"ImportAuthenticator", testImportAuthenticator},
 		{"ConfirmFirst", testConfirmFirst},
+		{"Hosts", testHosts},
 		{"Export", testExport},
 	}
 	for _, tc := range tests {
@@ -822,7 +823,12 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if _, err := s.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
+	host, err := s.CreateHost(ctx, mfa.Host{Name: "login1", TokenHash: bytes.Repeat([]byte{6}, 32), AllowPassword: true, Created: t0})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := migrate.Dump{
+		Hosts:          []mfa.Host{host},
 		Users:          []mfa.User{alice, bob},
 		Authenticators: []mfa.Authenticator{confirmed, pending},
 		RecoveryCodes: []migrate.RecoveryCode{
@@ -864,8 +870,8 @@ func testExport(t *testing.T, s mfa.Store) {
 }
 
 // testImport moves the rows of one store into an empty one with Import,
-// and checks that they read back the same, that users keep their IDs and
-// new ones come after them, that a store not empty is refused, and that a
+// and checks that they read back the same, that users and hosts keep their
+// IDs and new ones come after them, that a store not empty is refused, and that a
 // failed import leaves nothing.
 func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	ctx := context.Background()
@@ -888,6 +894,12 @@ func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	carol := mustUser(t, dst, "carol")
 	if last := want.Users[len(want.Users)-1].ID; carol.ID <= last {
 		t.Errorf("new user's ID after Import() = %d, want after the imported ones (%d)", carol.ID, last)
+	}
+	h, err := dst.CreateHost(ctx, mfa.Host{Name: "login2", TokenHash: bytes.Repeat([]byte{8}, 32), Created: t0})
+	if err != nil {
+		t.Errorf("CreateHost after Import() = %v", err)
+	} else if last := want.Hosts[len(want.Hosts)-1].ID; h.ID <= last {
+		t.Errorf("new host's ID after Import() = %d, want after the imported ones (%d)", h.ID, last)
 	}
 	wantErr(t, "Import(into a store not empty)", dst.(migrate.Importer).Import(ctx, want), mfa.ErrConflict)
 
@@ -937,4 +949,56 @@ func testUserSource(t *testing.T, s mfa.Store) {
 	}
 	got.Name = "local"
 	wantErr(t, "UpdateUser(a name taken)", s.UpdateUser(ctx, got), mfa.ErrConflict)
+}
+
+// testHosts registers hosts by the hashes of their tokens: found by the
+// hash, one name and one hash each, listed by name, removed by name.
+func testHosts(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	hash := func(b byte) []byte { return bytes.Repeat([]byte{b}, 32) }
+	if hosts, err := s.Hosts(ctx); err != nil || len(hosts) != 0 {
+		t.Errorf("Hosts() of an empty store = %v, %v, want none", hosts, err)
+	}
+	web, err := s.CreateHost(ctx, mfa.Host{Name: "web1", TokenHash: hash(1), Created: t0})
+	if err != nil {
+		t.Fatalf("CreateHost(web1) = %v", err)
+	}
+	login, err := s.CreateHost(ctx, mfa.Host{Name: "login1", TokenHash: hash(2), AllowPassword: true, Created: t0.Add(time.Second)})
+	if err != nil {
+		t.Fatalf("CreateHost(login1) = %v", err)
+	}
+	if web.ID == 0 || login.ID == 0 || web.ID == login.ID {
+		t.Errorf("CreateHost IDs = %d, %d, want distinct non-zero", web.ID, login.ID)
+	}
+	_, err = s.CreateHost(ctx, mfa.Host{Name: "web1", TokenHash: hash(3), Created: t0})
+	wantErr(t, "CreateHost(a name taken)", err, mfa.ErrConflict)
+	_, err = s.CreateHost(ctx, mfa.Host{Name: "web2", TokenHash: hash(2), Created: t0})
+	wantErr(t, "CreateHost(a token hash taken)", err, mfa.ErrConflict)
+
+	got, err := s.HostByTokenHash(ctx, hash(2))
+	if err != nil {
+		t.Fatalf("HostByTokenHash(login1's) = %v", err)
+	}
+	if diff := cmp.Diff(login, got); diff != "" {
+		t.Errorf("HostByTokenHash(login1's) mismatch (-want +got):\n%s", diff)
+	}
+	_, err = s.HostByTokenHash(ctx, hash(9))
+	wantErr(t, "HostByTokenHash(unknown)", err, mfa.ErrNotFound)
+	hosts, err := s.Hosts(ctx)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if diff := cmp.Diff([]mfa.Host{login, web}, hosts); diff != "" {
+		t.Errorf("Hosts() mismatch, want ordered by name (-want +got):\n%s", diff)
+	}
+
+	if err := s.DeleteHost(ctx, "web1"); err != nil {
+		t.Fatalf("DeleteHost(web1) = %v", err)
+	}
+	wantErr(t, "DeleteHost(web1) again", s.DeleteHost(ctx, "web1"), mfa.ErrNotFound)
+	_, err = s.HostByTokenHash(ctx, hash(1))
+	wantErr(t, "HostByTokenHash(a removed host's)", err, mfa.ErrNotFound)
+	if _, err := s.CreateHost(ctx, mfa.Host{Name: "web1", TokenHash: hash(4), Created: t0}); err != nil {
+		t.Errorf("CreateHost(web1) after its removal = %v, want nil", err)
+	}
 }

@@ -17,6 +17,7 @@ import (
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
 )
 
 // attackEnv is a server behind a trusted proxy on loopback, so that each
@@ -40,6 +41,18 @@ func from(i int) string {
 		return netip.AddrFrom4([4]byte{198, 51, 100, byte(i)}).String()
 	}
 	return fmt.Sprintf("2001:db8:%x::1", i)
+}
+
+// enrolledAlice is an attackEnv where alice, signed in on c, has set up
+// TOTP with key and got her recovery codes.
+func enrolledAlice(t *testing.T) (*env, *http.Client, otp.Key, []string) {
+	t.Helper()
+	e := attackEnv(t, mfa.Options{})
+	e.addUser("alice")
+	c := e.client()
+	e.login(c, "alice", "", "/settings")
+	key, codes := e.enroll(c)
+	return e, c, key, codes
 }
 
 // verifyFrom calls /api/v1/verify as forwarded for addr.
@@ -75,11 +88,7 @@ func (e *env) loginFrom(c *http.Client, addr string, form url.Values) resp {
 // with a recovery code; what the attacker learns while throttled is never
 // more than "throttled", even when guessing her real password.
 func TestOutsiderCannotLockOut(t *testing.T) {
-	e := attackEnv(t, mfa.Options{})
-	e.addUser("alice")
-	c := e.client()
-	e.login(c, "alice", "", "/settings")
-	key, codes := e.enroll(c)
+	e, _, key, codes := enrolledAlice(t)
 	for i := range 10 {
 		e.verifyFrom(from(0), "alice", fmt.Sprintf("guess %d", i), "")
 	}
@@ -273,11 +282,7 @@ func grepDir(t *testing.T, dir, s string) string {
 // no longer renew recovery codes, add an authenticator or remove TOTP; a
 // recovery code alone does not either; the password and a current code do.
 func TestLastingChangesNeedProof(t *testing.T) {
-	e := attackEnv(t, mfa.Options{})
-	e.addUser("alice")
-	c := e.client()
-	e.login(c, "alice", "", "/settings")
-	key, codes := e.enroll(c)
+	e, c, key, codes := enrolledAlice(t)
 	e.clock.Add(10 * time.Minute)
 	for _, path := range []string{"/settings/security/recovery", "/settings/security/totp", "/settings/security/totp/disable"} {
 		if r := e.post(c, path, url.Values{}); r.status != 401 {
@@ -302,11 +307,7 @@ func TestLastingChangesNeedProof(t *testing.T) {
 // sign-in, with a link on to where she was going, once; her own typos on
 // the way are not.
 func TestCodeFailureWarning(t *testing.T) {
-	e := attackEnv(t, mfa.Options{})
-	e.addUser("alice")
-	c := e.client()
-	e.login(c, "alice", "", "/settings")
-	key, _ := e.enroll(c)
+	e, _, key, _ := enrolledAlice(t)
 	for range 2 {
 		e.verifyFrom("203.0.113.5", "alice", testPassword, "000000")
 	}

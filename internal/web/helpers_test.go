@@ -67,6 +67,8 @@ type setup struct {
 	mopts mfa.Options
 	// files, if set, gives users a second factor from their files.
 	files mfa.FileFactor
+	// firstFactors, if set, are the sources of passwords (mfa.Deps).
+	firstFactors []mfa.FirstFactor
 	// logTo, when set, takes the server's log instead of env.logs.
 	logTo io.Writer
 	// logLevel is the least level logged (info when zero).
@@ -101,7 +103,7 @@ func newEnv(t testing.TB, s setup) *env {
 		s.mopts.Window = otp.Skew(1)
 	}
 	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 256}), Cipher: cipher,
-		Rand: rand.Reader, Now: clk.Now, Files: s.files, Events: events.add}, s.mopts)
+		Rand: rand.Reader, Now: clk.Now, Files: s.files, FirstFactors: s.firstFactors, Events: events.add}, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
 	var lw io.Writer = lockedWriter{&logMu, logs}

@@ -22,6 +22,10 @@ type reqInfo struct {
 	// peer and trusted are found out once per request (see server.peer).
 	peer    netip.Addr
 	trusted bool
+	// host is the registered PAM host that asked, service the PAM service
+	// and rhost the address of the host's client (PAM_RHOST), logged as
+	// client_addr.
+	host, service, rhost string
 	// granted: a forward-auth check let the request through. Its line
 	// goes at debug level: the proxy logs the request itself, and a page
 	// of a protected app asks once for each of its resources.
@@ -82,12 +86,27 @@ type logged struct {
 	reqInfo
 }
 
+// setHost records the registered host a PAM request came from, and setPAM
+// its service and client address (PAM_RHOST), for the access line.
+func setHost(r *http.Request, name string) {
+	if ri := info(r); ri != nil {
+		ri.host = name
+	}
+}
+
+func setPAM(r *http.Request, service, rhost string) {
+	if ri := info(r); ri != nil {
+		ri.service, ri.rhost = service, rhost
+	}
+}
+
 // accessLog writes one line per request, at info level but for granted
 // forward-auth checks (see reqInfo.granted). The path is logged without its
 // query, which may hold a setup token. The record goes straight to the
 // handler, without the caller's program counter, which slog would
 // otherwise look up on every request; the client's address is added when
-// it differs from the peer's (a trusted proxy's).
+// it differs from the peer's (a trusted proxy's), or for a PAM request is
+// the one its host names (PAM_RHOST), with the host and the PAM service.
 func (s *server) accessLog(h http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		start := time.Now()
@@ -106,7 +125,15 @@ func (s *server) accessLog(h http.Handler) http.Handler {
 		rec := slog.NewRecord(start, level, "request", 0)
 		rec.AddAttrs(slog.String("method", r.Method), slog.String("path", r.URL.Path), slog.Int("status", l.status),
 			slog.Int("bytes", l.size), slog.Duration("duration", time.Since(start)), slog.String("remote_addr", r.RemoteAddr))
-		if l.trusted {
+		if l.host != "" {
+			rec.AddAttrs(slog.String("host", l.host))
+		}
+		if l.service != "" {
+			rec.AddAttrs(slog.String("service", l.service))
+		}
+		if l.rhost != "" {
+			rec.AddAttrs(slog.String("client_addr", l.rhost))
+		} else if l.trusted {
 			if ip, ok := s.clientIPFrom(r, l.peer, true); ok && ip != l.peer {
 				rec.AddAttrs(slog.String("client_addr", ip.String()))
 			}
@@ -307,6 +334,9 @@ var fieldLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
 	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64, "tried": 3,
+	// The PAM endpoints': the user as a name (a longer one has no account
+	// here), PAM_SERVICE, PAM_RHOST (a host name at most 255 bytes), PAM_TTY.
+	"user": mfa.MaxNameLength, "service": 64, "rhost": 255, "tty": 64,
 }
 
 // retryText says how long to wait in words.

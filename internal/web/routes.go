@@ -34,6 +34,10 @@ func (s *server) routes() http.Handler {
 	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
 	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
 	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
+	// Registered hosts' PAM module, with a host token (Bearer); no other
+	// route reads that header.
+	mux.Handle("POST /api/v1/pam/authenticate", s.handlePAMAuthenticate())
+	mux.Handle("POST /api/v1/pam/account", s.handlePAMAccount())
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)

@@ -1,8 +1,10 @@
 // Package web is otpgate's HTTP side: the pages people use (sign-in with a
 // second step or one form, Personal settings → Security → TOTP setup,
 // recovery codes, first administrator setup) and the machine endpoints
-// (/healthz and the JSON API: POST /api/v1/verify, and POST /api/v1/enrol
-// and /api/v1/enrol/confirm for the terminal command "otpgate enrol").
+// (/healthz and the JSON API: POST /api/v1/verify, POST /api/v1/enrol
+// and /api/v1/enrol/confirm for the terminal command "otpgate enrol", and
+// POST /api/v1/pam/authenticate and /api/v1/pam/account for registered
+// hosts' PAM module, with a host token).
 // Every route is in routes.go.
 //
 // Pages are server-rendered from embedded html/template sets and work
