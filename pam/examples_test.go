@@ -35,7 +35,7 @@ func exampleStack(t *testing.T, example string, s *fakeServer, passwords map[str
 		"pam_otpgate.so", "MODULE helper="+helper,
 		"url=https://otp.example.org", "url="+s.URL,
 		"cafile=/etc/otpgate/ca.pem", "cafile="+s.ca.pemFile,
-		"tokenfile=/etc/otpgate/host-token", "tokenfile="+writeToken(t, s.token),
+		"tokenfile=/etc/otpgate/host.token", "tokenfile="+writeToken(t, s.token),
 		"pam_unix.so", pamMatrix+" passdb="+db,
 	).Replace(string(b))
 	st := newStack(t, strings.Split(strings.TrimSpace(text), "\n")...)

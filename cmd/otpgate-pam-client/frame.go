@@ -24,7 +24,9 @@ const fieldMax = 1024
 const (
 	maxUser     = 64
 	maxCode     = 32
-	maxItem     = 255 // service, rhost, tty
+	maxService  = 64 // the server's limits (README, "The endpoints")
+	maxRHost    = 255
+	maxTTY      = 64
 	maxPassword = 1024
 )
 
@@ -196,8 +198,11 @@ func (r request) check() error {
 	if r.Op == "account" && r.Code != "" {
 		return errors.New("account request with a code")
 	}
-	for _, f := range []struct{ name, v string }{{"service", r.Service}, {"rhost", r.RHost}, {"tty", r.TTY}} {
-		if err := text(f.name, f.v, maxItem, true); err != nil {
+	for _, f := range []struct {
+		name, v string
+		max     int
+	}{{"service", r.Service, maxService}, {"rhost", r.RHost, maxRHost}, {"tty", r.TTY, maxTTY}} {
+		if err := text(f.name, f.v, f.max, true); err != nil {
 			return err
 		}
 	}

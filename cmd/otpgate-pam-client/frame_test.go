@@ -72,6 +72,8 @@ func TestRequestCheck(t *testing.T) {
 		{"code with NUL", func(r *request) { r.Code = "123\x00456" }, "code has a NUL"},
 		{"code not UTF-8", func(r *request) { r.Code = "123\xc3" }, "code is not UTF-8"},
 		{"rhost too long", func(r *request) { r.RHost = strings.Repeat("h", 256) }, "rhost longer"},
+		{"service too long", func(r *request) { r.Service = strings.Repeat("s", 65) }, "service longer than 64"},
+		{"tty too long", func(r *request) { r.TTY = strings.Repeat("t", 65) }, "tty longer than 64"},
 		{"password with NUL", func(r *request) { r.Password = "a\x00" }, "password has a NUL"},
 		{"password with a space and tab", func(r *request) { r.Password = "a b\tc" }, ""},
 		{"account with a code", func(r *request) { r.Op = "account" }, "account request with a code"},

@@ -10,7 +10,8 @@
  * Arguments (PAM config line):
  *   url=URL            the otpgate server (passed to the helper)
  *   cafile=FILE        CA certificates for https (passed to the helper)
- *   tokenfile=FILE     the host token file (passed to the helper)
+ *   tokenfile=FILE     the host token file (passed to the helper); also
+ *                      spelt token_file=, as "otpgate host add" prints it
  *   timeout=N          whole-call deadline: N seconds, or Nms; default 3s
  *   helper=PATH        default /usr/lib/otpgate/otpgate-pam-client
  *   prompt=TEXT        default "Verification code: " (hidden prompt)
@@ -131,6 +132,8 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 			o->cafile = a + 7;
 		else if (strncmp(a, "tokenfile=", 10) == 0)
 			o->tokenfile = a + 10;
+		else if (strncmp(a, "token_file=", 11) == 0) /* the spelling "otpgate host add" prints */
+			o->tokenfile = a + 11;
 		else if (strncmp(a, "helper=", 7) == 0)
 			o->helper = a + 7;
 		else if (strncmp(a, "prompt=", 7) == 0)

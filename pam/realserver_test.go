@@ -1,0 +1,175 @@
+package pam
+
+import (
+	"bufio"
+	"io"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/seed"
+	"github.com/otpgate/otpgate/otp"
+)
+
+// otpgateBinary builds cmd/otpgate once for the test binary.
+var otpgateBinary struct {
+	once sync.Once
+	path string
+	err  error
+	out  []byte
+}
+
+func buildOtpgate(t testing.TB) string {
+	t.Helper()
+	otpgateBinary.once.Do(func() {
+		dir, err := os.MkdirTemp("", "otpgate-pam-test-")
+		if err != nil {
+			otpgateBinary.err = err
+			return
+		}
+		otpgateBinary.path = filepath.Join(dir, "otpgate")
+		cmd := exec.Command("go", "build", "-o", otpgateBinary.path, "../cmd/otpgate")
+		cmd.Env = append(os.Environ(), "CGO_ENABLED=0")
+		otpgateBinary.out, otpgateBinary.err = cmd.CombinedOutput()
+	})
+	if otpgateBinary.err != nil {
+		t.Fatalf("go build ./cmd/otpgate: %v\n%s", otpgateBinary.err, otpgateBinary.out)
+	}
+	return otpgateBinary.path
+}
+
+// fast are the test's argon2 settings, as cmd/otpgate's tests use them.
+var fast = []string{"-argon2-memory", "1024", "-argon2-time", "1", "-argon2-threads", "1"}
+
+// realServer is `otpgate serve` in a process of its own, with users u0
+// (TOTP), u1 (TOTP, disabled) and nf (no second factor), and one
+// registered host.
+type realServer struct {
+	url, token string
+	seed       []byte
+	cmd        *exec.Cmd
+	log        *strings.Builder
+	logMu      *sync.Mutex
+}
+
+func startRealServer(t *testing.T) *realServer {
+	t.Helper()
+	bin := buildOtpgate(t)
+	data := filepath.Join(t.TempDir(), "data")
+	admin := func(stdin string, args ...string) string {
+		t.Helper()
+		cmd := exec.Command(bin, append(append(args, "-data-dir", data), fast...)...)
+		cmd.Stdin = strings.NewReader(stdin)
+		out, err := cmd.CombinedOutput()
+		if err != nil {
+			t.Fatalf("otpgate %q: %v\n%s", args, err, out)
+		}
+		return string(out)
+	}
+	s := &realServer{seed: []byte("pam test seed"), log: &strings.Builder{}, logMu: &sync.Mutex{}}
+	admin("password123\n", "seed", "-accounts", "2", "-seed", string(s.seed), "-prefix", "u", "--password-stdin")
+	admin("password123\n", "user", "add", "nf", "--password-stdin")
+	admin("", "user", "disable", "u1")
+	m := regexp.MustCompile(`\n\n([A-Za-z0-9_-]{43})\n\n`).FindStringSubmatch(admin("", "host", "add", "pamtest"))
+	if m == nil {
+		t.Fatal("host add printed no token")
+	}
+	s.token = m[1]
+
+	s.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-data-dir", data}, fast...)...)
+	stderr, err := s.cmd.StderrPipe()
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := s.cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(s.stop)
+	addr := make(chan string, 1)
+	go func() {
+		re := regexp.MustCompile(`msg=listening addr=(127\.0\.0\.1:\d+)`)
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			s.logMu.Lock()
+			s.log.WriteString(sc.Text() + "\n")
+			s.logMu.Unlock()
+			if m := re.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case addr <- m[1]:
+				default:
+				}
+			}
+		}
+		io.Copy(io.Discard, stderr)
+	}()
+	select {
+	case a := <-addr:
+		s.url = "http://" + a
+	case <-time.After(30 * time.Second):
+		t.Fatalf("otpgate serve did not start:\n%s", s.logText())
+	}
+	return s
+}
+
+func (s *realServer) logText() string {
+	s.logMu.Lock()
+	defer s.logMu.Unlock()
+	return s.log.String()
+}
+
+func (s *realServer) stop() {
+	if s.cmd.ProcessState == nil {
+		s.cmd.Process.Kill()
+		s.cmd.Wait()
+	}
+}
+
+func (s *realServer) key(name string) otp.Key { return seed.Key(s.seed, name) }
+
+func (s *realServer) args(t *testing.T, extra ...string) string {
+	_, helper := built(t)
+	return strings.Join(append([]string{"url=" + s.url, "token_file=" + writeToken(t, s.token), "helper=" + helper}, extra...), " ")
+}
+
+// TestRealServer: the module against a real `otpgate serve` with a host
+// token made by `otpgate host add`.
+func TestRealServer(t *testing.T) {
+	s := startRealServer(t)
+	plain := authStack(t, s.args(t))
+	optional := authStack(t, s.args(t, "optional"))
+	account := newStack(t, "account required MODULE "+s.args(t))
+	key := s.key("u0")
+	code := key.TOTP(time.Now())
+
+	pamtesterItems(t, []string{"rhost=198.51.100.9", "tty=pts/4"}, plain, "u0", code+"\n").check(t, "right code", true, succeededText)
+	pamtester(t, plain, "u0", code+"\n").check(t, "replayed code", false, authErr)
+	wrong := []byte(key.TOTP(time.Now().Add(time.Hour)))
+	pamtester(t, plain, "u0", string(wrong)+"\n").check(t, "wrong code", false, authErr)
+	pamtester(t, plain, "u0", "\n").check(t, "empty code, second factor", false, authErr)
+	pamtester(t, optional, "u0", "\n").check(t, "empty code, second factor, optional", false, authErr)
+	pamtester(t, plain, "nf", "\n").check(t, "no second factor, not optional", false, authErr)
+	pamtester(t, optional, "nf", "\n").check(t, "no second factor, optional", true, succeededText)
+	pamtester(t, plain, "u1", s.key("u1").TOTP(time.Now())+"\n").check(t, "disabled user", false, authErr)
+	pamtester(t, account, "u0", "", "acct_mgmt").check(t, "account, enabled", true, accountOK)
+	pamtester(t, account, "u1", "", "acct_mgmt").check(t, "account, disabled", false, permDenied)
+
+	bad := authStack(t, "url="+s.url+" token_file="+writeToken(t, strings.Repeat("A", 43))+" helper="+build.helper)
+	pamtester(t, bad, "u0", key.TOTP(time.Now())+"\n").check(t, "unknown host token", false, authInfoUnav)
+
+	if log := s.logText(); !strings.Contains(log, "198.51.100.9") || strings.Contains(log, code) || strings.Contains(log, s.token) {
+		t.Errorf("server log lacks PAM_RHOST, or holds the code or the token:\n%s", log)
+	}
+
+	s.stop()
+	r := pamtester(t, plain, "u0", key.TOTP(time.Now())+"\n")
+	r.check(t, "server stopped", false, authInfoUnav)
+	if r.elapsed > 3*time.Second {
+		t.Errorf("server stopped: answered after %v, want within the 3s timeout", r.elapsed)
+	}
+	t.Logf("server stopped: answered in %v", r.elapsed.Round(time.Millisecond))
+}
