@@ -136,6 +136,9 @@ func (s *realServer) args(t *testing.T, extra ...string) string {
 	return strings.Join(append([]string{"url=" + s.url, "token_file=" + writeToken(t, s.token), "helper=" + helper}, extra...), " ")
 }
 
+// shownMessage is a PAM_ERROR_MSG that pamtester printed after the prompt.
+var shownMessage = regexp.MustCompile(`Verification code: (\S[^\n]*)\n`)
+
 // TestRealServer: the module against a real `otpgate serve` with a host
 // token made by `otpgate host add`.
 func TestRealServer(t *testing.T) {
@@ -157,6 +160,22 @@ func TestRealServer(t *testing.T) {
 	pamtester(t, plain, "u1", s.key("u1").TOTP(time.Now())+"\n").check(t, "disabled user", false, authErr)
 	pamtester(t, account, "u0", "", "acct_mgmt").check(t, "account, enabled", true, accountOK)
 	pamtester(t, account, "u1", "", "acct_mgmt").check(t, "account, disabled", false, permDenied)
+
+	// Wrong codes until the server's code budget makes them wait: then the
+	// module shows the server's message, and even a right code is refused.
+	throttled := false
+	for i := 0; i < 30 && !throttled; i++ {
+		r := pamtester(t, plain, "u0", string(wrong)+"\n")
+		r.check(t, "wrong code", false, authErr)
+		if m := shownMessage.FindStringSubmatch(r.out); m != nil {
+			throttled = true
+			t.Logf("throttled after %d more wrong codes: %q", i+1, m[1])
+		}
+	}
+	if !throttled {
+		t.Errorf("30 wrong codes and no throttle message")
+	}
+	pamtester(t, plain, "u0", key.TOTP(time.Now().Add(30*time.Second))+"\n").check(t, "right code while throttled", false, authErr)
 
 	bad := authStack(t, "url="+s.url+" token_file="+writeToken(t, strings.Repeat("A", 43))+" helper="+build.helper)
 	pamtester(t, bad, "u0", key.TOTP(time.Now())+"\n").check(t, "unknown host token", false, authInfoUnav)
