@@ -190,6 +190,18 @@ func (s *fakeServer) disable(name string) {
 	s.mu.Unlock()
 }
 
+// lastAuth returns the last authenticate request body the server decoded.
+func (s *fakeServer) lastAuth() map[string]any {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for i := len(s.requests) - 1; i >= 0; i-- {
+		if _, ok := s.requests[i]["code"]; ok {
+			return s.requests[i]
+		}
+	}
+	return nil
+}
+
 // lastRequest returns the last request body the server decoded.
 func (s *fakeServer) lastRequest() map[string]any {
 	s.mu.Lock()
