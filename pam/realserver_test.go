@@ -57,7 +57,7 @@ type realServer struct {
 	logMu      *sync.Mutex
 }
 
-func startRealServer(t *testing.T) *realServer {
+func startRealServer(t testing.TB) *realServer {
 	t.Helper()
 	bin := buildOtpgate(t)
 	data := filepath.Join(t.TempDir(), "data")
@@ -131,7 +131,7 @@ func (s *realServer) stop() {
 
 func (s *realServer) key(name string) otp.Key { return seed.Key(s.seed, name) }
 
-func (s *realServer) args(t *testing.T, extra ...string) string {
+func (s *realServer) args(t testing.TB, extra ...string) string {
 	_, helper := built(t)
 	return strings.Join(append([]string{"url=" + s.url, "token_file=" + writeToken(t, s.token), "helper=" + helper}, extra...), " ")
 }
