@@ -370,6 +370,13 @@ func pamtester(t testing.TB, st stack, user, input string, ops ...string) pamRes
 // pamtesterItems is pamtester with PAM items set first (-I rhost=...).
 func pamtesterItems(t testing.TB, items []string, st stack, user, input string, ops ...string) pamResult {
 	t.Helper()
+	return pamtesterEnv(t, nil, items, st, user, input, ops...)
+}
+
+// pamtesterEnv is pamtesterItems with environment variables added (for
+// pam_set_items, which sets PAM_AUTHTOK from $PAM_AUTHTOK).
+func pamtesterEnv(t testing.TB, env, items []string, st stack, user, input string, ops ...string) pamResult {
+	t.Helper()
 	bin := testenv.LookPath(t, "pamtester")
 	if len(ops) == 0 {
 		ops = []string{"authenticate"}
@@ -380,6 +387,9 @@ func pamtesterItems(t testing.TB, items []string, st stack, user, input string, 
 	}
 	cmd := exec.Command(bin, append(append(args, st.name, user), ops...)...)
 	cmd.Stdin = strings.NewReader(input)
+	if env != nil {
+		cmd.Env = append(os.Environ(), env...)
+	}
 	var out bytes.Buffer
 	cmd.Stdout, cmd.Stderr = &out, &out
 	start := time.Now()

@@ -2,7 +2,6 @@ package pam
 
 import (
 	"bytes"
-	"sync"
 	"fmt"
 	"io"
 	"net"
@@ -14,6 +13,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"syscall"
 	"testing"
 	"time"

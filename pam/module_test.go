@@ -2,6 +2,8 @@ package pam
 
 import (
 	"os"
+
+	"github.com/otpgate/otpgate/internal/testenv"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -230,4 +232,31 @@ func TestArguments(t *testing.T) {
 	st := authStack(t, otpgateArgs(t, s)+" [prompt=OTP (optional): ]")
 	r := pamtester(t, st, "alice", key.TOTP(time.Now())+"\n")
 	r.check(t, "prompt=", true, "OTP (optional): pamtester: successfully")
+}
+
+// TestFirstPass: use_first_pass takes the code an earlier module stored
+// (pam_set_items, libpam-wrapper's module that sets PAM_AUTHTOK from the
+// environment) and never prompts; try_first_pass prompts when nothing is
+// stored; use_first_pass with nothing stored refuses.
+func TestFirstPass(t *testing.T) {
+	s := newFakeServer(t)
+	key := s.addUser(t, "alice", true)
+	code := key.TOTP(time.Now())
+	if _, err := os.Stat(pamSetItems); err != nil {
+		testenv.SkipOrFail(t, "%s missing (libpam-wrapper)", pamSetItems)
+	}
+	st := newStack(t, "auth required "+pamSetItems, "auth required MODULE "+otpgateArgs(t, s, "use_first_pass"))
+	r := pamtesterEnv(t, []string{"PAM_AUTHTOK=" + code}, nil, st, "alice", "")
+	r.check(t, "use_first_pass after a module that stored the code", true, succeededText)
+	if strings.Contains(r.out, "Verification code: ") || s.lastAuth()["code"] != code {
+		t.Errorf("use_first_pass prompted, or sent another code (%v):\n%s", s.lastAuth()["code"], r.out)
+	}
+	next := key.TOTP(time.Now().Add(30 * time.Second))
+	pamtester(t, authStack(t, otpgateArgs(t, s, "try_first_pass")), "alice", next+"\n").
+		check(t, "try_first_pass, nothing stored: prompts", true, "Verification code: pamtester: successfully")
+	r = pamtester(t, authStack(t, otpgateArgs(t, s, "use_first_pass")), "alice", next+"\n")
+	r.check(t, "use_first_pass, nothing stored", false, authErr)
+	if strings.Contains(r.out, "Verification code: ") {
+		t.Errorf("use_first_pass prompted:\n%s", r.out)
+	}
 }

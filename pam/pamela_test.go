@@ -17,8 +17,9 @@ import (
 // a passdb file of the test's (the password before the code, as pam_unix
 // would be on a real host).
 const (
-	pamWrapper = "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so"
-	pamMatrix  = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
+	pamWrapper  = "/usr/lib/x86_64-linux-gnu/libpam_wrapper.so"
+	pamMatrix   = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_matrix.so"
+	pamSetItems = "/usr/lib/x86_64-linux-gnu/pam_wrapper/pam_set_items.so"
 )
 
 // PAM return codes (security/_pam_types.h).

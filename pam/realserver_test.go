@@ -3,6 +3,8 @@ package pam
 import (
 	"bufio"
 	"io"
+	"net/http"
+	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -55,6 +57,17 @@ type realServer struct {
 	cmd        *exec.Cmd
 	log        *strings.Builder
 	logMu      *sync.Mutex
+	admin      func(stdin string, args ...string) string // an otpgate command on the server's data
+}
+
+// addHost runs otpgate host add and returns the token it printed.
+func (s *realServer) addHost(t testing.TB, name string, flags ...string) string {
+	t.Helper()
+	m := regexp.MustCompile(`\n\n([A-Za-z0-9_-]{43})\n\n`).FindStringSubmatch(s.admin("", append([]string{"host", "add", name}, flags...)...))
+	if m == nil {
+		t.Fatal("host add printed no token")
+	}
+	return m[1]
 }
 
 func startRealServer(t testing.TB) *realServer {
@@ -75,11 +88,8 @@ func startRealServer(t testing.TB) *realServer {
 	admin("password123\n", "seed", "-accounts", "2", "-seed", string(s.seed), "-prefix", "u", "--password-stdin")
 	admin("password123\n", "user", "add", "nf", "--password-stdin")
 	admin("", "user", "disable", "u1")
-	m := regexp.MustCompile(`\n\n([A-Za-z0-9_-]{43})\n\n`).FindStringSubmatch(admin("", "host", "add", "pamtest"))
-	if m == nil {
-		t.Fatal("host add printed no token")
-	}
-	s.token = m[1]
+	s.admin = admin
+	s.token = s.addHost(t, "pamtest")
 
 	s.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-data-dir", data}, fast...)...)
 	stderr, err := s.cmd.StderrPipe()
@@ -136,6 +146,19 @@ func (s *realServer) args(t testing.TB, extra ...string) string {
 	return strings.Join(append([]string{"url=" + s.url, "token_file=" + writeToken(t, s.token), "helper=" + helper}, extra...), " ")
 }
 
+// webLogin posts the server's sign-in form and reports whether it signed
+// the user in (a redirect that sets a cookie).
+func (s *realServer) webLogin(t *testing.T, user, password, code string) bool {
+	t.Helper()
+	c := &http.Client{CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}
+	r, err := c.PostForm(s.url+"/login", url.Values{"username": {user}, "password": {password}, "otp": {code}, "next": {"/"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r.Body.Close()
+	return r.StatusCode/100 == 3 && len(r.Cookies()) > 0
+}
+
 // shownMessage is a PAM_ERROR_MSG that pamtester printed after the prompt.
 var shownMessage = regexp.MustCompile(`Verification code: (\S[^\n]*)\n`)
 
@@ -151,6 +174,15 @@ func TestRealServer(t *testing.T) {
 
 	pamtesterItems(t, []string{"rhost=198.51.100.9", "tty=pts/4"}, plain, "u0", code+"\n").check(t, "right code", true, succeededText)
 	pamtester(t, plain, "u0", code+"\n").check(t, "replayed code", false, authErr)
+	// One code, once, across PAM and the web sign-in.
+	if s.webLogin(t, "u0", "password123", code) {
+		t.Errorf("web sign-in with the code PAM took: signed in")
+	}
+	next := key.TOTP(time.Now().Add(30 * time.Second))
+	if !s.webLogin(t, "u0", "password123", next) {
+		t.Errorf("web sign-in with a fresh code: not signed in")
+	}
+	pamtester(t, plain, "u0", next+"\n").check(t, "code the web sign-in took", false, authErr)
 	wrong := []byte(key.TOTP(time.Now().Add(time.Hour)))
 	pamtester(t, plain, "u0", string(wrong)+"\n").check(t, "wrong code", false, authErr)
 	pamtester(t, plain, "u0", "\n").check(t, "empty code, second factor", false, authErr)
@@ -160,6 +192,20 @@ func TestRealServer(t *testing.T) {
 	pamtester(t, plain, "u1", s.key("u1").TOTP(time.Now())+"\n").check(t, "disabled user", false, authErr)
 	pamtester(t, account, "u0", "", "acct_mgmt").check(t, "account, enabled", true, accountOK)
 	pamtester(t, account, "u1", "", "acct_mgmt").check(t, "account, disabled", false, permDenied)
+
+	// pass_password on a host allowed to have passwords checked: the
+	// password an earlier module stored (pam_set_items sets PAM_AUTHTOK
+	// from the environment) goes to the server, which checks it; nf has
+	// no second factor, so only the password decides.
+	pwHost := s.addHost(t, "pwhost", "--allow-password")
+	_, helper := built(t)
+	pwArgs := "url=" + s.url + " token_file=" + writeToken(t, pwHost) + " helper=" + helper + " optional"
+	pw := newStack(t, "auth required "+pamSetItems, "auth required MODULE "+pwArgs+" pass_password")
+	pamtesterEnv(t, []string{"PAM_AUTHTOK=password123"}, nil, pw, "nf", "\n").check(t, "pass_password, right password", true, succeededText)
+	pamtesterEnv(t, []string{"PAM_AUTHTOK=not-the-password"}, nil, pw, "nf", "\n").check(t, "pass_password, wrong password", false, authErr)
+	// Without pass_password the server does not check it.
+	noPW := newStack(t, "auth required "+pamSetItems, "auth required MODULE "+pwArgs)
+	pamtesterEnv(t, []string{"PAM_AUTHTOK=not-the-password"}, nil, noPW, "nf", "\n").check(t, "no pass_password", true, succeededText)
 
 	// Wrong codes until the server's code budget makes them wait: then the
 	// module shows the server's message, and even a right code is refused.
