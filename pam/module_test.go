@@ -107,6 +107,10 @@ func TestUnavailable(t *testing.T) {
 	pidFile := filepath.Join(dir, "hang.pid")
 
 	base := "url=" + s.URL + " cafile=" + s.ca.pemFile + " tokenfile=" + writeToken(t, s.token)
+	openToken := writeToken(t, s.token)
+	if err := os.Chmod(openToken, 0o644); err != nil {
+		t.Fatal(err)
+	}
 	for _, tc := range []struct {
 		name    string
 		args    string
@@ -116,6 +120,8 @@ func TestUnavailable(t *testing.T) {
 		{"server stopped", "url=" + stopped.URL + " cafile=" + stopped.ca.pemFile + " tokenfile=" + writeToken(t, stopped.token) + " helper=" + helper, 3 * time.Second},
 		{"slow server", "url=" + slow.URL + " cafile=" + slow.ca.pemFile + " tokenfile=" + writeToken(t, slow.token) + " helper=" + helper + " timeout=1", time.Second},
 		{"untrusted certificate", "url=" + s.URL + " cafile=" + other.pemFile + " tokenfile=" + writeToken(t, s.token) + " helper=" + helper, 3 * time.Second},
+		{"token file readable by others", "url=" + s.URL + " cafile=" + s.ca.pemFile + " tokenfile=" + openToken + " helper=" + helper, 3 * time.Second},
+		{"token file missing", "url=" + s.URL + " cafile=" + s.ca.pemFile + " tokenfile=" + filepath.Join(dir, "no-token") + " helper=" + helper, 3 * time.Second},
 		{"helper missing", base + " helper=" + filepath.Join(dir, "no-such-helper"), 3 * time.Second},
 		{"helper hangs", base + " timeout=1 helper=" + script("hang", "echo $$ >"+pidFile+"; exec sleep 30"), time.Second},
 		{"helper crashes", base + " helper=" + script("crash", "kill -SEGV $$"), 3 * time.Second},
