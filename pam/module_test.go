@@ -229,6 +229,7 @@ func TestArguments(t *testing.T) {
 		{"unknown argument", otpgateArgs(t, s, "fail_open")},
 		{"bad timeout", otpgateArgs(t, s, "timeout=2.5")},
 		{"relative helper", otpgateArgs(t, s, "helper=otpgate-pam-client")},
+		{"pass_password with use_first_pass", otpgateArgs(t, s, "pass_password", "use_first_pass")},
 		{"http to another host", "url=http://192.0.2.1 tokenfile=" + writeToken(t, s.token) + " helper=" + build.helper},
 	} {
 		t.Run(tc.name, func(t *testing.T) {

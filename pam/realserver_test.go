@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/seed"
+	"github.com/otpgate/otpgate/internal/testenv"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -70,7 +71,7 @@ func (s *realServer) addHost(t testing.TB, name string, flags ...string) string 
 	return m[1]
 }
 
-func startRealServer(t testing.TB) *realServer {
+func startRealServer(t testing.TB, serveFlags ...string) *realServer {
 	t.Helper()
 	bin := buildOtpgate(t)
 	data := filepath.Join(t.TempDir(), "data")
@@ -91,7 +92,7 @@ func startRealServer(t testing.TB) *realServer {
 	s.admin = admin
 	s.token = s.addHost(t, "pamtest")
 
-	s.cmd = exec.Command(bin, append([]string{"serve", "-addr", "127.0.0.1:0", "-data-dir", data}, fast...)...)
+	s.cmd = exec.Command(bin, append(append([]string{"serve", "-addr", "127.0.0.1:0", "-data-dir", data}, fast...), serveFlags...)...)
 	stderr, err := s.cmd.StderrPipe()
 	if err != nil {
 		t.Fatal(err)
@@ -237,4 +238,38 @@ func TestRealServer(t *testing.T) {
 		t.Errorf("server stopped: answered after %v, want within the 3s timeout", r.elapsed)
 	}
 	t.Logf("server stopped: answered in %v", r.elapsed.Round(time.Millisecond))
+}
+
+// TestRealServerUserFile: a user whose second factor is a
+// google-authenticator file the server reads (-user-file) logs in through
+// pam_otpgate, and Google's module on the same file refuses the code
+// otpgate took, and the other way round: a site can move host by host.
+func TestRealServerUserFile(t *testing.T) {
+	google := googleModule(t)
+	dir, _, uid, gid := testenv.NobodyDir(t, "files")
+	file := filepath.Join(dir, "nobody")
+	const secret = "QRN6OXBEKOJQY6IMIIDS5OWC7Y"
+	if err := os.WriteFile(file, []byte(secret+"\n\" DISALLOW_REUSE\n\" TOTP_AUTH\n"), 0o400); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Chown(file, uid, gid); err != nil {
+		t.Fatal(err)
+	}
+	s := startRealServer(t, "-user-file", dir+"/${USER}")
+	s.admin("password of nobody\n", "user", "add", "--password-stdin", "nobody")
+	sec, err := otp.DecodeSecret(secret)
+	if err != nil {
+		t.Fatal(err)
+	}
+	key := otp.Key{Secret: sec}
+	ours := authStack(t, s.args(t))
+	stock := newStack(t, "auth required pam_permit.so", "auth required "+google+" secret="+file+" user=nobody")
+
+	now := time.Now()
+	code := key.TOTP(now)
+	pamtester(t, ours, "nobody", code+"\n").check(t, "pam_otpgate, the file's current code", true, succeededText)
+	pamtester(t, stock, "nobody", code+"\n").check(t, "Google's module, the code otpgate took", false, authErr)
+	next := key.TOTP(now.Add(30 * time.Second))
+	pamtester(t, stock, "nobody", next+"\n").check(t, "Google's module, a fresh code", true, succeededText)
+	pamtester(t, ours, "nobody", next+"\n").check(t, "pam_otpgate, the code Google's module took", false, authErr)
 }

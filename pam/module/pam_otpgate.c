@@ -157,6 +157,11 @@ static int parse_options(pam_handle_t *pamh, int argc, const char **argv, struct
 			return -1;
 		}
 	}
+	if (o->pass_password && (o->use_first_pass || o->try_first_pass)) {
+		/* Both would read PAM_AUTHTOK: the password would go as the code. */
+		pam_syslog(pamh, LOG_ERR, "pass_password cannot go with use_first_pass or try_first_pass");
+		return -1;
+	}
 	if (o->helper[0] != '/') {
 		pam_syslog(pamh, LOG_ERR, "helper=%s is not an absolute path", o->helper);
 		return -1;
