@@ -178,6 +178,13 @@ func TestPypamtest(t *testing.T) {
 	if got := s.lastRequest()["code"]; got != "" {
 		t.Errorf("code only as a visible answer: the server got code %q, want none", got)
 	}
+	// An answer of 100 KB (argv's limit is 128 KB a string): the module
+	// refuses it itself, and the server hears nothing.
+	before := len(s.requests)
+	out, _, log := run(pamAuthErr, []string{"alice-pw", strings.Repeat("7", 100<<10)}, nil)
+	if !strings.HasPrefix(out, "pass") || !strings.Contains(log, "code longer than 1024 bytes") || len(s.requests) != before {
+		t.Errorf("100 KB code: %s, log %q, %d server requests", out, log, len(s.requests)-before)
+	}
 	for range maxFailures {
 		run(pamAuthErr, []string{"alice-pw", "000000"}, nil)
 	}
