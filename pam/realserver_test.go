@@ -46,6 +46,15 @@ func buildOtpgate(t testing.TB) string {
 	return otpgateBinary.path
 }
 
+// TestMain removes the otpgate binary the tests built.
+func TestMain(m *testing.M) {
+	code := m.Run()
+	if otpgateBinary.path != "" {
+		os.RemoveAll(filepath.Dir(otpgateBinary.path))
+	}
+	os.Exit(code)
+}
+
 // fast are the test's argon2 settings, as cmd/otpgate's tests use them.
 var fast = []string{"-argon2-memory", "1024", "-argon2-time", "1", "-argon2-threads", "1"}
 
