@@ -214,7 +214,7 @@ static long now_ms(void)
 }
 
 /* reap waits for the child until deadline, then kills it and waits again. */
-static void reap(pid_t pid, long deadline, int *killed)
+static void reap(pid_t pid, long deadline)
 {
 	for (;;) {
 		pid_t r = waitpid(pid, NULL, WNOHANG);
@@ -226,7 +226,6 @@ static void reap(pid_t pid, long deadline, int *killed)
 		nanosleep(&ms, NULL);
 	}
 	kill(pid, SIGKILL);
-	*killed = 1;
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
 }
@@ -293,7 +292,7 @@ static int call_helper(const struct options *o, const struct buf *req, char *ans
 	char timeout_arg[32], url_arg[ARG_MAX_LEN + 8], cafile_arg[ARG_MAX_LEN + 8], token_arg[ARG_MAX_LEN + 16];
 	char *argv[6];
 	char *envp[] = {NULL};
-	int argc = 0, in[2], out[2], killed = 0, rc = -1;
+	int argc = 0, in[2], out[2], rc = -1;
 	long deadline = now_ms() + o->timeout_ms;
 	long margin = o->timeout_ms / 4 > 500 ? 500 : o->timeout_ms / 4;
 	struct sigaction dfl, old_chld;
@@ -426,7 +425,7 @@ static int call_helper(const struct options *o, const struct buf *req, char *ans
 	close(out[0]);
 	out[0] = -1;
 	long grace = now_ms() + EXIT_GRACE_MS;
-	reap(pid, grace < deadline ? grace : deadline, &killed);
+	reap(pid, grace < deadline ? grace : deadline);
 	goto close_all;
 
 kill_child:
