@@ -35,7 +35,6 @@ func newAccount(t testing.TB) *account {
 
 func helperPath(t testing.TB) string { return pamtest.HelperPath(t) }
 
-
 func run(t testing.TB, stdin string, name string, args ...string) {
 	t.Helper()
 	pamtest.Run(t, stdin, name, args...)
