@@ -5,6 +5,8 @@ import (
 	"fmt"
 	"strings"
 	"unicode/utf8"
+
+	"github.com/otpgate/otpgate/internal/api"
 )
 
 // The words of the answer line, as pam_otpgate.c knows them.
@@ -55,12 +57,11 @@ func cleanMessage(s string) string {
 	return strings.TrimSpace(b.String())
 }
 
-// serverAnswer is every field the PAM endpoints answer with.
+// serverAnswer is every field the PAM endpoints answer with: a
+// PAMResponse, or the error of a refused request (api.Error).
 type serverAnswer struct {
-	Result     string `json:"result"`
-	Message    string `json:"message"`
-	RetryAfter int    `json:"retry_after"`
-	Error      string `json:"error"`
+	api.PAMResponse
+	Error string `json:"error"`
 }
 
 // parseAnswer maps the server's status and body for op to the helper's

@@ -17,6 +17,8 @@ import (
 	"strings"
 	"syscall"
 	"time"
+
+	"github.com/otpgate/otpgate/internal/api"
 )
 
 func main() {
@@ -179,11 +181,9 @@ func call(ctx context.Context, client *http.Client, cfg config, token string, re
 	path := "/api/v1/pam/authenticate"
 	if req.Op == "account" {
 		path = "/api/v1/pam/account"
-		body = struct {
-			User string `json:"user"`
-		}{req.User}
+		body = api.PAMAccountRequest{User: req.User, Service: req.Service, RHost: req.RHost, TTY: req.TTY}
 	} else {
-		a := authRequest{User: req.User, Code: req.Code, Service: req.Service, RHost: req.RHost, TTY: req.TTY}
+		a := api.PAMRequest{User: req.User, Code: req.Code, Service: req.Service, RHost: req.RHost, TTY: req.TTY}
 		if req.HasPassword {
 			a.Password = &req.Password
 		}
@@ -210,16 +210,6 @@ func call(ctx context.Context, client *http.Client, cfg config, token string, re
 		return unavailable("reading the answer: %s", describe(err, cfg))
 	}
 	return parseAnswer(req.Op, resp.StatusCode, rb)
-}
-
-// authRequest is the body of POST /api/v1/pam/authenticate.
-type authRequest struct {
-	User     string  `json:"user"`
-	Code     string  `json:"code"`
-	Service  string  `json:"service"`
-	RHost    string  `json:"rhost"`
-	TTY      string  `json:"tty"`
-	Password *string `json:"password,omitempty"`
 }
 
 // describe says why a call failed, in words for the log line.

@@ -157,11 +157,11 @@ func TestRun(t *testing.T) {
 	if got["password"] != "pw" {
 		t.Errorf("pass_password: request body %v has no password", got)
 	}
-	if line := ask(args, request{Op: "account", User: "alice"}); line != "denied Disabled.\n" {
+	if line := ask(args, request{Op: "account", User: "alice", Service: "sshd", RHost: "192.0.2.7", TTY: "ssh"}); line != "denied Disabled.\n" {
 		t.Errorf("account: %q", line)
 	}
-	if len(got) != 1 || got["user"] != "alice" {
-		t.Errorf("account request body %v, want only the user", got)
+	if len(got) != 4 || got["user"] != "alice" || got["service"] != "sshd" || got["rhost"] != "192.0.2.7" || got["password"] != nil || got["code"] != nil {
+		t.Errorf("account request body %v, want the user, service, rhost and tty only", got)
 	}
 	bad := auth
 	bad.User = "al\xffce"
