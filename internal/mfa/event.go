@@ -40,4 +40,5 @@ func (s *Service) notify(ctx context.Context, e Event) {
 	if s.events != nil {
 		s.events(ctx, e)
 	}
+	s.audit(ctx, AuditEntry{User: e.User.Name, Addr: e.Addr, Action: e.Kind.String(), Result: "ok"})
 }

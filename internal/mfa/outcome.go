@@ -119,6 +119,9 @@ type Result struct {
 	CodeFailures int
 	// RecoveryLeft is set for OK with a recovery code: how many are left.
 	RecoveryLeft int
+	// Drift is set for OK with a TOTP code: how many steps the code was
+	// off the server's clock (positive: the phone is ahead).
+	Drift int
 }
 
 // LogReason is the reason as logged: a refusal by the user's file says so,

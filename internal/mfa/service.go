@@ -74,6 +74,8 @@ type Service struct {
 	opts   Options
 	files  FileFactor
 	events func(context.Context, Event)
+	// auditHook hears of every entry of the audit log.
+	auditHook func(context.Context, AuditEntry)
 	// firstFactors are the sources of accounts, in the site's order.
 	firstFactors []FirstFactor
 }
@@ -99,6 +101,11 @@ type Deps struct {
 	// (for the log, and later the owner's notifications). It must not
 	// block.
 	Events func(context.Context, Event)
+	// Audit, if not nil, hears of every sign-in step, code check,
+	// enrolment, change to a factor and administrator's action, stamped
+	// with the time and the context's Client (see WithClient): the audit
+	// log (AuditLog.Record) and the metrics. It must not block.
+	Audit func(context.Context, AuditEntry)
 }
 
 // NewService returns a Service.
@@ -109,7 +116,7 @@ func NewService(d Deps, opts Options) *Service {
 		ffs = []FirstFactor{LocalPasswords}
 	}
 	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files,
-		events: d.Events, firstFactors: ffs}
+		events: d.Events, auditHook: d.Audit, firstFactors: ffs}
 }
 
 // Options returns the rules in force, defaults filled in.

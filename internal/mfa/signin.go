@@ -47,7 +47,17 @@ func typedName(s string) (string, bool) {
 // password and the code are both right, or Throttled: it tells nothing
 // about the password, so the counters need not hold it off, and a user who
 // has both is never kept out by someone who has neither.
+//
+// Every attempt answered is recorded in the audit log (Deps.Audit).
 func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
+	res, err := s.login(ctx, a)
+	if err == nil {
+		s.auditResult(ctx, ActionSignIn, a.Addr, res)
+	}
+	return res, err
+}
+
+func (s *Service) login(ctx context.Context, a LoginAttempt) (Result, error) {
 	now := s.now()
 	name, ok := typedName(a.Name)
 	if !ok {
@@ -123,6 +133,14 @@ func (s *Service) afterPassword(ctx context.Context, u User, code string, now ti
 // SecondFactor checks the code of a user whose password was checked before
 // (the second login page), with the code budget and replay rules of Login.
 func (s *Service) SecondFactor(ctx context.Context, userID int64, code string) (Result, error) {
+	res, err := s.secondFactor(ctx, userID, code)
+	if err == nil {
+		s.auditResult(ctx, ActionSecondFactor, "", res)
+	}
+	return res, err
+}
+
+func (s *Service) secondFactor(ctx context.Context, userID int64, code string) (Result, error) {
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return Result{}, err
@@ -233,7 +251,7 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Outcome: OK, User: u, SecondFactor: true}, nil
+		return Result{Outcome: OK, User: u, SecondFactor: true, Drift: int(int64(step) - int64(key.Step(now)))}, nil
 	}
 	return Result{Outcome: BadCode, Reason: reason}, nil
 }

@@ -138,6 +138,7 @@ type Store interface {
 	SessionStore
 	ThrottleStore
 	KeyCheckStore
+	AuditStore
 	// Close releases the store's resources.
 	Close() error
 }

@@ -57,7 +57,17 @@ func (s *Service) UserByName(ctx context.Context, name string) (User, error) {
 func (s *Service) Users(ctx context.Context) ([]User, error) { return s.store.Users(ctx) }
 
 // DeleteUser removes the user and everything it owns.
-func (s *Service) DeleteUser(ctx context.Context, id int64) error { return s.store.DeleteUser(ctx, id) }
+func (s *Service) DeleteUser(ctx context.Context, id int64) error {
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEntry{User: u.Name, Action: ActionDelete, Result: "ok"})
+	return nil
+}
 
 // Profile is what SetProfile changes; a nil field is left as it is.
 type Profile struct {
@@ -87,8 +97,26 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 }
 
 // SetPassword changes a local user's password and ends all of its
-// sessions; a user of the centre's gets ErrSourcePassword.
+// sessions; a user of the centre's gets ErrSourcePassword. It is an
+// administrator's action, and recorded so.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
+	if err := s.setPassword(ctx, userID, password); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionSetPassword, Result: "ok"})
+	return nil
+}
+
+// nameOf is the name of a user, for the audit log; empty when unknown.
+func (s *Service) nameOf(ctx context.Context, userID int64) string {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return ""
+	}
+	return u.Name
+}
+
+func (s *Service) setPassword(ctx context.Context, userID int64, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
@@ -118,6 +146,11 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+	action := ActionEnable
+	if disabled {
+		action = ActionDisable
+	}
+	s.audit(ctx, AuditEntry{User: u.Name, Action: action, Result: "ok"})
 	if disabled {
 		return s.store.DeleteUserSessions(ctx, userID)
 	}
@@ -130,5 +163,6 @@ func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteAuthenticators(ctx, userID); err != nil {
 		return err
 	}
+	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionReset, Result: "ok"})
 	return s.store.DeleteUserSessions(ctx, userID)
 }

@@ -23,6 +23,8 @@ type Dump struct {
 	Sessions       []mfa.Session
 	SetupTokens    []SetupToken
 	Throttle       []ThrottleEntry
+	// Audit is the audit log, IDs kept.
+	Audit []mfa.AuditEntry
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -50,7 +52,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, AuditEntries int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -58,8 +60,8 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Checksum)
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d audit entries; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.AuditEntries, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -100,6 +102,10 @@ func (d *Dump) Normalize() {
 	for i := range d.Throttle {
 		us(&d.Throttle[i].LastFailure)
 	}
+	for i := range d.Audit {
+		us(&d.Audit[i].Time)
+	}
+	slices.SortFunc(d.Audit, func(a, b mfa.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.RecoveryCodes, func(a, b RecoveryCode) int {
@@ -119,7 +125,7 @@ func (d *Dump) Summary() Summary {
 	json.NewEncoder(h).Encode(d)
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
-		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle),
+		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), AuditEntries: len(d.Audit),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"}
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "audit_log"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
@@ -45,7 +45,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, audit_log IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -82,6 +82,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 				e := d.Throttle[i]
 				return []any{e.Key, e.Failures, e.LastFailure}, nil
 			}},
+		{"audit_log", []string{"id", "at", "user_name", "actor", "addr", "path", "action", "result", "reason", "drift"}, len(d.Audit),
+			func(i int) ([]any, error) {
+				e := d.Audit[i]
+				return []any{e.ID, e.Time, e.User, e.Actor, e.Addr, string(e.Path), e.Action, e.Result, e.Reason, int32(e.Drift)}, nil
+			}},
 	}
 	return copyTables(ctx, tx, "import", copies)
 }
@@ -112,6 +117,9 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 	}
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('users', 'id'), max(id)) FROM users HAVING count(*) > 0`); err != nil {
 		return dbError(what+": user IDs", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) FROM audit_log HAVING count(*) > 0`); err != nil {
+		return dbError(what+": audit IDs", err)
 	}
 	return nil
 }
@@ -170,12 +178,19 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT key, failures, last_failure_at FROM throttle`, func(r *sql.Rows) error {
 			var e migrate.ThrottleEntry
 			var last sql.NullTime
 			err := r.Scan(&e.Key, &e.Failures, &last)
 			e.LastFailure = fromDB(last)
 			d.Throttle = append(d.Throttle, e)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+			e, err := scanAudit(r)
+			d.Audit = append(d.Audit, e)
 			return err
 		})
 	})

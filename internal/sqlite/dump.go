@@ -91,6 +91,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+			e, err := scanAudit(r)
+			d.Audit = append(d.Audit, e)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -103,7 +110,7 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 // the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "audit_log"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -138,6 +145,9 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			{"throttle", `INSERT INTO throttle (key, failures, last_failure_at) VALUES (?, ?, ?)`, len(d.Throttle), func(i int) []any {
 				e := d.Throttle[i]
 				return []any{e.Key, e.Failures, toDB(e.LastFailure)}
+			}},
+			{"audit_log", `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Audit), func(i int) []any {
+				return auditRow(d.Audit[i])
 			}},
 		}
 		for _, t := range tables {
