@@ -66,6 +66,8 @@ type Config struct {
 	DBFile             string
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
+	// Audit is the audit log's (audit.go).
+	Audit auditSettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -108,6 +110,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.AccessRules, "access-rules", "", "`file` of forward-auth access rules (format above); empty means \""+web.DefaultRules+"\"")
 	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; sign-out, sign-out everywhere, password and TOTP changes made through this server take effect at once, revocations made elsewhere (another instance; the user command: disable, passwd, reset-totp, set) within this `duration`; 0 disables the cache")
 	dbFlags(fs, c)
+	auditFlags(fs, &c.Audit)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -250,6 +253,7 @@ func (c *Config) Validate() error {
 		errs = append(errs, err)
 	}
 	errs = append(errs, c.validateDB())
+	errs = append(errs, c.Audit.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -153,7 +153,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		return nil, nil, err
 	}
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log)}
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), Audit: c.Audit.start(store, log)}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -284,11 +284,13 @@ func runServe(ctx context.Context, e env) error {
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := c.newLogger(lw)
+	c.Audit.failures = lw
 	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	defer c.Audit.close()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
@@ -341,6 +343,9 @@ func runServe(ctx context.Context, e env) error {
 			case <-t.C:
 				if err := svc.Cleanup(ctx); err != nil && ctx.Err() == nil {
 					log.Error("cleanup", "err", err)
+				}
+				if err := c.Audit.prune(ctx, store, time.Now()); err != nil && ctx.Err() == nil {
+					log.Error("audit log: prune", "err", err)
 				}
 			}
 		}

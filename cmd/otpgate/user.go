@@ -81,11 +81,13 @@ func runUser(ctx context.Context, e env) error {
 	if len(names) != want {
 		return exitError{code: 2, msg: fmt.Sprintf("user %s: want %d user name argument(s), got %d", action, want, len(names))}
 	}
+	ctx = mfa.WithClient(ctx, mfa.Client{Path: mfa.PathCommand})
 	svc, store, err := openService(ctx, &c, c.newLogger(e.stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	defer c.Audit.close()
 	if action == "list" {
 		return listUsers(ctx, svc, e.stdout)
 	}

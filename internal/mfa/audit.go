@@ -95,10 +95,11 @@ type auditItem struct {
 	flushed chan struct{}
 }
 
-// Failed reports whether the entry records a refusal.
+// Failed reports whether the entry records a refused sign-in step or code
+// check (not a forward-auth refusal of a signed-in user, "denied").
 func (e AuditEntry) Failed() bool {
 	switch e.Result {
-	case "credentials_wrong", "code_wrong", "throttled", "expired", "denied":
+	case "credentials_wrong", "code_wrong", "throttled", "expired":
 		return true
 	}
 	return false
@@ -139,7 +140,8 @@ func (s *Service) audit(ctx context.Context, e AuditEntry) {
 	}
 	c := ClientFrom(ctx)
 	e.Time = s.now()
-	if e.Addr == "" {
+	if c.Addr != "" {
+		// The whole address, where throttling keeps an IPv6 /64.
 		e.Addr = c.Addr
 	}
 	if e.Path == "" {
@@ -150,6 +152,10 @@ func (s *Service) audit(ctx context.Context, e AuditEntry) {
 	}
 	s.auditHook(ctx, e)
 }
+
+// Audit records e in the audit log, stamped as the core's own entries
+// are (for the web's forward-auth refusals and admin pages).
+func (s *Service) Audit(ctx context.Context, e AuditEntry) { s.audit(ctx, e) }
 
 // auditResult records a sign-in step's Result.
 func (s *Service) auditResult(ctx context.Context, action, addr string, res Result) {

@@ -44,7 +44,7 @@ func scanAudit(r scanner) (mfa.AuditEntry, error) {
 }
 
 // failedResults are the results mfa.AuditEntry.Failed counts as refusals.
-const failedResults = `('credentials_wrong', 'code_wrong', 'throttled', 'expired', 'denied')`
+const failedResults = `('credentials_wrong', 'code_wrong', 'throttled', 'expired')`
 
 // AuditLog implements mfa.AuditStore.
 func (s *Store) AuditLog(ctx context.Context, f mfa.AuditFilter) ([]mfa.AuditEntry, error) {

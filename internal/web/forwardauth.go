@@ -67,16 +67,16 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			return
 		}
 		if terr != nil {
-			s.refuse(w, r, http.StatusForbidden, terr.Error())
+			s.denied(w, r, id.name, terr.Error())
 			return
 		}
 		v := s.rules.Check(access.Request{Host: t.host, Port: t.port, Path: t.path}, mfa.User{Name: id.name, Groups: id.groupList})
 		switch {
 		case !v.Pass:
-			s.refuse(w, r, http.StatusForbidden, v.Reason)
+			s.denied(w, r, id.name, v.Reason)
 			return
 		case v.SecondFactor == access.Required && !id.passedSecondFactor:
-			s.refuse(w, r, http.StatusForbidden, "the "+v.Rule.String()+" requires a second factor, and the user has none")
+			s.denied(w, r, id.name, "the "+v.Rule.String()+" requires a second factor, and the user has none")
 			return
 		}
 		h[headerUser], h[headerName], h[headerGroups] = id.headers[0:1:1], id.headers[1:2:2], id.headers[2:3:3]

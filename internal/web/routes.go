@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/otpgate/otpgate/internal/mfa"
 )
 
 // routes wires every route. Pages sit on their own mux behind
@@ -31,13 +33,13 @@ func (s *server) routes() http.Handler {
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", s.handleHealth())
-	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
-	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
-	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
+	mux.Handle("POST /api/v1/verify", s.withClient(mfa.PathAPI, s.handleAPIVerify()))
+	mux.Handle("POST /api/v1/enrol", s.withClient(mfa.PathAPI, s.handleAPIEnrol()))
+	mux.Handle("POST /api/v1/enrol/confirm", s.withClient(mfa.PathAPI, s.handleAPIEnrolConfirm()))
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)
-	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(pages)))
+	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(s.withClient(mfa.PathPage, pages))))
 	// The proxies ask on every request to every protected app: their exact
 	// paths skip the mux's matching.
 	return s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
