@@ -25,8 +25,10 @@ func (s *stuckStore) AppendAudit(_ context.Context, es []mfa.AuditEntry) error {
 	return nil
 }
 
-func (s *stuckStore) AuditLog(context.Context, mfa.AuditFilter) ([]mfa.AuditEntry, error) { return nil, nil }
-func (s *stuckStore) PruneAudit(context.Context, time.Time, int) error                    { return nil }
+func (s *stuckStore) AuditLog(context.Context, mfa.AuditFilter) ([]mfa.AuditEntry, error) {
+	return nil, nil
+}
+func (s *stuckStore) PruneAudit(context.Context, time.Time, int) error { return nil }
 
 // TestAuditLogNeverBlocks fills the queue of a writer whose store does not
 // answer: Record returns at once, drops what does not fit and counts it,
