@@ -23,6 +23,8 @@ type auditSettings struct {
 	// hooks hear of every entry besides the writer (the metrics).
 	hooks  []func(context.Context, mfa.AuditEntry)
 	writer *mfa.AuditLog
+	// coverage, when set, tells the enforced groups' coverage.
+	coverage func(context.Context) ([]mfa.GroupCoverage, error)
 }
 
 // auditFlags declares the audit log's settings.

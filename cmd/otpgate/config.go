@@ -67,7 +67,8 @@ type Config struct {
 	DBMaxConns         int
 	DBStatementTimeout time.Duration
 	// Audit is the audit log's (audit.go).
-	Audit auditSettings
+	Audit   auditSettings
+	Metrics metricsSettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -111,6 +112,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionCacheTTL, "session-cache-ttl", time.Second, "how long forward-auth trusts a positive session check without asking the store; sign-out, sign-out everywhere, password and TOTP changes made through this server take effect at once, revocations made elsewhere (another instance; the user command: disable, passwd, reset-totp, set) within this `duration`; 0 disables the cache")
 	dbFlags(fs, c)
 	auditFlags(fs, &c.Audit)
+	metricsFlags(fs, &c.Metrics)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -254,6 +256,7 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateDB())
 	errs = append(errs, c.Audit.validate()...)
+	errs = append(errs, c.Metrics.validate()...)
 	return errors.Join(errs...)
 }
 

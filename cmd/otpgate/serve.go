@@ -152,6 +152,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		}
 		return nil, nil, err
 	}
+	store = c.Metrics.wrap(store, &c.Audit)
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
 		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), Audit: c.Audit.start(store, log)}
 	files, err := c.userFiles(log)
@@ -294,6 +295,10 @@ func runServe(ctx context.Context, e env) error {
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
+		return err
+	}
+	if _, err := c.Metrics.serve(ctx, log); err != nil {
+		ln.Close()
 		return err
 	}
 	base := c.baseURL(ln.Addr().String())

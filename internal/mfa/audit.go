@@ -87,6 +87,8 @@ type AuditEntry struct {
 	// Drift is, for an accepted TOTP code, how many steps the code was off
 	// the server's clock (negative: behind).
 	Drift int
+	// Code tells that a code was checked (for the metrics; not stored).
+	Code bool
 }
 
 // auditItem is an entry in the writer's queue, or a Flush's mark.
@@ -166,7 +168,10 @@ func (s *Service) auditResult(ctx context.Context, action, addr string, res Resu
 	if res.Outcome == OK && res.Drift != 0 {
 		reason = strings.TrimPrefix(reason+", ", ", ") + fmt.Sprintf("clock off by %+d steps", res.Drift)
 	}
-	s.audit(ctx, AuditEntry{User: res.Account, Addr: addr, Action: action, Result: res.Outcome.String(), Reason: reason, Drift: res.Drift})
+	code := res.Outcome == BadCode || (res.Outcome == OK && res.SecondFactor) || res.Reason == ReasonTooManyCodes ||
+		res.Reason == ReasonFileRateLimited
+	s.audit(ctx, AuditEntry{User: res.Account, Addr: addr, Action: action, Result: res.Outcome.String(), Reason: reason,
+		Drift: res.Drift, Code: code})
 }
 
 // AuditOptions bound an AuditLog.

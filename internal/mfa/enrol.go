@@ -166,7 +166,7 @@ func (s *Service) confirmEnrolment(ctx context.Context, u User, id, code string)
 		c.RecoveryCodes = codes
 	}
 	s.notify(ctx, Event{Kind: EventFactorAdded, User: u})
-	return Result{Outcome: OK, User: u, Account: u.Name, SecondFactor: true}, c, nil
+	return Result{Outcome: OK, User: u, Account: u.Name, SecondFactor: true, Drift: c.Drift}, c, nil
 }
 
 // EnrolWithPassword starts a TOTP setup for a client that signs in with

@@ -139,6 +139,7 @@ type Store interface {
 	ThrottleStore
 	KeyCheckStore
 	AuditStore
+	CoverageStore
 	// Close releases the store's resources.
 	Close() error
 }

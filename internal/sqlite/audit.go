@@ -114,3 +114,15 @@ func (s *Store) PruneAudit(ctx context.Context, before time.Time, keep int) erro
 		return nil
 	})
 }
+
+// GroupCoverage implements mfa.CoverageStore.
+func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCoverage, error) {
+	c := mfa.GroupCoverage{Group: group}
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM authenticators a
+		WHERE a.user_id = u.id AND a.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END), 0)
+		FROM users u WHERE NOT u.disabled AND instr(',' || u.group_names || ',', ',' || ? || ',') > 0`, group).Scan(&c.Members, &c.Enrolled)
+	if err != nil {
+		return c, fmt.Errorf("sqlite: group coverage: %w", unavailable(err))
+	}
+	return c, nil
+}
