@@ -69,6 +69,7 @@ type Config struct {
 	// Audit is the audit log's (audit.go).
 	Audit   auditSettings
 	Metrics metricsSettings
+	Enforce enforceSettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -113,6 +114,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	dbFlags(fs, c)
 	auditFlags(fs, &c.Audit)
 	metricsFlags(fs, &c.Metrics)
+	enforceFlags(fs, &c.Enforce)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -257,6 +259,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.validateDB())
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, c.Enforce.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/json"
 	"net/http"
+	"os"
 	"path/filepath"
 	"regexp"
 	"strings"
@@ -22,10 +23,13 @@ import (
 // TestMetrics runs the server with -metrics-addr, enrols a user through
 // the JSON API and makes sign-ins of every kind, then scrapes /metrics on
 // the separate listener, parses it with the Prometheus text parser and
-// checks that the counts are those of the sign-ins made.
+// checks that the counts are those of the sign-ins made, and the
+// coverage of the groups the -enforce-file names.
 func TestMetrics(t *testing.T) {
 	dir := filepath.Join(t.TempDir(), "data")
-	s := startServer(t, dir, "-metrics-addr", "127.0.0.1:0")
+	rules := filepath.Join(t.TempDir(), "enforce.conf")
+	os.WriteFile(rules, []byte("second factor required for groups hpc, staff from 2099-01-15\n"), 0o600)
+	s := startServer(t, dir, "-metrics-addr", "127.0.0.1:0", "-enforce-file", rules)
 	defer s.stop()
 	m := regexp.MustCompile(`msg="metrics listening" addr=(127\.0\.0\.1:\d+)`).FindStringSubmatch(s.stderr.String())
 	if m == nil {
@@ -33,7 +37,7 @@ func TestMetrics(t *testing.T) {
 	}
 	metricsURL := "http://" + m[1] + "/metrics"
 	var out, errb bytes.Buffer
-	if err := run(context.Background(), append([]string{"user", "add", "-data-dir", dir, "--password-stdin", "ann"}, fastFlags...),
+	if err := run(context.Background(), append([]string{"user", "add", "-data-dir", dir, "--password-stdin", "--groups", "hpc", "ann"}, fastFlags...),
 		func(string) string { return "" }, strings.NewReader("ann password\n"), &out, &errb); err != nil {
 		t.Fatalf("user add = %v\n%s", err, errb.String())
 	}
@@ -144,6 +148,20 @@ func TestMetrics(t *testing.T) {
 		}
 		if got != tc.want {
 			t.Errorf("%s: %s%v = %v, want %v", tc.name, tc.metric, tc.labels, got, tc.want)
+		}
+	}
+	for _, g := range []struct {
+		metric, group string
+		want          float64
+	}{{"otpgate_group_members", "hpc", 1}, {"otpgate_group_enrolled", "hpc", 1}, {"otpgate_group_members", "staff", 0}} {
+		var got float64 = -1
+		for _, mt := range fams[g.metric].GetMetric() {
+			if hasLabel(mt, "group", g.group) {
+				got = mt.GetGauge().GetValue()
+			}
+		}
+		if got != g.want {
+			t.Errorf("%s{group=%q} = %v, want %v", g.metric, g.group, got, g.want)
 		}
 	}
 	if h := fams["otpgate_code_drift_steps"]; h != nil {

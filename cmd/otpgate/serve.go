@@ -167,8 +167,9 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 		}
 	}
 	svc := mfa.NewService(deps, mfa.Options{
-		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP,
+		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP, Enforce: c.Enforce.rules,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL})
+	c.Audit.coverage = c.Enforce.coverage(svc)
 	return svc, store, nil
 }
 

@@ -11,8 +11,10 @@
 // A user's second factor is, in this order: a confirmed authenticator in the
 // store; else, when a FileFactor is configured, the user's
 // google-authenticator state file; else none, and the password alone
-// suffices unless the site requires a second factor
-// (Options.RequireSecondFactor, Outcome SetupRequired).
+// suffices unless the site requires a second factor of everyone
+// (Options.RequireSecondFactor) or, from a deadline, of the user's groups
+// (Options.Enforce, enforce.go): then the Outcome is SetupRequired, and
+// before the deadline Result.SetupDaysLeft tells how many days are left.
 //
 // # Throttling and the odds it gives
 //

@@ -66,11 +66,13 @@ const (
 	ReasonWrongSetupCode
 	ReasonSetupExpired
 	ReasonSetupLinkInvalid
+	ReasonSetupRequired
 )
 
 var reasonNames = [...]string{"", "unknown user", "wrong password", "user disabled", "throttled", "too many wrong codes", "malformed code",
 	"wrong code", "code already used", "wrong or used recovery code", "recovery code", "file code",
-	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid"}
+	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid",
+	"second factor required: set it up first"}
 
 // String names the reason as logged.
 func (r Reason) String() string {
@@ -119,6 +121,11 @@ type Result struct {
 	CodeFailures int
 	// RecoveryLeft is set for OK with a recovery code: how many are left.
 	RecoveryLeft int
+	// SetupDeadline and SetupDaysLeft are set for OK without a second
+	// factor when the site's rules will require one (see Enforcement):
+	// the deadline, and the days left before it, rounded up.
+	SetupDeadline time.Time
+	SetupDaysLeft int
 	// Drift is set for OK with a TOTP code: how many steps the code was
 	// off the server's clock (positive: the phone is ahead).
 	Drift int

@@ -23,6 +23,10 @@ type Options struct {
 	// one who gives the right password gets SetupRequired, and must set
 	// one up before anything else.
 	RequireSecondFactor bool
+	// Enforce, if not nil, makes a second factor mandatory for members of
+	// some groups from a deadline (see Enforcement); RequireSecondFactor
+	// overrides it.
+	Enforce *Enforcement
 	// SessionIdle and SessionMax are the idle and absolute session
 	// lifetimes; zero means 1 hour and 12 hours.
 	SessionIdle time.Duration

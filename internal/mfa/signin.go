@@ -119,11 +119,11 @@ func (s *Service) afterPassword(ctx context.Context, u User, code string, now ti
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case f == factorNone && s.opts.RequireSecondFactor:
-		return Result{Outcome: SetupRequired, User: u}, nil
+	switch due := s.due(u); {
+	case f == factorNone && due.Required(now):
+		return Result{Outcome: SetupRequired, User: u, Reason: ReasonSetupRequired}, nil
 	case f == factorNone:
-		return Result{Outcome: OK, User: u}, nil
+		return Result{Outcome: OK, User: u, SetupDeadline: due.Deadline, SetupDaysLeft: due.DaysLeft(now)}, nil
 	case code == "":
 		return Result{Outcome: CodeRequired, User: u, FromFile: f == factorFile}, nil
 	}
