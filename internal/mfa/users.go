@@ -12,6 +12,8 @@ type NewUser struct {
 	// DisplayName and Groups are optional (see User).
 	DisplayName string
 	Groups      []string
+	// Mail is the e-mail address for notifications (see ValidateMail).
+	Mail string
 }
 
 // CreateUser validates and stores a new user with a hashed password.
@@ -34,6 +36,9 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := ValidateDisplayName(nu.DisplayName); err != nil {
 		return User{}, err
 	}
+	if err := ValidateMail(nu.Mail); err != nil {
+		return User{}, err
+	}
 	groups, err := NormalizeGroups(nu.Groups)
 	if err != nil {
 		return User{}, err
@@ -42,7 +47,7 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, DisplayName: nu.DisplayName, Groups: groups, Created: s.now()}, nil
+	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, DisplayName: nu.DisplayName, Groups: groups, Mail: nu.Mail, Created: s.now()}, nil
 }
 
 // User returns the user with that ID, or ErrNotFound.
@@ -73,6 +78,7 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 type Profile struct {
 	DisplayName *string
 	Groups      *[]string
+	Mail        *string
 }
 
 // SetProfile changes a user's display name and groups. Sessions stay:
@@ -92,6 +98,12 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 		if u.Groups, err = NormalizeGroups(*p.Groups); err != nil {
 			return User{}, err
 		}
+	}
+	if p.Mail != nil {
+		if err := ValidateMail(*p.Mail); err != nil {
+			return User{}, err
+		}
+		u.Mail = *p.Mail
 	}
 	return u, s.store.UpdateUser(ctx, u)
 }

@@ -58,10 +58,10 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 		}
 	}
 	copies := []tableCopy{
-		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names", "source", "external_id"}, len(d.Users),
+		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names", "source", "external_id", "mail"}, len(d.Users),
 			func(i int) ([]any, error) {
 				u := d.Users[i]
-				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)}, nil
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail}, nil
 			}},
 		{"authenticators", authenticatorColumnList, len(d.Authenticators),
 			func(i int) ([]any, error) { return authenticatorRow(d.Authenticators[i]) }},

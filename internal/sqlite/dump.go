@@ -124,9 +124,9 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			n           int
 			row         func(i int) []any
 		}{
-			{"users", `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Users), func(i int) []any {
+			{"users", `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Users), func(i int) []any {
 				u := d.Users[i]
-				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)}
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail}
 			}},
 			{"authenticators", insertAuthenticatorSQL, len(d.Authenticators), func(i int) []any {
 				return authenticatorRow(d.Authenticators[i])

@@ -798,7 +798,7 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 		t.Fatal(err)
 	}
 	alice := mustUser(t, s, "alice")
-	alice.DisplayName, alice.Groups, alice.Admin = "Alice Ünder", []string{"hpc", "staff"}, true
+	alice.DisplayName, alice.Groups, alice.Admin, alice.Mail = "Alice Ünder", []string{"hpc", "staff"}, true, "alice@example.org"
 	if err := s.UpdateUser(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
