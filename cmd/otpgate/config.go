@@ -70,6 +70,7 @@ type Config struct {
 	Audit   auditSettings
 	Metrics metricsSettings
 	Enforce enforceSettings
+	Notify  notifySettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -115,6 +116,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	auditFlags(fs, &c.Audit)
 	metricsFlags(fs, &c.Metrics)
 	enforceFlags(fs, &c.Enforce)
+	notifyFlags(fs, &c.Notify)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -260,6 +262,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Audit.validate()...)
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, c.Enforce.validate()...)
+	errs = append(errs, c.Notify.validate()...)
 	return errors.Join(errs...)
 }
 

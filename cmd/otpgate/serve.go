@@ -154,7 +154,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 	}
 	store = c.Metrics.wrap(store, &c.Audit)
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), Audit: c.Audit.start(store, log)}
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: c.Notify.events(log, c.Issuer, logEvent(log)), Audit: c.Audit.start(store, log)}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -287,6 +287,8 @@ func runServe(ctx context.Context, e env) error {
 	defer lw.Close()
 	log := c.newLogger(lw)
 	c.Audit.failures = lw
+	c.Notify.on = true
+	defer c.Notify.close()
 	svc, store, err := openService(ctx, &c, log)
 	if err != nil {
 		return err

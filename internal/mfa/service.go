@@ -41,6 +41,10 @@ type Options struct {
 	// SetupTTL is how long the first administrator's setup link works;
 	// zero means 24 hours.
 	SetupTTL time.Duration
+	// CodeFailureAlert is after how many wrong codes following the right
+	// password the owner is told at once (EventCodeFailures), and again
+	// after each as many more; zero means 3.
+	CodeFailureAlert int
 }
 
 func (o *Options) setDefaults() {
@@ -62,6 +66,9 @@ func (o *Options) setDefaults() {
 	}
 	if o.SetupTTL == 0 {
 		o.SetupTTL = 24 * time.Hour
+	}
+	if o.CodeFailureAlert <= 0 {
+		o.CodeFailureAlert = 3
 	}
 }
 

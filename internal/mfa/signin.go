@@ -202,8 +202,21 @@ func (s *Service) checkSecondFactor(ctx context.Context, u User, f factor, code 
 		// twice or a typo of the wrong shape is no one's guess.
 		return res, nil
 	}
-	return res, s.fail(ctx, []counter{s.unseenCounter(u.ID)}, now)
+	uc := s.unseenCounter(u.ID)
+	if err := s.fail(ctx, []counter{uc}, now); err != nil {
+		return res, err
+	}
+	// Every CodeFailureAlert wrong codes, the owner hears of them at once
+	// (besides at the next sign-in): the password is probably known.
+	if n, _, err := s.store.ThrottleState(ctx, uc.key, uc.policy, now); err == nil && n > 0 && n%s.opts.CodeFailureAlert == 0 {
+		s.notify(ctx, Event{Kind: EventCodeFailures, User: u, Count: n, Addr: ClientFrom(ctx).Addr})
+	}
+	return res, nil
 }
+
+// RecoveryCodesLow is how few recovery codes left make the owner be told
+// (EventRecoveryCodesLow).
+const RecoveryCodesLow = 3
 
 // checkCode tries code as a TOTP code of each confirmed authenticator, then
 // as a recovery code; an accepted one is used up.
@@ -212,8 +225,11 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 		err := s.store.UseRecoveryCode(ctx, u.ID, s.cipher.RecoveryHash(u.ID, rc), now)
 		switch {
 		case err == nil:
-			s.notify(ctx, Event{Kind: EventRecoveryCodeUsed, User: u})
 			left, err := s.store.RecoveryCodesLeft(ctx, u.ID)
+			s.notify(ctx, Event{Kind: EventRecoveryCodeUsed, User: u, Count: left, Addr: ClientFrom(ctx).Addr})
+			if err == nil && left <= RecoveryCodesLow {
+				s.notify(ctx, Event{Kind: EventRecoveryCodesLow, User: u, Count: left})
+			}
 			return Result{Outcome: OK, User: u, SecondFactor: true, Reason: ReasonRecoveryCode, RecoveryLeft: left}, err
 		case !errors.Is(err, ErrNotFound):
 			return Result{}, err

@@ -175,6 +175,9 @@ func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteAuthenticators(ctx, userID); err != nil {
 		return err
 	}
-	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionReset, Result: "ok"})
+	if u, err := s.store.User(ctx, userID); err == nil {
+		s.audit(ctx, AuditEntry{User: u.Name, Action: ActionReset, Result: "ok"})
+		s.notify(ctx, Event{Kind: EventFactorReset, User: u})
+	}
 	return s.store.DeleteUserSessions(ctx, userID)
 }
