@@ -44,10 +44,10 @@ type Server struct {
 	Roots *x509.CertPool
 	// CertFile is the server's certificate, PEM.
 	CertFile string
-	mu    sync.Mutex
-	mails []Mail
-	got   chan struct{}
-	stop  func()
+	mu       sync.Mutex
+	mails    []Mail
+	got      chan struct{}
+	stop     func()
 }
 
 // Start starts a server that takes user and password, with a new
