@@ -140,6 +140,7 @@ type Store interface {
 	KeyCheckStore
 	AuditStore
 	CoverageStore
+	AdminStore
 	// Close releases the store's resources.
 	Close() error
 }

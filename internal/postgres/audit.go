@@ -126,3 +126,46 @@ func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCover
 		FROM users u WHERE NOT u.disabled AND strpos(',' || u.group_names || ',', ',' || $1 || ',') > 0`, group).Scan(&c.Members, &c.Enrolled)
 	return c, dbError("group coverage", err)
 }
+
+// SearchUsers implements mfa.AdminStore: LIKE 'prefix%' on the name's
+// text_pattern_ops index (migration 0009), pages in byte order.
+func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]mfa.User, error) {
+	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE name LIKE $1 AND name ~>~ $2
+		ORDER BY name USING ~<~ LIMIT $3`, pattern, after, limit)
+	if err != nil {
+		return nil, dbError("search users", err)
+	}
+	defer rows.Close()
+	var out []mfa.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, dbError("search users", err)
+		}
+		out = append(out, u)
+	}
+	return out, dbError("search users", rows.Err())
+}
+
+// UserSessions implements mfa.AdminStore.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]mfa.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_hash, user_id, level, created_at, last_seen_at FROM sessions
+		WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, dbError("user sessions", err)
+	}
+	defer rows.Close()
+	var out []mfa.Session
+	for rows.Next() {
+		var x mfa.Session
+		var level int
+		var created, seen sql.NullTime
+		if err := rows.Scan(&x.TokenHash, &x.UserID, &level, &created, &seen); err != nil {
+			return nil, dbError("user sessions", err)
+		}
+		x.Level, x.Created, x.LastSeen = mfa.Level(level), fromDB(created), fromDB(seen)
+		out = append(out, x)
+	}
+	return out, dbError("user sessions", rows.Err())
+}

@@ -126,3 +126,46 @@ func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCover
 	}
 	return c, nil
 }
+
+// SearchUsers implements mfa.AdminStore: a range on the name's unique
+// index, so that a page costs the same with 100 users or 100,000.
+func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]mfa.User, error) {
+	from := max(prefix, after)
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE name >= ? AND name < ? AND name > ?
+		ORDER BY name LIMIT ?`, from, prefix+"\U0010FFFF", after, limit)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: search users: %w", unavailable(err))
+	}
+	defer rows.Close()
+	var out []mfa.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, fmt.Errorf("sqlite: search users: %w", unavailable(err))
+		}
+		out = append(out, u)
+	}
+	return out, rows.Err()
+}
+
+// UserSessions implements mfa.AdminStore.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]mfa.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_hash, user_id, level, created_at, last_seen_at FROM sessions
+		WHERE user_id = ? ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, fmt.Errorf("sqlite: user sessions: %w", unavailable(err))
+	}
+	defer rows.Close()
+	var out []mfa.Session
+	for rows.Next() {
+		var x mfa.Session
+		var level int
+		var created, seen sql.NullInt64
+		if err := rows.Scan(&x.TokenHash, &x.UserID, &level, &created, &seen); err != nil {
+			return nil, fmt.Errorf("sqlite: user sessions: %w", unavailable(err))
+		}
+		x.Level, x.Created, x.LastSeen = mfa.Level(level), fromDB(created), fromDB(seen)
+		out = append(out, x)
+	}
+	return out, rows.Err()
+}

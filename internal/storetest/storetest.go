@@ -49,6 +49,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"ConfirmFirst", testConfirmFirst},
 		{"Export", testExport},
 		{"Audit", testAudit},
+		{"SearchUsers", testSearchUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -1024,5 +1025,52 @@ func testAudit(t *testing.T, s mfa.Store) {
 	got, _ := s.AuditLog(ctx, mfa.AuditFilter{})
 	if len(got) != 3 || got[0].ID != all[0].ID {
 		t.Errorf("after PruneAudit(keep 3): %d entries, newest %v, want the newest 3", len(got), got)
+	}
+}
+
+// testSearchUsers pages through a prefix search by name, with names that
+// hold LIKE's wildcards, and lists a user's sessions newest first.
+func testSearchUsers(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	for _, n := range []string{"ann", "anna", "ann_b", "annxb", "anne", "bob", "an", "zoe"} {
+		mustUser(t, s, n)
+	}
+	names := func(us []mfa.User) string {
+		var out []string
+		for _, u := range us {
+			out = append(out, u.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	tests := []struct {
+		prefix, after string
+		limit         int
+		want          string
+	}{
+		{"ann", "", 10, "[ann ann_b anna anne annxb]"},
+		{"ann", "", 2, "[ann ann_b]"},
+		{"ann", "ann_b", 2, "[anna anne]"},
+		{"ann", "anne", 10, "[annxb]"},
+		{"ann_", "", 10, "[ann_b]"},
+		{"", "", 3, "[an ann ann_b]"},
+		{"", "bob", 10, "[zoe]"},
+		{"x", "", 10, "[]"},
+	}
+	for _, tc := range tests {
+		got, err := s.SearchUsers(ctx, tc.prefix, tc.after, tc.limit)
+		if err != nil || names(got) != tc.want {
+			t.Errorf("SearchUsers(%q, %q, %d) = %s, %v, want %s", tc.prefix, tc.after, tc.limit, names(got), err, tc.want)
+		}
+	}
+	bob, _ := s.UserByName(ctx, "bob")
+	for i := range 3 {
+		if err := s.CreateSession(ctx, mfa.Session{TokenHash: bytes.Repeat([]byte{byte(i + 1)}, 32), UserID: bob.ID, Level: mfa.LevelFull,
+			Created: t0.Add(time.Duration(i) * time.Minute), LastSeen: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess, err := s.UserSessions(ctx, bob.ID)
+	if err != nil || len(sess) != 3 || sess[0].TokenHash[0] != 3 || !sess[0].Created.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("UserSessions(bob) = %v, %v, want 3, newest first", sess, err)
 	}
 }
