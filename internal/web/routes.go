@@ -28,6 +28,13 @@ func (s *server) routes() http.Handler {
 	pages.Handle("POST /settings/security/totp/disable", s.requireFull(s.handleTOTPDisable()))
 	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
 	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))
+	pages.Handle("GET /admin", s.requireAdmin(s.handleAdminUsers()))
+	pages.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit()))
+	pages.Handle("GET /admin/users/{name}", s.requireAdmin(s.handleAdminUser()))
+	for path, action := range map[string]string{"disable": "disable", "enable": "enable", "reset-totp": "reset-totp",
+		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions"} {
+		pages.Handle("POST /admin/users/{name}/"+path, s.requireAdmin(s.handleAdminAction(action)))
+	}
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())
 
