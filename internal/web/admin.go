@@ -123,7 +123,7 @@ func (s *server) handleAdminUser() http.Handler {
 var doneText = map[string]string{
 	"disable": "The user is disabled; every session ended.", "enable": "The user is enabled.",
 	"reset-totp": "The second factor is reset: the user sets up a new one at the next sign-in where it is required.",
-	"password": "The password is set; every session ended.", "session": "The session ended.", "sessions": "Every session ended.",
+	"password":   "The password is set; every session ended.", "session": "The session ended.", "sessions": "Every session ended.",
 }
 
 func (s *server) renderAdminUser(w http.ResponseWriter, r *http.Request, u mfa.User, status int, done, errText string) {
@@ -282,4 +282,3 @@ func (s *server) handleAdminAudit() http.Handler {
 		s.render(w, r, http.StatusOK, "admin_audit", data)
 	})
 }
-
