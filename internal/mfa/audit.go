@@ -181,6 +181,10 @@ type AuditOptions struct {
 	Queue int
 	// Batch is the most entries written in one transaction; zero means 256.
 	Batch int
+	// Linger is how long the writer waits for more entries to fill a
+	// batch, so that a stream of sign-ins costs the store a few writes a
+	// second rather than one each; zero means 50ms.
+	Linger time.Duration
 	// Failures, if not nil, receives one line per refusal (see
 	// FailureLine).
 	Failures io.Writer
@@ -193,6 +197,7 @@ type AuditLog struct {
 	store    AuditStore
 	queue    chan auditItem
 	batch    int
+	linger   time.Duration
 	failures io.Writer
 	fmu      sync.Mutex
 	dropped  atomic.Uint64
@@ -212,7 +217,10 @@ func NewAuditLog(store AuditStore, o AuditOptions, onError func(error)) *AuditLo
 	if o.Batch <= 0 {
 		o.Batch = 256
 	}
-	l := &AuditLog{store: store, queue: make(chan auditItem, o.Queue), batch: o.Batch, failures: o.Failures,
+	if o.Linger <= 0 {
+		o.Linger = 50 * time.Millisecond
+	}
+	l := &AuditLog{store: store, queue: make(chan auditItem, o.Queue), batch: o.Batch, linger: o.Linger, failures: o.Failures,
 		errLog: onError, done: make(chan struct{})}
 	go l.run()
 	return l
@@ -253,6 +261,7 @@ func (l *AuditLog) run() {
 			}
 		}
 		add(e)
+		linger := time.NewTimer(l.linger)
 	more:
 		for len(buf) < l.batch && len(flushes) == 0 {
 			select {
@@ -261,10 +270,11 @@ func (l *AuditLog) run() {
 					break more
 				}
 				add(e)
-			default:
+			case <-linger.C:
 				break more
 			}
 		}
+		linger.Stop()
 		if len(buf) > 0 {
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			err := l.store.AppendAudit(ctx, buf)
