@@ -145,6 +145,7 @@ type PartDown struct {
 	Err  error
 }
 
+// Error names the part and the cause.
 func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
 
 // Unwrap returns the cause.
