@@ -31,6 +31,15 @@
 // the schedule for a year at a fixed clock. The owner is told of the wrong
 // codes at the next sign-in (Result.CodeFailures).
 //
+// # Audit log
+//
+// Every sign-in step, code check, enrolment, change to a factor and
+// administrator's action is handed to Deps.Audit as an AuditEntry
+// (audit.go), stamped with the time and the request's Client from the
+// context (WithClient: address, path, actor); AuditLog writes them to the
+// store from one goroutine and drops, counted, rather than make a sign-in
+// wait. No entry holds a password, a code, a secret or a token.
+//
 // The package imports no database driver and no net/http; the stores and the
 // web package import it.
 package mfa
