@@ -436,8 +436,8 @@ func TestUserCommands(t *testing.T) {
 		})
 	}
 	out, _ := user("", "list")
-	if !regexp.MustCompile(`bob\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
-		!regexp.MustCompile(`dave\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
+	if !regexp.MustCompile(`bob\s+local\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
+		!regexp.MustCompile(`dave\s+local\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
 		t.Errorf("final list =\n%s", out)
 	}
 }

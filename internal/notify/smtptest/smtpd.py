@@ -8,6 +8,7 @@ requires it, and AUTH (after TLS) with USER and PASSWORD. Prints
 {"from": ..., "to": [...], "data": ...}. Stops when standard input closes.
 """
 import json
+import logging
 import warnings
 import ssl
 import sys
@@ -25,6 +26,7 @@ class Handler:
 
 def main():
     warnings.simplefilter("ignore", DeprecationWarning)
+    logging.getLogger("mail.log").setLevel(logging.ERROR)
     port, cert, key, user, password = int(sys.argv[1]), *sys.argv[2:6]
     ctx = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     ctx.load_cert_chain(cert, key)
