@@ -40,6 +40,8 @@ const (
 	ActionReset        = "reset second factor"
 	ActionSetPassword  = "set password"
 	ActionEndSessions  = "end sessions"
+	ActionAdd          = "add user"
+	ActionProfile      = "profile"
 )
 
 // Client is who a request comes from, for the audit log: its address,

@@ -6,6 +6,7 @@ import (
 	"net/http"
 	"net/url"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -123,7 +124,7 @@ func (s *server) handleAdminUser() http.Handler {
 var doneText = map[string]string{
 	"disable": "The user is disabled; every session ended.", "enable": "The user is enabled.",
 	"reset-totp": "The second factor is reset: the user sets up a new one at the next sign-in where it is required.",
-	"password":   "The password is set; every session ended.", "session": "The session ended.", "sessions": "Every session ended.",
+	"password":   "The password is set; every session ended.", "add": "The user is added.", "profile": "The profile is saved.", "session": "The session ended.", "sessions": "Every session ended.",
 }
 
 func (s *server) renderAdminUser(w http.ResponseWriter, r *http.Request, u mfa.User, status int, done, errText string) {
@@ -201,6 +202,19 @@ func (s *server) handleAdminAction(action string) http.Handler {
 			err = s.svc.EndUserSession(ctx, u.ID, hash)
 		case "sessions":
 			err = s.svc.EndUserSessions(ctx, u.ID)
+		case "profile":
+			f := r.PostForm
+			groups, gerr := mfa.ParseGroups(f.Get("groups"))
+			if gerr != nil {
+				err = gerr
+				break
+			}
+			display, mail := f.Get("display_name"), f.Get("mail")
+			_, err = s.svc.SetProfile(ctx, u.ID, mfa.Profile{DisplayName: &display, Groups: &groups, Mail: &mail})
+			if err == nil {
+				s.svc.Audit(ctx, mfa.AuditEntry{User: u.Name, Action: mfa.ActionProfile, Result: "ok",
+					Reason: "groups " + strings.Join(groups, ",")})
+			}
 		case "delete":
 			if r.PostForm.Get("confirm") != u.Name {
 				s.renderAdminUser(w, r, u, http.StatusBadRequest, "", "Type the user's name to confirm the deletion.")
@@ -229,6 +243,43 @@ func (s *server) handleAdminAction(action string) http.Handler {
 			return
 		}
 		http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.Name)+"?done="+action, http.StatusSeeOther)
+	})
+}
+
+// handleAdminAdd adds a local user from the users page's form.
+func (s *server) handleAdminAdd() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		f := r.PostForm
+		fail := func(status int, msg string) {
+			s.showMessage(w, r, status, "User not added", msg, "/admin")
+		}
+		if f.Get("new") != f.Get("confirm") {
+			fail(http.StatusBadRequest, "The two passwords differ.")
+			return
+		}
+		groups, err := mfa.ParseGroups(f.Get("groups"))
+		if err == nil {
+			var u mfa.User
+			u, err = s.svc.CreateUser(r.Context(), mfa.NewUser{Name: f.Get("username"), Password: f.Get("new"), Admin: f.Get("admin") == "1",
+				DisplayName: f.Get("display_name"), Groups: groups, Mail: f.Get("mail")})
+			if err == nil {
+				s.svc.Audit(r.Context(), mfa.AuditEntry{User: u.Name, Action: mfa.ActionAdd, Result: "ok"})
+				http.Redirect(w, r, "/admin/users/"+url.PathEscape(u.Name)+"?done=add", http.StatusSeeOther)
+				return
+			}
+		}
+		switch {
+		case errors.Is(err, mfa.ErrInvalid):
+			fail(http.StatusBadRequest, invalidText(err))
+		case errors.Is(err, mfa.ErrConflict):
+			fail(http.StatusConflict, "A user of that name exists already.")
+		default:
+			s.serverError(w, r, err)
+		}
 	})
 }
 

@@ -57,7 +57,10 @@ func TestAdminRefusesOthers(t *testing.T) {
 				t.Errorf("%s: GET %s = %d, want %d", c.name, path, r.status, c.want)
 			}
 		}
-		for _, action := range []string{"reset-totp", "disable", "password", "sessions/end-all", "delete"} {
+		if r := e.post(c.client, "/admin/users", url.Values{"username": {"mallory"}, "new": {"a new password!"}, "confirm": {"a new password!"}, "admin": {"1"}}); r.status != c.want {
+			t.Errorf("%s: POST /admin/users = %d, want %d", c.name, r.status, c.want)
+		}
+		for _, action := range []string{"reset-totp", "disable", "password", "sessions/end-all", "delete", "profile"} {
 			r := e.post(c.client, "/admin/users/hana/"+action, url.Values{"new": {"a new password!"}, "confirm": {"a new password!"}})
 			if r.status != c.want {
 				t.Errorf("%s: POST %s = %d, want %d", c.name, action, r.status, c.want)
@@ -71,8 +74,11 @@ func TestAdminRefusesOthers(t *testing.T) {
 	if r := e.do(root, req); r.status != http.StatusForbidden {
 		t.Errorf("cross-site POST = %d, want 403", r.status)
 	}
+	if _, err := e.svc.UserByName(context.Background(), "mallory"); err == nil {
+		t.Errorf("a refused request added mallory")
+	}
 	hana, err := e.svc.UserByName(context.Background(), "hana")
-	if err != nil || hana.Disabled {
+	if err != nil || hana.Disabled || len(hana.Groups) != 0 {
 		t.Fatalf("hana after the refused actions: %+v, %v", hana, err)
 	}
 	if has, _ := e.svc.HasTOTP(context.Background(), hana.ID); !has {
@@ -139,6 +145,27 @@ func TestAdminActions(t *testing.T) {
 			t.Errorf("after %s: %s", st.action, msg)
 		}
 	}
+	r = e.post(root, "/admin/users", url.Values{"username": {"Zed"}, "display_name": {"Zed Z."}, "groups": {"hpc, staff"}, "mail": {"zed@example.org"},
+		"new": {"zed password 12"}, "confirm": {"zed password 12"}})
+	if r.status != http.StatusSeeOther || r.location != "/admin/users/zed?done=add" {
+		t.Errorf("add zed = %d %q\n%s", r.status, r.location, r.body)
+	}
+	if zed, err := e.svc.UserByName(context.Background(), "zed"); err != nil || zed.Mail != "zed@example.org" || fmt.Sprint(zed.Groups) != "[hpc staff]" || zed.Admin {
+		t.Errorf("zed = %+v, %v", zed, err)
+	}
+	if r := e.post(root, "/admin/users", url.Values{"username": {"zed"}, "new": {"zed password 12"}, "confirm": {"zed password 12"}}); r.status != http.StatusConflict {
+		t.Errorf("add zed again = %d, want 409", r.status)
+	}
+	if r := e.post(root, "/admin/users", url.Values{"username": {"y z"}, "new": {"zed password 12"}, "confirm": {"zed password 12"}}); r.status != http.StatusBadRequest {
+		t.Errorf("add a bad name = %d, want 400", r.status)
+	}
+	r = e.post(root, "/admin/users/hana/profile", url.Values{"display_name": {"Hana H."}, "groups": {"hpc"}, "mail": {"hana@example.org"}})
+	if hana, _ := e.svc.UserByName(context.Background(), "hana"); r.status != http.StatusSeeOther || fmt.Sprint(hana.Groups) != "[hpc]" || hana.Mail != "hana@example.org" {
+		t.Errorf("profile of hana = %d, %+v", r.status, hana)
+	}
+	if r := e.post(root, "/admin/users/hana/profile", url.Values{"groups": {"a b"}}); r.status != http.StatusBadRequest {
+		t.Errorf("a bad group = %d, want 400", r.status)
+	}
 	if !e.events.has(mfa.EventFactorReset, "hana") {
 		t.Errorf("no EventFactorReset for hana")
 	}
@@ -157,7 +184,7 @@ func TestAdminActions(t *testing.T) {
 	if _, err := e.svc.UserByName(context.Background(), "noor"); err == nil {
 		t.Errorf("noor still exists")
 	}
-	for _, action := range []string{mfa.ActionReset, mfa.ActionDisable, mfa.ActionEnable, mfa.ActionSetPassword, mfa.ActionEndSessions} {
+	for _, action := range []string{mfa.ActionReset, mfa.ActionDisable, mfa.ActionEnable, mfa.ActionSetPassword, mfa.ActionEndSessions, mfa.ActionProfile} {
 		if l := e.auditLog(mfa.AuditFilter{User: "hana", Action: action}); len(l) != 1 || l[0].Actor != "root" || l[0].Path != mfa.PathPage {
 			t.Errorf("audit entries of %s on hana = %+v, want one by root on the pages", action, l)
 		}

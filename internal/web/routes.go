@@ -31,8 +31,9 @@ func (s *server) routes() http.Handler {
 	pages.Handle("GET /admin", s.requireAdmin(s.handleAdminUsers()))
 	pages.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit()))
 	pages.Handle("GET /admin/users/{name}", s.requireAdmin(s.handleAdminUser()))
+	pages.Handle("POST /admin/users", s.requireAdmin(s.handleAdminAdd()))
 	for path, action := range map[string]string{"disable": "disable", "enable": "enable", "reset-totp": "reset-totp",
-		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions"} {
+		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions", "profile": "profile"} {
 		pages.Handle("POST /admin/users/{name}/"+path, s.requireAdmin(s.handleAdminAction(action)))
 	}
 	pages.Handle("GET /static/", static())
