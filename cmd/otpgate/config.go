@@ -74,6 +74,11 @@ type Config struct {
 	LDAP         ldap.Config
 	// PAM is the PAM stack of the pam one (-pam-*, see firstfactors.go).
 	PAM pamauth.Options
+	// Audit is the audit log's (audit.go).
+	Audit   auditSettings
+	Metrics metricsSettings
+	Enforce enforceSettings
+	Notify  notifySettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -118,6 +123,10 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	dbFlags(fs, c)
 	firstFactorFlags(fs, c)
 	ldapFlags(fs, c)
+	auditFlags(fs, &c.Audit)
+	metricsFlags(fs, &c.Metrics)
+	enforceFlags(fs, &c.Enforce)
+	notifyFlags(fs, &c.Notify)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -261,6 +270,10 @@ func (c *Config) Validate() error {
 	}
 	errs = append(errs, c.validateDB())
 	errs = append(errs, c.validateFirstFactors()...)
+	errs = append(errs, c.Audit.validate()...)
+	errs = append(errs, c.Metrics.validate()...)
+	errs = append(errs, c.Enforce.validate()...)
+	errs = append(errs, c.Notify.validate()...)
 	return errors.Join(errs...)
 }
 

@@ -168,8 +168,10 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 		}
 		return nil, nil, err
 	}
+	store = c.Metrics.wrap(store, &c.Audit)
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
-		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: logEvent(log), FirstFactors: ffs}
+		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: c.Notify.events(log, c.Issuer, logEvent(log)), Audit: c.Audit.start(store, log),
+		FirstFactors: ffs}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -182,8 +184,9 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 		}
 	}
 	svc := mfa.NewService(deps, mfa.Options{
-		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP,
+		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP, Enforce: c.Enforce.rules,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL})
+	c.Audit.coverage = c.Enforce.coverage(svc)
 	return svc, store, nil
 }
 
@@ -300,6 +303,9 @@ func runServe(ctx context.Context, e env) error {
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := c.newLogger(lw)
+	c.Audit.failures = lw
+	c.Notify.on = true
+	defer c.Notify.close()
 	ffs, closeFFs, err := c.firstFactors(log)
 	if err != nil {
 		return err
@@ -313,9 +319,14 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	defer store.Close()
+	defer c.Audit.close()
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {
+		return err
+	}
+	if _, err := c.Metrics.serve(ctx, log); err != nil {
+		ln.Close()
 		return err
 	}
 	base := c.baseURL(ln.Addr().String())
@@ -366,6 +377,9 @@ func runServe(ctx context.Context, e env) error {
 			case <-t.C:
 				if err := svc.Cleanup(ctx); err != nil && ctx.Err() == nil {
 					log.Error("cleanup", "err", err)
+				}
+				if err := c.Audit.prune(ctx, store, time.Now()); err != nil && ctx.Err() == nil {
+					log.Error("audit log: prune", "err", err)
 				}
 			}
 		}

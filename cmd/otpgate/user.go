@@ -58,7 +58,11 @@ func runUser(ctx context.Context, e env) error {
 	fs := newFlagSet("user "+action, userUsage, &c)
 	admin := fs.Bool("admin", false, "add: make the user an administrator")
 	stdinPassword := fs.Bool("password-stdin", false, "add, passwd: read the password from the first line of standard input")
-	var displayName, groupList *string
+	var displayName, groupList, mail *string
+	fs.Func("mail", "add, set: the user's e-mail address, for notifications of changes to the second factor", func(v string) error {
+		mail = &v
+		return nil
+	})
 	fs.Func("display-name", "add, set: the user's display name (sent to protected apps as Remote-Name)", func(v string) error {
 		displayName = &v
 		return nil
@@ -81,16 +85,18 @@ func runUser(ctx context.Context, e env) error {
 	if len(names) != want {
 		return exitError{code: 2, msg: fmt.Sprintf("user %s: want %d user name argument(s), got %d", action, want, len(names))}
 	}
+	ctx = mfa.WithClient(ctx, mfa.Client{Path: mfa.PathCommand})
 	svc, store, err := openService(ctx, &c, c.newLogger(e.stderr))
 	if err != nil {
 		return err
 	}
 	defer store.Close()
+	defer c.Audit.close()
 	if action == "list" {
 		return listUsers(ctx, svc, e.stdout)
 	}
 	name := mfa.NormalizeName(names[0])
-	if (displayName != nil || groupList != nil) && action != "add" && action != "set" {
+	if (displayName != nil || groupList != nil || mail != nil) && action != "add" && action != "set" {
 		return exitError{code: 2, msg: fmt.Sprintf("user %s: --display-name and --groups belong to add and set", action)}
 	}
 	var groups *[]string
@@ -108,6 +114,9 @@ func runUser(ctx context.Context, e env) error {
 		}
 		if groups != nil {
 			nu.Groups = *groups
+		}
+		if mail != nil {
+			nu.Mail = *mail
 		}
 		// Check the profile before asking for a password.
 		if err := mfa.ValidateDisplayName(nu.DisplayName); err != nil {
@@ -131,10 +140,10 @@ func runUser(ctx context.Context, e env) error {
 	}
 	switch action {
 	case "set":
-		if displayName == nil && groups == nil {
+		if displayName == nil && groups == nil && mail == nil {
 			return exitError{code: 2, msg: "user set: give --display-name, --groups or both"}
 		}
-		u, err = svc.SetProfile(ctx, u.ID, mfa.Profile{DisplayName: displayName, Groups: groups})
+		u, err = svc.SetProfile(ctx, u.ID, mfa.Profile{DisplayName: displayName, Groups: groups, Mail: mail})
 		if err != nil {
 			return userError(err)
 		}

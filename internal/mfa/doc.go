@@ -11,8 +11,10 @@
 // A user's second factor is, in this order: a confirmed authenticator in the
 // store; else, when a FileFactor is configured, the user's
 // google-authenticator state file; else none, and the password alone
-// suffices unless the site requires a second factor
-// (Options.RequireSecondFactor, Outcome SetupRequired).
+// suffices unless the site requires a second factor of everyone
+// (Options.RequireSecondFactor) or, from a deadline, of the user's groups
+// (Options.Enforce, enforce.go): then the Outcome is SetupRequired, and
+// before the deadline Result.SetupDaysLeft tells how many days are left.
 //
 // # Throttling and the odds it gives
 //
@@ -28,6 +30,15 @@
 // in 10^6 (a ±1 step window) that is 0.81% a year. TestCodeBudgetOdds runs
 // the schedule for a year at a fixed clock. The owner is told of the wrong
 // codes at the next sign-in (Result.CodeFailures).
+//
+// # Audit log
+//
+// Every sign-in step, code check, enrolment, change to a factor and
+// administrator's action is handed to Deps.Audit as an AuditEntry
+// (audit.go), stamped with the time and the request's Client from the
+// context (WithClient: address, path, actor); AuditLog writes them to the
+// store from one goroutine and drops, counted, rather than make a sign-in
+// wait. No entry holds a password, a code, a secret or a token.
 //
 // The package imports no database driver and no net/http; the stores and the
 // web package import it.

@@ -126,6 +126,14 @@ type Confirmation struct {
 // Confirmation, BadCode (ReasonWrongSetupCode) for a code that does not
 // match, Expired for a setup that expired or does not exist.
 func (s *Service) ConfirmEnrolment(ctx context.Context, u User, id, code string) (Result, Confirmation, error) {
+	res, c, err := s.confirmEnrolment(ctx, u, id, code)
+	if err == nil {
+		s.auditResult(ctx, ActionEnrol, "", res)
+	}
+	return res, c, err
+}
+
+func (s *Service) confirmEnrolment(ctx context.Context, u User, id, code string) (Result, Confirmation, error) {
 	a, err := s.pending(ctx, u.ID, id)
 	if errors.Is(err, ErrNotFound) {
 		return Result{Outcome: Expired, Reason: ReasonSetupExpired, Account: u.Name}, Confirmation{}, nil
@@ -158,7 +166,7 @@ func (s *Service) ConfirmEnrolment(ctx context.Context, u User, id, code string)
 		c.RecoveryCodes = codes
 	}
 	s.notify(ctx, Event{Kind: EventFactorAdded, User: u})
-	return Result{Outcome: OK, User: u, Account: u.Name, SecondFactor: true}, c, nil
+	return Result{Outcome: OK, User: u, Account: u.Name, SecondFactor: true, Drift: c.Drift}, c, nil
 }
 
 // EnrolWithPassword starts a TOTP setup for a client that signs in with
@@ -207,6 +215,14 @@ type EnrolConfirm struct {
 // does not tell which users exist. Unknown setups and wrong codes count on
 // the address's counter, and wait while it does.
 func (s *Service) ConfirmEnrolmentByName(ctx context.Context, ec EnrolConfirm) (Result, Confirmation, error) {
+	res, c, err := s.confirmEnrolmentByName(ctx, ec)
+	if err == nil {
+		s.auditResult(ctx, ActionEnrol, ec.Addr, res)
+	}
+	return res, c, err
+}
+
+func (s *Service) confirmEnrolmentByName(ctx context.Context, ec EnrolConfirm) (Result, Confirmation, error) {
 	now := s.now()
 	var cs []counter
 	if ec.Addr != "" {
@@ -222,7 +238,7 @@ func (s *Service) ConfirmEnrolmentByName(ctx context.Context, ec EnrolConfirm) (
 		u, err := s.store.UserByName(ctx, n)
 		switch {
 		case err == nil && !u.Disabled:
-			if res, c, err = s.ConfirmEnrolment(ctx, u, ec.ID, ec.Code); err != nil {
+			if res, c, err = s.confirmEnrolment(ctx, u, ec.ID, ec.Code); err != nil {
 				return Result{}, Confirmation{}, err
 			}
 		case err == nil:

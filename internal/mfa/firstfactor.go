@@ -107,7 +107,8 @@ func (s *Service) provision(ctx context.Context, id Identity) (User, error) {
 	before := u
 	u.Name, u.ExternalID = name, id.ExternalID
 	follow(&u, id)
-	if u.Name == before.Name && u.ExternalID == before.ExternalID && u.DisplayName == before.DisplayName && slices.Equal(u.Groups, before.Groups) {
+	if u.Name == before.Name && u.ExternalID == before.ExternalID && u.DisplayName == before.DisplayName && slices.Equal(u.Groups, before.Groups) &&
+		u.Mail == before.Mail {
 		return u, nil
 	}
 	err = s.store.UpdateUser(ctx, u)
@@ -118,13 +119,16 @@ func (s *Service) provision(ctx context.Context, id Identity) (User, error) {
 }
 
 // follow copies into u what the source says of the account: its display
-// name (when valid) and its groups (when it says any).
+// name and mail address (when valid) and its groups (when it says any).
 func follow(u *User, id Identity) {
 	if id.DisplayName != "" && ValidateDisplayName(id.DisplayName) == nil {
 		u.DisplayName = id.DisplayName
 	}
 	if id.Groups != nil {
 		u.Groups = sourceGroups(id.Groups)
+	}
+	if id.Mail != "" && ValidateMail(id.Mail) == nil {
+		u.Mail = id.Mail
 	}
 }
 

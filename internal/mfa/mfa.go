@@ -46,6 +46,9 @@ type User struct {
 	// otpgate's own, "ldap", "pam" for an account of the centre's, which
 	// has no PasswordHash and whose record was made at its first sign-in.
 	Source string
+	// Mail is the user's e-mail address, for notifications: from the
+	// source, or set by an administrator; empty means none.
+	Mail string
 	// ExternalID is the account's stable ID at its source (an LDAP
 	// entryUUID), unique per source; empty for local accounts. A renamed
 	// account is found by it, and keeps its second factor.

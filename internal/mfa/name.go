@@ -108,3 +108,22 @@ func ValidateGroup(g string) error {
 	}
 	return nil
 }
+
+// MaxMailLength is the longest e-mail address accepted, in bytes (RFC 5321
+// §4.5.3.1.3 bounds a path to 256 octets with its brackets).
+const MaxMailLength = 254
+
+// ValidateMail checks an e-mail address for notifications: one '@' with
+// text on both sides, printable ASCII without spaces, quotes, brackets or
+// commas, at most MaxMailLength bytes. Empty is valid (no address).
+func ValidateMail(s string) error {
+	if s == "" {
+		return nil
+	}
+	local, domain, ok := strings.Cut(s, "@")
+	if !ok || local == "" || domain == "" || strings.Contains(domain, "@") || len(s) > MaxMailLength ||
+		strings.ContainsFunc(s, func(r rune) bool { return r <= ' ' || r > '~' || strings.ContainsRune(`"<>(),;:\[]`, r) }) {
+		return fmt.Errorf("%w: %q is not an e-mail address (name@domain, no spaces)", ErrInvalid, s)
+	}
+	return nil
+}

@@ -73,12 +73,14 @@ const (
 	ReasonSetupLinkInvalid
 	ReasonNoSecondFactor
 	ReasonSourceGone
+	ReasonSetupRequired
 )
 
 var reasonNames = [...]string{"", "unknown user", "wrong password", "user disabled", "throttled", "too many wrong codes", "malformed code",
 	"wrong code", "code already used", "wrong or used recovery code", "recovery code", "file code",
 	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid",
-	"no second factor", "gone from its source or locked there"}
+	"no second factor", "gone from its source or locked there",
+	"second factor required: set it up first"}
 
 // String names the reason as logged.
 func (r Reason) String() string {
@@ -127,6 +129,14 @@ type Result struct {
 	CodeFailures int
 	// RecoveryLeft is set for OK with a recovery code: how many are left.
 	RecoveryLeft int
+	// SetupDeadline and SetupDaysLeft are set for OK without a second
+	// factor when the site's rules will require one (see Enforcement):
+	// the deadline, and the days left before it, rounded up.
+	SetupDeadline time.Time
+	SetupDaysLeft int
+	// Drift is set for OK with a TOTP code: how many steps the code was
+	// off the server's clock (positive: the phone is ahead).
+	Drift int
 }
 
 // LogReason is the reason as logged: a refusal by the user's file says so,

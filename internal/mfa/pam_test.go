@@ -121,7 +121,7 @@ func TestPAMCheck(t *testing.T) {
 		{name: "malformed code", e: e, user: "alice", a: mfa.PAMAttempt{Code: "12ab"}, want: mfa.BadCode, reason: mfa.ReasonMalformedCode},
 
 		{name: "password: right, no second factor", e: e, pwHost: true, user: "plain", a: pw(pamPassword), want: mfa.NoSecondFactor, reason: mfa.ReasonNoSecondFactor},
-		{name: "password: right, required", e: strict, pwHost: true, user: "plain", a: pw(pamPassword), want: mfa.SetupRequired},
+		{name: "password: right, required", e: strict, pwHost: true, user: "plain", a: pw(pamPassword), want: mfa.SetupRequired, reason: mfa.ReasonSetupRequired},
 		{name: "password: wrong", e: e, pwHost: true, user: "plain", a: pw("wrong password"), want: mfa.BadCredentials, reason: mfa.ReasonWrongPassword},
 		{name: "password: empty is wrong", e: e, pwHost: true, user: "plain", a: pw(""), want: mfa.BadCredentials, reason: mfa.ReasonWrongPassword},
 		{name: "password: unknown user", e: e, pwHost: true, user: "nobody", a: pw(pamPassword), want: mfa.BadCredentials, reason: mfa.ReasonUnknownUser},

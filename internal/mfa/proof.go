@@ -44,6 +44,15 @@ func (s *Service) prove(ctx context.Context, u User, p Proof) (Result, error) {
 // a wrong password, CodeRequired when the code is missing, BadCode,
 // Throttled, or OK.
 func (s *Service) Reauthenticate(ctx context.Context, u User, password, code string) (Result, error) {
+	res, err := s.reauthenticate(ctx, u, password, code)
+	if err == nil {
+		res.Account = u.Name
+		s.auditResult(ctx, ActionReauth, "", res)
+	}
+	return res, err
+}
+
+func (s *Service) reauthenticate(ctx context.Context, u User, password, code string) (Result, error) {
 	now := s.now()
 	rc := []counter{s.reauthCounter(u.ID)}
 	if res, err := s.retypedPassword(ctx, u, password, rc, now); err != nil || res.Outcome != OK {
@@ -103,7 +112,7 @@ func (s *Service) ChangePassword(ctx context.Context, u User, current, password 
 	if res, err := s.retypedPassword(ctx, u, current, rc, now); err != nil || res.Outcome != OK {
 		return res, err
 	}
-	if err := s.SetPassword(ctx, u.ID, password); err != nil {
+	if err := s.setPassword(ctx, u.ID, password); err != nil {
 		return Result{}, err
 	}
 	s.notify(ctx, Event{Kind: EventPasswordChanged, User: u})

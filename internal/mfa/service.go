@@ -24,6 +24,10 @@ type Options struct {
 	// one who gives the right password gets SetupRequired, and must set
 	// one up before anything else.
 	RequireSecondFactor bool
+	// Enforce, if not nil, makes a second factor mandatory for members of
+	// some groups from a deadline (see Enforcement); RequireSecondFactor
+	// overrides it.
+	Enforce *Enforcement
 	// SessionIdle and SessionMax are the idle and absolute session
 	// lifetimes; zero means 1 hour and 12 hours.
 	SessionIdle time.Duration
@@ -38,6 +42,10 @@ type Options struct {
 	// SetupTTL is how long the first administrator's setup link works;
 	// zero means 24 hours.
 	SetupTTL time.Duration
+	// CodeFailureAlert is after how many wrong codes following the right
+	// password the owner is told at once (EventCodeFailures), and again
+	// after each as many more; zero means 3.
+	CodeFailureAlert int
 }
 
 func (o *Options) setDefaults() {
@@ -60,6 +68,9 @@ func (o *Options) setDefaults() {
 	if o.SetupTTL == 0 {
 		o.SetupTTL = 24 * time.Hour
 	}
+	if o.CodeFailureAlert <= 0 {
+		o.CodeFailureAlert = 3
+	}
 }
 
 // Service holds the rules of sign-in, enrolment, recovery codes, sessions
@@ -76,6 +87,8 @@ type Service struct {
 	opts   Options
 	files  FileFactor
 	events func(context.Context, Event)
+	// auditHook hears of every entry of the audit log.
+	auditHook func(context.Context, AuditEntry)
 	// firstFactors are the sources of accounts, in the site's order.
 	firstFactors []FirstFactor
 	// decided is the moving average of a decided password check, in
@@ -104,6 +117,11 @@ type Deps struct {
 	// (for the log, and later the owner's notifications). It must not
 	// block.
 	Events func(context.Context, Event)
+	// Audit, if not nil, hears of every sign-in step, code check,
+	// enrolment, change to a factor and administrator's action, stamped
+	// with the time and the context's Client (see WithClient): the audit
+	// log (AuditLog.Record) and the metrics. It must not block.
+	Audit func(context.Context, AuditEntry)
 }
 
 // NewService returns a Service.
@@ -114,7 +132,7 @@ func NewService(d Deps, opts Options) *Service {
 		ffs = []FirstFactor{LocalPasswords}
 	}
 	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files,
-		events: d.Events, firstFactors: ffs}
+		events: d.Events, auditHook: d.Audit, firstFactors: ffs}
 }
 
 // Options returns the rules in force, defaults filled in.

@@ -71,7 +71,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 		if err != nil {
 			return Session{}, User{}, err
 		}
-		if has {
+		// A session that went on without one before its user's deadline
+		// must set one up once the deadline has come.
+		if has || s.due(u).Required(now) {
 			sess.Level = LevelPassword
 		}
 	}
@@ -87,9 +89,10 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 }
 
 // MaySetUp reports whether a session at LevelPassword of u may reach the
-// TOTP setup pages: when the site requires a second factor and u has none.
+// TOTP setup pages: when the site requires a second factor of u now (see
+// Enforcement) and u has none.
 func (s *Service) MaySetUp(ctx context.Context, u User) (bool, error) {
-	if !s.opts.RequireSecondFactor {
+	if !s.due(u).Required(s.now()) {
 		return false, nil
 	}
 	has, err := s.HasSecondFactor(ctx, u)

@@ -34,6 +34,14 @@ var ErrSetupLink = fmt.Errorf("setup link invalid: %w", ErrNotFound)
 // no hashing. When the counter makes it wait, the Result is Throttled and
 // nothing else happens.
 func (s *Service) CreateFirstAdmin(ctx context.Context, token string, nu NewUser, addr string) (User, Result, error) {
+	u, res, err := s.createFirstAdmin(ctx, token, nu, addr)
+	if err == nil || errors.Is(err, ErrSetupLink) {
+		s.auditResult(ctx, ActionSetup, addr, res)
+	}
+	return u, res, err
+}
+
+func (s *Service) createFirstAdmin(ctx context.Context, token string, nu NewUser, addr string) (User, Result, error) {
 	now := s.now()
 	var cs []counter
 	if addr != "" {

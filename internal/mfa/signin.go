@@ -47,7 +47,17 @@ func typedName(s string) (string, bool) {
 // password and the code are both right, or Throttled: it tells nothing
 // about the password, so the counters need not hold it off, and a user who
 // has both is never kept out by someone who has neither.
+//
+// Every attempt answered is recorded in the audit log (Deps.Audit).
 func (s *Service) Login(ctx context.Context, a LoginAttempt) (Result, error) {
+	res, err := s.login(ctx, a)
+	if err == nil {
+		s.auditResult(ctx, ActionSignIn, a.Addr, res)
+	}
+	return res, err
+}
+
+func (s *Service) login(ctx context.Context, a LoginAttempt) (Result, error) {
 	now := s.now()
 	name, ok := typedName(a.Name)
 	if !ok {
@@ -116,11 +126,11 @@ func (s *Service) afterPassword(ctx context.Context, u User, code string, now ti
 	if err != nil {
 		return Result{}, err
 	}
-	switch {
-	case f == factorNone && s.opts.RequireSecondFactor:
-		return Result{Outcome: SetupRequired, User: u}, nil
+	switch due := s.due(u); {
+	case f == factorNone && due.Required(now):
+		return Result{Outcome: SetupRequired, User: u, Reason: ReasonSetupRequired}, nil
 	case f == factorNone:
-		return Result{Outcome: OK, User: u}, nil
+		return Result{Outcome: OK, User: u, SetupDeadline: due.Deadline, SetupDaysLeft: due.DaysLeft(now)}, nil
 	case code == "":
 		return Result{Outcome: CodeRequired, User: u, FromFile: f == factorFile}, nil
 	}
@@ -130,6 +140,14 @@ func (s *Service) afterPassword(ctx context.Context, u User, code string, now ti
 // SecondFactor checks the code of a user whose password was checked before
 // (the second login page), with the code budget and replay rules of Login.
 func (s *Service) SecondFactor(ctx context.Context, userID int64, code string) (Result, error) {
+	res, err := s.secondFactor(ctx, userID, code)
+	if err == nil {
+		s.auditResult(ctx, ActionSecondFactor, "", res)
+	}
+	return res, err
+}
+
+func (s *Service) secondFactor(ctx context.Context, userID int64, code string) (Result, error) {
 	u, err := s.store.User(ctx, userID)
 	if err != nil {
 		return Result{}, err
@@ -191,8 +209,21 @@ func (s *Service) checkSecondFactor(ctx context.Context, u User, f factor, code 
 		// twice or a typo of the wrong shape is no one's guess.
 		return res, nil
 	}
-	return res, s.fail(ctx, []counter{s.unseenCounter(u.ID)}, now)
+	uc := s.unseenCounter(u.ID)
+	if err := s.fail(ctx, []counter{uc}, now); err != nil {
+		return res, err
+	}
+	// Every CodeFailureAlert wrong codes, the owner hears of them at once
+	// (besides at the next sign-in): the password is probably known.
+	if n, _, err := s.store.ThrottleState(ctx, uc.key, uc.policy, now); err == nil && n > 0 && n%s.opts.CodeFailureAlert == 0 {
+		s.notify(ctx, Event{Kind: EventCodeFailures, User: u, Count: n, Addr: ClientFrom(ctx).Addr})
+	}
+	return res, nil
 }
+
+// RecoveryCodesLow is how few recovery codes left make the owner be told
+// (EventRecoveryCodesLow).
+const RecoveryCodesLow = 3
 
 // checkCode tries code as a TOTP code of each confirmed authenticator, then
 // as a recovery code; an accepted one is used up.
@@ -201,8 +232,11 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 		err := s.store.UseRecoveryCode(ctx, u.ID, s.cipher.RecoveryHash(u.ID, rc), now)
 		switch {
 		case err == nil:
-			s.notify(ctx, Event{Kind: EventRecoveryCodeUsed, User: u})
 			left, err := s.store.RecoveryCodesLeft(ctx, u.ID)
+			s.notify(ctx, Event{Kind: EventRecoveryCodeUsed, User: u, Count: left, Addr: ClientFrom(ctx).Addr})
+			if err == nil && left <= RecoveryCodesLow {
+				s.notify(ctx, Event{Kind: EventRecoveryCodesLow, User: u, Count: left})
+			}
 			return Result{Outcome: OK, User: u, SecondFactor: true, Reason: ReasonRecoveryCode, RecoveryLeft: left}, err
 		case !errors.Is(err, ErrNotFound):
 			return Result{}, err
@@ -240,7 +274,7 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 		if err != nil {
 			return Result{}, err
 		}
-		return Result{Outcome: OK, User: u, SecondFactor: true}, nil
+		return Result{Outcome: OK, User: u, SecondFactor: true, Drift: int(int64(step) - int64(key.Step(now)))}, nil
 	}
 	return Result{Outcome: BadCode, Reason: reason}, nil
 }

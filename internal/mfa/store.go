@@ -20,7 +20,7 @@ type UserStore interface {
 	// Users returns every user, ordered by name.
 	Users(ctx context.Context) ([]User, error)
 	// UpdateUser stores the name, password hash, Admin, Disabled,
-	// DisplayName, Groups, Source and ExternalID of u.ID; a name or external
+	// DisplayName, Groups, Mail, Source and ExternalID of u.ID; a name or external
 	// ID another user has gives ErrConflict.
 	UpdateUser(ctx context.Context, u User) error
 	// DeleteUser removes the user and everything it owns.
@@ -154,6 +154,9 @@ type Store interface {
 	SessionStore
 	ThrottleStore
 	KeyCheckStore
+	AuditStore
+	CoverageStore
+	AdminStore
 	// Close releases the store's resources.
 	Close() error
 }

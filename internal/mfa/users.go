@@ -12,6 +12,8 @@ type NewUser struct {
 	// DisplayName and Groups are optional (see User).
 	DisplayName string
 	Groups      []string
+	// Mail is the e-mail address for notifications (see ValidateMail).
+	Mail string
 }
 
 // CreateUser validates and stores a new user with a hashed password.
@@ -34,6 +36,9 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (User, error) {
 	if err := ValidateDisplayName(nu.DisplayName); err != nil {
 		return User{}, err
 	}
+	if err := ValidateMail(nu.Mail); err != nil {
+		return User{}, err
+	}
 	groups, err := NormalizeGroups(nu.Groups)
 	if err != nil {
 		return User{}, err
@@ -42,7 +47,7 @@ func (s *Service) newUser(ctx context.Context, nu NewUser) (User, error) {
 	if err != nil {
 		return User{}, err
 	}
-	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, DisplayName: nu.DisplayName, Groups: groups, Created: s.now()}, nil
+	return User{Name: name, PasswordHash: hash, Admin: nu.Admin, DisplayName: nu.DisplayName, Groups: groups, Mail: nu.Mail, Created: s.now()}, nil
 }
 
 // User returns the user with that ID, or ErrNotFound.
@@ -57,12 +62,23 @@ func (s *Service) UserByName(ctx context.Context, name string) (User, error) {
 func (s *Service) Users(ctx context.Context) ([]User, error) { return s.store.Users(ctx) }
 
 // DeleteUser removes the user and everything it owns.
-func (s *Service) DeleteUser(ctx context.Context, id int64) error { return s.store.DeleteUser(ctx, id) }
+func (s *Service) DeleteUser(ctx context.Context, id int64) error {
+	u, err := s.store.User(ctx, id)
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteUser(ctx, id); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEntry{User: u.Name, Action: ActionDelete, Result: "ok"})
+	return nil
+}
 
 // Profile is what SetProfile changes; a nil field is left as it is.
 type Profile struct {
 	DisplayName *string
 	Groups      *[]string
+	Mail        *string
 }
 
 // SetProfile changes a user's display name and groups. Sessions stay:
@@ -83,12 +99,36 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 			return User{}, err
 		}
 	}
+	if p.Mail != nil {
+		if err := ValidateMail(*p.Mail); err != nil {
+			return User{}, err
+		}
+		u.Mail = *p.Mail
+	}
 	return u, s.store.UpdateUser(ctx, u)
 }
 
 // SetPassword changes a local user's password and ends all of its
-// sessions; a user of the centre's gets ErrSourcePassword.
+// sessions; a user of the centre's gets ErrSourcePassword. It is an
+// administrator's action, and recorded so.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
+	if err := s.setPassword(ctx, userID, password); err != nil {
+		return err
+	}
+	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionSetPassword, Result: "ok"})
+	return nil
+}
+
+// nameOf is the name of a user, for the audit log; empty when unknown.
+func (s *Service) nameOf(ctx context.Context, userID int64) string {
+	u, err := s.store.User(ctx, userID)
+	if err != nil {
+		return ""
+	}
+	return u.Name
+}
+
+func (s *Service) setPassword(ctx context.Context, userID int64, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
 	}
@@ -118,6 +158,11 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+	action := ActionEnable
+	if disabled {
+		action = ActionDisable
+	}
+	s.audit(ctx, AuditEntry{User: u.Name, Action: action, Result: "ok"})
 	if disabled {
 		return s.store.DeleteUserSessions(ctx, userID)
 	}
@@ -129,6 +174,10 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteAuthenticators(ctx, userID); err != nil {
 		return err
+	}
+	if u, err := s.store.User(ctx, userID); err == nil {
+		s.audit(ctx, AuditEntry{User: u.Name, Action: ActionReset, Result: "ok"})
+		s.notify(ctx, Event{Kind: EventFactorReset, User: u})
 	}
 	return s.store.DeleteUserSessions(ctx, userID)
 }

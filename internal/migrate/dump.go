@@ -26,6 +26,8 @@ type Dump struct {
 	// Hosts are the machines registered for PAM, by the hashes of their
 	// tokens, which keep working after the move.
 	Hosts []mfa.Host
+	// Audit is the audit log, IDs kept.
+	Audit []mfa.AuditEntry
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -53,7 +55,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -61,8 +63,8 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.Checksum)
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -106,6 +108,10 @@ func (d *Dump) Normalize() {
 	for i := range d.Hosts {
 		us(&d.Hosts[i].Created)
 	}
+	for i := range d.Audit {
+		us(&d.Audit[i].Time)
+	}
+	slices.SortFunc(d.Audit, func(a, b mfa.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.RecoveryCodes, func(a, b RecoveryCode) int {
@@ -126,7 +132,7 @@ func (d *Dump) Summary() Summary {
 	json.NewEncoder(h).Encode(d)
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
-		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts),
+		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -13,7 +13,7 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts"}
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
@@ -45,7 +45,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -58,10 +58,10 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 		}
 	}
 	copies := []tableCopy{
-		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names", "source", "external_id"}, len(d.Users),
+		{"users", []string{"id", "name", "password_hash", "admin", "disabled", "created_at", "display_name", "group_names", "source", "external_id", "mail"}, len(d.Users),
 			func(i int) ([]any, error) {
 				u := d.Users[i]
-				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)}, nil
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail}, nil
 			}},
 		{"authenticators", authenticatorColumnList, len(d.Authenticators),
 			func(i int) ([]any, error) { return authenticatorRow(d.Authenticators[i]) }},
@@ -86,6 +86,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 			func(i int) ([]any, error) {
 				h := d.Hosts[i]
 				return []any{h.ID, h.Name, h.TokenHash, h.AllowPassword, h.Created}, nil
+			}},
+		{"audit_log", []string{"id", "at", "user_name", "actor", "addr", "path", "action", "result", "reason", "drift"}, len(d.Audit),
+			func(i int) ([]any, error) {
+				e := d.Audit[i]
+				return []any{e.ID, e.Time, e.User, e.Actor, e.Addr, string(e.Path), e.Action, e.Result, e.Reason, int32(e.Drift)}, nil
 			}},
 	}
 	return copyTables(ctx, tx, "import", copies)
@@ -120,6 +125,9 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 	}
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('hosts', 'id'), max(id)) FROM hosts HAVING count(*) > 0`); err != nil {
 		return dbError(what+": host IDs", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) FROM audit_log HAVING count(*) > 0`); err != nil {
+		return dbError(what+": audit IDs", err)
 	}
 	return nil
 }
@@ -188,9 +196,16 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT `+hostColumns+` FROM hosts`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT `+hostColumns+` FROM hosts`, func(r *sql.Rows) error {
 			h, err := scanHost(r)
 			d.Hosts = append(d.Hosts, h)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+			e, err := scanAudit(r)
+			d.Audit = append(d.Audit, e)
 			return err
 		})
 	})

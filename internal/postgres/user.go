@@ -10,7 +10,7 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id, mail`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -19,7 +19,7 @@ func scanUser(row scanner) (mfa.User, error) {
 	var created sql.NullTime
 	var groups string
 	var external sql.NullString
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external)
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external, &u.Mail)
 	u.ExternalID = external.String
 	if u.Source == mfa.SourceLocal {
 		u.Source = "" // the zero Source means local
@@ -42,9 +42,9 @@ type querier interface {
 }
 
 func createUser(ctx context.Context, q querier, u mfa.User) (mfa.User, error) {
-	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)).Scan(&u.ID)
+	err := q.QueryRowContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id, mail)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10) RETURNING id`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.Created, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail).Scan(&u.ID)
 	if err != nil {
 		return mfa.User{}, dbError(fmt.Sprintf("create user %q", u.Name), err)
 	}
@@ -90,8 +90,8 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 // UpdateUser implements mfa.UserStore.
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
 	res, err := s.db.ExecContext(ctx, `UPDATE users SET name = $1, password_hash = $2, admin = $3, disabled = $4, display_name = $5, group_names = $6,
-		source = $7, external_id = $8 WHERE id = $9`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.ID)
+		source = $7, external_id = $8, mail = $9 WHERE id = $10`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail, u.ID)
 	return affected(res, err, fmt.Sprintf("user %d", u.ID))
 }
 

@@ -98,6 +98,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+			e, err := scanAudit(r)
+			d.Audit = append(d.Audit, e)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -110,7 +117,7 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 // numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -124,9 +131,9 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			n           int
 			row         func(i int) []any
 		}{
-			{"users", `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Users), func(i int) []any {
+			{"users", `INSERT INTO users (` + userColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Users), func(i int) []any {
 				u := d.Users[i]
-				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u)}
+				return []any{u.ID, u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail}
 			}},
 			{"authenticators", insertAuthenticatorSQL, len(d.Authenticators), func(i int) []any {
 				return authenticatorRow(d.Authenticators[i])
@@ -149,6 +156,9 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			{"hosts", `INSERT INTO hosts (` + hostColumns + `) VALUES (?, ?, ?, ?, ?)`, len(d.Hosts), func(i int) []any {
 				h := d.Hosts[i]
 				return []any{h.ID, h.Name, h.TokenHash, h.AllowPassword, toDB(h.Created)}
+			}},
+			{"audit_log", `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Audit), func(i int) []any {
+				return auditRow(d.Audit[i])
 			}},
 		}
 		for _, t := range tables {

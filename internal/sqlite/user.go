@@ -10,7 +10,7 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id`
+const userColumns = `id, name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id, mail`
 
 type scanner interface{ Scan(dest ...any) error }
 
@@ -19,7 +19,7 @@ func scanUser(row scanner) (mfa.User, error) {
 	var created sql.NullInt64
 	var groups string
 	var external sql.NullString
-	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external)
+	err := row.Scan(&u.ID, &u.Name, &u.PasswordHash, &u.Admin, &u.Disabled, &created, &u.DisplayName, &groups, &u.Source, &external, &u.Mail)
 	u.ExternalID = external.String
 	if u.Source == mfa.SourceLocal {
 		u.Source = "" // the zero Source means local
@@ -40,9 +40,9 @@ func (s *Store) CreateUser(ctx context.Context, u mfa.User) (mfa.User, error) {
 }
 
 func createUser(ctx context.Context, tx *sql.Tx, u mfa.User) (mfa.User, error) {
-	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id)
-		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`,
-		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u))
+	res, err := tx.ExecContext(ctx, `INSERT INTO users (name, password_hash, admin, disabled, created_at, display_name, group_names, source, external_id, mail)
+		VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+		u.Name, u.PasswordHash, u.Admin, u.Disabled, toDB(u.Created), u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail)
 	if isUnique(err) {
 		return mfa.User{}, fmt.Errorf("user %q: %w", u.Name, mfa.ErrConflict)
 	}
@@ -93,8 +93,8 @@ func (s *Store) Users(ctx context.Context) ([]mfa.User, error) {
 func (s *Store) UpdateUser(ctx context.Context, u mfa.User) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		res, err := tx.ExecContext(ctx, `UPDATE users SET name = ?, password_hash = ?, admin = ?, disabled = ?, display_name = ?, group_names = ?,
-			source = ?, external_id = ? WHERE id = ?`,
-			u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.ID)
+			source = ?, external_id = ?, mail = ? WHERE id = ?`,
+			u.Name, u.PasswordHash, u.Admin, u.Disabled, u.DisplayName, joinGroups(u.Groups), sourceOf(u), externalOf(u), u.Mail, u.ID)
 		if isUnique(err) {
 			return fmt.Errorf("user %q: %w", u.Name, mfa.ErrConflict)
 		}

@@ -49,6 +49,8 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"ConfirmFirst", testConfirmFirst},
 		{"Hosts", testHosts},
 		{"Export", testExport},
+		{"Audit", testAudit},
+		{"SearchUsers", testSearchUsers},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -798,7 +800,7 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 		t.Fatal(err)
 	}
 	alice := mustUser(t, s, "alice")
-	alice.DisplayName, alice.Groups, alice.Admin = "Alice Ünder", []string{"hpc", "staff"}, true
+	alice.DisplayName, alice.Groups, alice.Admin, alice.Mail = "Alice Ünder", []string{"hpc", "staff"}, true, "alice@example.org"
 	if err := s.UpdateUser(ctx, alice); err != nil {
 		t.Fatal(err)
 	}
@@ -827,8 +829,18 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if err != nil {
 		t.Fatal(err)
 	}
+	audit := mfa.AuditEntry{Time: t0, User: "alice", Addr: "192.0.2.7", Path: mfa.PathPage, Action: mfa.ActionSignIn,
+		Result: "ok", Reason: "clock off by +1 steps", Drift: 1}
+	if err := s.AppendAudit(ctx, []mfa.AuditEntry{audit}); err != nil {
+		t.Fatal(err)
+	}
+	logged, err := s.AuditLog(ctx, mfa.AuditFilter{})
+	if err != nil || len(logged) != 1 {
+		t.Fatalf("AuditLog() = %v, %v, want 1 entry", logged, err)
+	}
 	d := migrate.Dump{
 		Hosts:          []mfa.Host{host},
+		Audit:          logged,
 		Users:          []mfa.User{alice, bob},
 		Authenticators: []mfa.Authenticator{confirmed, pending},
 		RecoveryCodes: []migrate.RecoveryCode{
@@ -1000,5 +1012,129 @@ func testHosts(t *testing.T, s mfa.Store) {
 	wantErr(t, "HostByTokenHash(a removed host's)", err, mfa.ErrNotFound)
 	if _, err := s.CreateHost(ctx, mfa.Host{Name: "web1", TokenHash: hash(4), Created: t0}); err != nil {
 		t.Errorf("CreateHost(web1) after its removal = %v, want nil", err)
+	}
+}
+
+// testAudit appends entries to the audit log and reads them back through
+// every filter, newest first and paged, then prunes by age and by count.
+func testAudit(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	var in []mfa.AuditEntry
+	for i := range 10 {
+		e := mfa.AuditEntry{Time: t0.Add(time.Duration(i) * time.Minute), User: []string{"alice", "bob"}[i%2], Addr: "192.0.2.7",
+			Path: mfa.PathPage, Action: mfa.ActionSignIn, Result: "ok"}
+		if i%3 == 0 {
+			e.Result, e.Reason, e.Path = "credentials_wrong", "wrong password", mfa.PathAPI
+		}
+		if i == 9 {
+			e.Action, e.Actor = mfa.ActionReset, "root"
+		}
+		in = append(in, e)
+	}
+	// Two batches, as the writer sends them.
+	if err := s.AppendAudit(ctx, in[:4]); err != nil {
+		t.Fatalf("AppendAudit() = %v", err)
+	}
+	if err := s.AppendAudit(ctx, in[4:]); err != nil {
+		t.Fatalf("AppendAudit() = %v", err)
+	}
+	all, err := s.AuditLog(ctx, mfa.AuditFilter{})
+	if err != nil {
+		t.Fatalf("AuditLog() = %v", err)
+	}
+	if len(all) != 10 {
+		t.Fatalf("AuditLog() = %d entries, want 10", len(all))
+	}
+	for i, e := range all {
+		want := in[9-i]
+		want.ID = e.ID
+		if diff := cmp.Diff(want, e); diff != "" {
+			t.Errorf("AuditLog()[%d] (-want +got):\n%s", i, diff)
+		}
+		if i > 0 && e.ID >= all[i-1].ID {
+			t.Errorf("AuditLog()[%d].ID = %d, not below the one before (%d): want newest first", i, e.ID, all[i-1].ID)
+		}
+	}
+	tests := []struct {
+		name string
+		f    mfa.AuditFilter
+		want int
+	}{
+		{"user", mfa.AuditFilter{User: "alice"}, 5},
+		{"path", mfa.AuditFilter{Path: mfa.PathAPI}, 4},
+		{"result", mfa.AuditFilter{Result: "ok"}, 6},
+		{"failed", mfa.AuditFilter{Failed: true}, 4},
+		{"action", mfa.AuditFilter{Action: mfa.ActionReset}, 1},
+		{"since", mfa.AuditFilter{Since: t0.Add(5 * time.Minute)}, 5},
+		{"until", mfa.AuditFilter{Until: t0.Add(5 * time.Minute)}, 5},
+		{"user and failed", mfa.AuditFilter{User: "bob", Failed: true}, 2},
+		{"limit", mfa.AuditFilter{Limit: 3}, 3},
+		{"next page", mfa.AuditFilter{Before: all[2].ID, Limit: 100}, 7},
+	}
+	for _, tc := range tests {
+		got, err := s.AuditLog(ctx, tc.f)
+		if err != nil || len(got) != tc.want {
+			t.Errorf("AuditLog(%s) = %d entries, %v, want %d", tc.name, len(got), err, tc.want)
+		}
+	}
+	if err := s.PruneAudit(ctx, t0.Add(2*time.Minute), 0); err != nil {
+		t.Fatalf("PruneAudit(by age) = %v", err)
+	}
+	if got, _ := s.AuditLog(ctx, mfa.AuditFilter{}); len(got) != 8 {
+		t.Errorf("after PruneAudit(by age): %d entries, want 8", len(got))
+	}
+	if err := s.PruneAudit(ctx, t0, 3); err != nil {
+		t.Fatalf("PruneAudit(by count) = %v", err)
+	}
+	got, _ := s.AuditLog(ctx, mfa.AuditFilter{})
+	if len(got) != 3 || got[0].ID != all[0].ID {
+		t.Errorf("after PruneAudit(keep 3): %d entries, newest %v, want the newest 3", len(got), got)
+	}
+}
+
+// testSearchUsers pages through a prefix search by name, with names that
+// hold LIKE's wildcards, and lists a user's sessions newest first.
+func testSearchUsers(t *testing.T, s mfa.Store) {
+	ctx := context.Background()
+	for _, n := range []string{"ann", "anna", "ann_b", "annxb", "anne", "bob", "an", "zoe"} {
+		mustUser(t, s, n)
+	}
+	names := func(us []mfa.User) string {
+		var out []string
+		for _, u := range us {
+			out = append(out, u.Name)
+		}
+		return fmt.Sprint(out)
+	}
+	tests := []struct {
+		prefix, after string
+		limit         int
+		want          string
+	}{
+		{"ann", "", 10, "[ann ann_b anna anne annxb]"},
+		{"ann", "", 2, "[ann ann_b]"},
+		{"ann", "ann_b", 2, "[anna anne]"},
+		{"ann", "anne", 10, "[annxb]"},
+		{"ann_", "", 10, "[ann_b]"},
+		{"", "", 3, "[an ann ann_b]"},
+		{"", "bob", 10, "[zoe]"},
+		{"x", "", 10, "[]"},
+	}
+	for _, tc := range tests {
+		got, err := s.SearchUsers(ctx, tc.prefix, tc.after, tc.limit)
+		if err != nil || names(got) != tc.want {
+			t.Errorf("SearchUsers(%q, %q, %d) = %s, %v, want %s", tc.prefix, tc.after, tc.limit, names(got), err, tc.want)
+		}
+	}
+	bob, _ := s.UserByName(ctx, "bob")
+	for i := range 3 {
+		if err := s.CreateSession(ctx, mfa.Session{TokenHash: bytes.Repeat([]byte{byte(i + 1)}, 32), UserID: bob.ID, Level: mfa.LevelFull,
+			Created: t0.Add(time.Duration(i) * time.Minute), LastSeen: t0.Add(time.Duration(i) * time.Minute)}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess, err := s.UserSessions(ctx, bob.ID)
+	if err != nil || len(sess) != 3 || sess[0].TokenHash[0] != 3 || !sess[0].Created.Equal(t0.Add(2*time.Minute)) {
+		t.Errorf("UserSessions(bob) = %v, %v, want 3, newest first", sess, err)
 	}
 }

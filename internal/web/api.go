@@ -39,8 +39,11 @@ func (s *server) handleAPIVerify() http.Handler {
 		switch res.Outcome {
 		case mfa.OK:
 			status, resp.User, resp.Message, resp.CodeFailures = http.StatusOK, res.User.Name, "Signed in.", res.CodeFailures
+			if res.SetupDaysLeft > 0 {
+				resp.Message += s.setupDueText(res)
+			}
 		case mfa.SetupRequired:
-			resp.Message = "A second factor is required: set up TOTP in Personal settings → Security first."
+			resp.Message = "A second factor is required: set up TOTP in Personal settings → Security first, at " + s.baseURL + setupPath + "."
 		case mfa.BadCredentials:
 			resp.Message = msgBadCredentials
 		case mfa.CodeRequired:

@@ -48,35 +48,43 @@ func (s *server) handleForwardAuth(redirect bool) http.Handler {
 			s.refuse(w, r, http.StatusBadRequest, "malformed forwarded headers: "+terr.Error())
 			return
 		}
-		id, ok, err := s.forwardSession(w, r)
+		id, ok, setup, err := s.forwardSession(w, r)
 		if err != nil {
 			s.serverError(w, r, err)
 			return
 		}
 		if !ok {
+			if setup {
+				s.svc.Audit(r.Context(), mfa.AuditEntry{User: id.name, Addr: s.clientHost(r), Path: mfa.PathForwardAuth,
+					Action: mfa.ActionAccess, Result: mfa.SetupRequired.String(), Reason: mfa.ReasonSetupRequired.String()})
+			}
 			if !redirect {
 				w.WriteHeader(http.StatusUnauthorized)
 				return
 			}
 			loc := s.baseURL + "/login"
+			if setup {
+				// Refused until a second factor is set up: to its page.
+				loc = s.baseURL + setupPath
+			}
 			if terr == nil {
-				loc += "?rd=" + url.QueryEscape(t.url())
+				loc += "?" + map[bool]string{false: "rd", true: "next"}[setup] + "=" + url.QueryEscape(t.url())
 			}
 			h["Location"] = []string{loc}
 			w.WriteHeader(http.StatusFound)
 			return
 		}
 		if terr != nil {
-			s.refuse(w, r, http.StatusForbidden, terr.Error())
+			s.denied(w, r, id.name, terr.Error())
 			return
 		}
 		v := s.rules.Check(access.Request{Host: t.host, Port: t.port, Path: t.path}, mfa.User{Name: id.name, Groups: id.groupList})
 		switch {
 		case !v.Pass:
-			s.refuse(w, r, http.StatusForbidden, v.Reason)
+			s.denied(w, r, id.name, v.Reason)
 			return
 		case v.SecondFactor == access.Required && !id.passedSecondFactor:
-			s.refuse(w, r, http.StatusForbidden, "the "+v.Rule.String()+" requires a second factor, and the user has none")
+			s.denied(w, r, id.name, "the "+v.Rule.String()+" requires a second factor, and the user has none")
 			return
 		}
 		h[headerUser], h[headerName], h[headerGroups] = id.headers[0:1:1], id.headers[1:2:2], id.headers[2:3:3]
@@ -120,17 +128,20 @@ const maxToken = 100
 // forwardSession returns the identity of the request's session when it is
 // full (the second factor passed, or none to pass), from the cache when it
 // can.
-func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identity, bool, error) {
+//
+// setup tells, for a session refused, that its user must set up a second
+// factor first (the site's deadline has come).
+func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (id identity, ok, setup bool, err error) {
 	token, ok := sessionToken(w, r)
 	if !ok {
-		return identity{}, false, nil
+		return identity{}, false, false, nil
 	}
 	var buf [maxToken]byte // on the stack: []byte(token) would allocate
 	key := sha256.Sum256(append(buf[:0], token...))
 	now := s.now()
 	if id, ok := s.cache.get(key, now); ok {
 		setUser(r, id.name)
-		return id, true, nil
+		return id, true, false, nil
 	}
 	// Concurrent checks of one token share one store lookup, so that an
 	// entry's expiry does not send every waiting request to the store at
@@ -142,12 +153,12 @@ func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identit
 		return s.lookupSession(context.WithoutCancel(r.Context()), key, token, now)
 	})
 	if err != nil {
-		return identity{}, false, err
+		return identity{}, false, false, err
 	}
 	res := v.(lookup)
 	if s.cache.generation() != gen {
 		if res, err = s.lookupSession(r.Context(), key, token, now); err != nil {
-			return identity{}, false, err
+			return identity{}, false, false, err
 		}
 	}
 	if res.name != "" {
@@ -156,7 +167,11 @@ func (s *server) forwardSession(w http.ResponseWriter, r *http.Request) (identit
 	if res.reason != "" {
 		setReason(r, res.reason)
 	}
-	return res.id, res.ok, nil
+	if !res.ok {
+		// The name, for the audit log of a refusal.
+		return identity{name: res.name}, false, res.setup, nil
+	}
+	return res.id, true, false, nil
 }
 
 // lookup is the answer of one store lookup for forward-auth.
@@ -165,6 +180,8 @@ type lookup struct {
 	ok bool
 	// name and reason are for the access line.
 	name, reason string
+	// setup: the user must set up a second factor first.
+	setup bool
 }
 
 // lookupSession asks the store about a token and caches a positive answer.
@@ -178,6 +195,11 @@ func (s *server) lookupSession(ctx context.Context, key [sha256.Size]byte, token
 		return lookup{}, err
 	}
 	if !sess.Level.Full() {
+		if may, err := s.svc.MaySetUp(ctx, u); err != nil {
+			return lookup{}, err
+		} else if may {
+			return lookup{name: u.Name, reason: mfa.ReasonSetupRequired.String(), setup: true}, nil
+		}
 		return lookup{name: u.Name, reason: "second factor not passed yet"}, nil
 	}
 	id := newIdentity(u.ID, u.Name, displayHeader(u.DisplayName), u.Groups, sess.Level == mfa.LevelFull)

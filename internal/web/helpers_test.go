@@ -57,6 +57,42 @@ type env struct {
 	// aliceCode gives alice's current code, once forward-auth tests
 	// enrolled her.
 	aliceCode func() string
+	// audit writes the audit log to the store; failures has its failure
+	// lines.
+	audit    *mfa.AuditLog
+	failures *syncBuilder
+}
+
+// syncBuilder is a strings.Builder safe for the server and the test.
+type syncBuilder struct {
+	mu sync.Mutex
+	b  strings.Builder
+}
+
+func (s *syncBuilder) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.Write(p)
+}
+
+func (s *syncBuilder) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.b.String()
+}
+
+// auditLog returns the audit log as written so far, newest first.
+func (e *env) auditLog(f mfa.AuditFilter) []mfa.AuditEntry {
+	e.t.Helper()
+	e.audit.Flush()
+	if f.Limit == 0 {
+		f.Limit = 1 << 20
+	}
+	l, err := e.store.AuditLog(context.Background(), f)
+	if err != nil {
+		e.t.Fatalf("AuditLog() = %v", err)
+	}
+	return l
 }
 
 // testArgon2 keeps password hashing fast in tests.
@@ -73,6 +109,8 @@ type setup struct {
 	logTo io.Writer
 	// logLevel is the least level logged (info when zero).
 	logLevel slog.Level
+	// noAudit runs the server without an audit log (benchmarks' baseline).
+	noAudit bool
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -102,8 +140,15 @@ func newEnv(t testing.TB, s setup) *env {
 	if s.mopts.Window == (otp.Window{}) {
 		s.mopts.Window = otp.Skew(1)
 	}
-	svc := mfa.NewService(mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 256}), Cipher: cipher,
-		Rand: rand.Reader, Now: clk.Now, Files: s.files, FirstFactors: s.firstFactors, Events: events.add}, s.mopts)
+	failures := &syncBuilder{}
+	audit := mfa.NewAuditLog(store, mfa.AuditOptions{Failures: failures}, func(err error) { t.Errorf("audit log: %v", err) })
+	t.Cleanup(audit.Close)
+	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(testArgon2, rand.Reader, mfa.HashLimits{Concurrent: 4, Queue: 256}), Cipher: cipher,
+		Rand: rand.Reader, Now: clk.Now, Files: s.files, FirstFactors: s.firstFactors, Events: events.add, Audit: audit.Record}
+	if s.noAudit {
+		deps.Audit = nil
+	}
+	svc := mfa.NewService(deps, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
 	var lw io.Writer = lockedWriter{&logMu, logs}
@@ -117,7 +162,8 @@ func newEnv(t testing.TB, s setup) *env {
 	}
 	srv := httptest.NewServer(h)
 	t.Cleanup(srv.Close)
-	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, events: events, clock: clk, logs: logs, handler: h}
+	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, events: events, clock: clk, logs: logs, handler: h,
+		audit: audit, failures: failures}
 }
 
 // eventLog keeps the account changes a service reports.

@@ -86,6 +86,13 @@ func (s *server) handleLoginForm() http.Handler {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
+		if ok && c.session.Level == mfa.LevelPassword {
+			// A session that must set up a second factor first goes there.
+			if may, err := s.svc.MaySetUp(r.Context(), c.user); err == nil && may {
+				http.Redirect(w, r, setupURL(next), http.StatusSeeOther)
+				return
+			}
+		}
 		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next})
 	})
 }
@@ -207,6 +214,10 @@ func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result
 		s.showMessage(w, r, http.StatusOK, "Someone may know your password",
 			fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
 				n, map[bool]string{true: " was", false: "s were"}[n == 1]), next)
+		return
+	}
+	if res.SetupDaysLeft > 0 {
+		s.showSetupDue(w, r, res, next)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)

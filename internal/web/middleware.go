@@ -337,6 +337,7 @@ var fieldLimits = map[string]int{
 	// The PAM endpoints': the user as a name (a longer one has no account
 	// here), PAM_SERVICE, PAM_RHOST (a host name at most 255 bytes), PAM_TTY.
 	"user": mfa.MaxNameLength, "service": 64, "rhost": 255, "tty": 64,
+	"display_name": mfa.MaxDisplayNameLength, "mail": mfa.MaxMailLength, "groups": 4096, "admin": 1,
 }
 
 // retryText says how long to wait in words.

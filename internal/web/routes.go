@@ -2,6 +2,8 @@ package web
 
 import (
 	"net/http"
+
+	"github.com/otpgate/otpgate/internal/mfa"
 )
 
 // routes wires every route. Pages sit on their own mux behind
@@ -26,22 +28,30 @@ func (s *server) routes() http.Handler {
 	pages.Handle("POST /settings/security/totp/disable", s.requireFull(s.handleTOTPDisable()))
 	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
 	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))
+	pages.Handle("GET /admin", s.requireAdmin(s.handleAdminUsers()))
+	pages.Handle("GET /admin/audit", s.requireAdmin(s.handleAdminAudit()))
+	pages.Handle("GET /admin/users/{name}", s.requireAdmin(s.handleAdminUser()))
+	pages.Handle("POST /admin/users", s.requireAdmin(s.handleAdminAdd()))
+	for path, action := range map[string]string{"disable": "disable", "enable": "enable", "reset-totp": "reset-totp",
+		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions", "profile": "profile"} {
+		pages.Handle("POST /admin/users/{name}/"+path, s.requireAdmin(s.handleAdminAction(action)))
+	}
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())
 
 	mux := http.NewServeMux()
 	mux.Handle("GET /healthz", s.handleHealth())
-	mux.Handle("POST /api/v1/verify", s.handleAPIVerify())
-	mux.Handle("POST /api/v1/enrol", s.handleAPIEnrol())
-	mux.Handle("POST /api/v1/enrol/confirm", s.handleAPIEnrolConfirm())
+	mux.Handle("POST /api/v1/verify", s.withClient(mfa.PathAPI, s.handleAPIVerify()))
+	mux.Handle("POST /api/v1/enrol", s.withClient(mfa.PathAPI, s.handleAPIEnrol()))
+	mux.Handle("POST /api/v1/enrol/confirm", s.withClient(mfa.PathAPI, s.handleAPIEnrolConfirm()))
 	// Registered hosts' PAM module, with a host token (Bearer); no other
 	// route reads that header.
-	mux.Handle("POST /api/v1/pam/authenticate", s.handlePAMAuthenticate())
-	mux.Handle("POST /api/v1/pam/account", s.handlePAMAccount())
+	mux.Handle("POST /api/v1/pam/authenticate", s.withClient(mfa.PathPAM, s.handlePAMAuthenticate()))
+	mux.Handle("POST /api/v1/pam/account", s.withClient(mfa.PathPAM, s.handlePAMAccount()))
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)
-	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(pages)))
+	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(s.withClient(mfa.PathPage, pages))))
 	// The proxies ask on every request to every protected app: their exact
 	// paths skip the mux's matching.
 	return s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

@@ -86,7 +86,8 @@ type server struct {
 
 // pageNames are the page templates; each is parsed with the layout into a
 // set of its own.
-var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout"}
+var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout", "setup_due",
+	"admin_users", "admin_user", "admin_audit"}
 
 // NewServer returns the handler of every route. It fails when a template
 // does not parse or the base URL is not an absolute http(s) URL.
@@ -120,7 +121,11 @@ func NewServer(log *slog.Logger, svc *mfa.Service, opts Options) (http.Handler, 
 	}
 	s.csp = pageCSP(d)
 	for _, name := range pageNames {
-		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		files := []string{"templates/layout.html", "templates/" + name + ".html"}
+		if strings.HasPrefix(name, "admin_") {
+			files = append(files, "templates/admin_common.html")
+		}
+		t, err := template.New(name).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

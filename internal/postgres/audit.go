@@ -1,0 +1,171 @@
+package postgres
+
+import (
+	"context"
+	"database/sql"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/mfa"
+)
+
+const auditColumns = `id, at, user_name, actor, addr, path, action, result, reason, drift`
+
+// AppendAudit implements mfa.AuditStore.
+func (s *Store) AppendAudit(ctx context.Context, entries []mfa.AuditEntry) error {
+	return s.withTx(ctx, "audit", func(tx *sql.Tx) error {
+		st, err := tx.PrepareContext(ctx, `INSERT INTO audit_log (at, user_name, actor, addr, path, action, result, reason, drift)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9)`)
+		if err != nil {
+			return dbError("audit", err)
+		}
+		defer st.Close()
+		for _, e := range entries {
+			if _, err := st.ExecContext(ctx, auditRow(e)[1:]...); err != nil {
+				return dbError("audit", err)
+			}
+		}
+		return nil
+	})
+}
+
+func auditRow(e mfa.AuditEntry) []any {
+	return []any{e.ID, e.Time, e.User, e.Actor, e.Addr, string(e.Path), e.Action, e.Result, e.Reason, e.Drift}
+}
+
+func scanAudit(r scanner) (mfa.AuditEntry, error) {
+	var e mfa.AuditEntry
+	var at time.Time
+	var path string
+	err := r.Scan(&e.ID, &at, &e.User, &e.Actor, &e.Addr, &path, &e.Action, &e.Result, &e.Reason, &e.Drift)
+	e.Time, e.Path = at.UTC(), mfa.Path(path)
+	return e, err
+}
+
+// failedResults are the results mfa.AuditEntry.Failed counts as refusals.
+const failedResults = `('credentials_wrong', 'code_wrong', 'throttled', 'expired')`
+
+// AuditLog implements mfa.AuditStore.
+func (s *Store) AuditLog(ctx context.Context, f mfa.AuditFilter) ([]mfa.AuditEntry, error) {
+	var where []string
+	var args []any
+	add := func(cond string, v any) {
+		args = append(args, v)
+		where = append(where, strings.Replace(cond, "?", fmt.Sprintf("$%d", len(args)), 1))
+	}
+	if f.User != "" {
+		add("user_name = ?", f.User)
+	}
+	if f.Path != "" {
+		add("path = ?", string(f.Path))
+	}
+	if f.Action != "" {
+		add("action = ?", f.Action)
+	}
+	if f.Result != "" {
+		add("result = ?", f.Result)
+	}
+	if f.Failed {
+		where = append(where, "result IN "+failedResults)
+	}
+	if !f.Since.IsZero() {
+		add("at >= ?", f.Since)
+	}
+	if !f.Until.IsZero() {
+		add("at < ?", f.Until)
+	}
+	if f.Before > 0 {
+		add("id < ?", f.Before)
+	}
+	q := `SELECT ` + auditColumns + ` FROM audit_log`
+	if len(where) > 0 {
+		q += ` WHERE ` + strings.Join(where, " AND ")
+	}
+	limit := f.Limit
+	if limit <= 0 {
+		limit = 100
+	}
+	q += fmt.Sprintf(` ORDER BY id DESC LIMIT %d`, limit)
+	rows, err := s.db.QueryContext(ctx, q, args...)
+	if err != nil {
+		return nil, dbError("audit log", err)
+	}
+	defer rows.Close()
+	var out []mfa.AuditEntry
+	for rows.Next() {
+		e, err := scanAudit(rows)
+		if err != nil {
+			return nil, dbError("audit log", err)
+		}
+		out = append(out, e)
+	}
+	return out, rows.Err()
+}
+
+// PruneAudit implements mfa.AuditStore.
+func (s *Store) PruneAudit(ctx context.Context, before time.Time, keep int) error {
+	return s.withTx(ctx, "prune audit log", func(tx *sql.Tx) error {
+		if _, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE at < $1`, before); err != nil {
+			return dbError("prune audit log", err)
+		}
+		if keep > 0 {
+			if _, err := tx.ExecContext(ctx, `DELETE FROM audit_log WHERE id <= (SELECT id FROM audit_log ORDER BY id DESC LIMIT 1 OFFSET $1)`, keep); err != nil {
+				return dbError("prune audit log", err)
+			}
+		}
+		return nil
+	})
+}
+
+// GroupCoverage implements mfa.CoverageStore.
+func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCoverage, error) {
+	c := mfa.GroupCoverage{Group: group}
+	err := s.db.QueryRowContext(ctx, `SELECT count(*), coalesce(sum(CASE WHEN EXISTS (SELECT 1 FROM authenticators a
+		WHERE a.user_id = u.id AND a.confirmed_at IS NOT NULL) THEN 1 ELSE 0 END), 0)
+		FROM users u WHERE NOT u.disabled AND strpos(',' || u.group_names || ',', ',' || $1 || ',') > 0`, group).Scan(&c.Members, &c.Enrolled)
+	return c, dbError("group coverage", err)
+}
+
+// SearchUsers implements mfa.AdminStore: LIKE 'prefix%' on the name's
+// text_pattern_ops index (migration 0009), pages in byte order.
+func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]mfa.User, error) {
+	pattern := strings.NewReplacer(`\`, `\\`, `%`, `\%`, `_`, `\_`).Replace(prefix) + "%"
+	rows, err := s.db.QueryContext(ctx, `SELECT `+userColumns+` FROM users WHERE name LIKE $1 AND name ~>~ $2
+		ORDER BY name USING ~<~ LIMIT $3`, pattern, after, limit)
+	if err != nil {
+		return nil, dbError("search users", err)
+	}
+	defer rows.Close()
+	var out []mfa.User
+	for rows.Next() {
+		u, err := scanUser(rows)
+		if err != nil {
+			return nil, dbError("search users", err)
+		}
+		out = append(out, u)
+	}
+	return out, dbError("search users", rows.Err())
+}
+
+// UserSessions implements mfa.AdminStore.
+func (s *Store) UserSessions(ctx context.Context, userID int64) ([]mfa.Session, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT token_hash, user_id, level, created_at, last_seen_at FROM sessions
+		WHERE user_id = $1 ORDER BY created_at DESC`, userID)
+	if err != nil {
+		return nil, dbError("user sessions", err)
+	}
+	defer rows.Close()
+	var out []mfa.Session
+	for rows.Next() {
+		var x mfa.Session
+		var level int
+		var created, seen sql.NullTime
+		if err := rows.Scan(&x.TokenHash, &x.UserID, &level, &created, &seen); err != nil {
+			return nil, dbError("user sessions", err)
+		}
+		x.Level, x.Created, x.LastSeen = mfa.Level(level), fromDB(created), fromDB(seen)
+		out = append(out, x)
+	}
+	return out, dbError("user sessions", rows.Err())
+}

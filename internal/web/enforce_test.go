@@ -1,0 +1,161 @@
+package web_test
+
+import (
+	"context"
+	"encoding/json"
+	"net/http"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/otpgate/otpgate/internal/access"
+	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/web"
+)
+
+// enforceEnv is a server whose rules require a second factor of hpc and
+// staff from 2027-01-15 (guests excluded), whose forward-auth lets users
+// without one through (so that only the deadline refuses them), with
+// hana (hpc), noor (physics: no rule) and gus (hpc, guests: excluded).
+func enforceEnv(t *testing.T) *env {
+	t.Helper()
+	rules, err := mfa.ParseEnforcement("enforce.conf", strings.NewReader(
+		"second factor required for groups hpc, staff from 2027-01-15 except groups guests\n"), time.UTC)
+	if err != nil {
+		t.Fatal(err)
+	}
+	fa, err := access.Parse("rules", strings.NewReader("host * users * second-factor optional"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	proxies, err := web.ParseTrustedProxies("127.0.0.1/32")
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newEnv(t, setup{opts: web.Options{Rules: fa, BaseURL: "http://127.0.0.1", TrustedProxies: proxies},
+		mopts: mfa.Options{Enforce: rules, SessionIdle: 48 * time.Hour, SessionMax: 72 * time.Hour}})
+	for name, groups := range map[string][]string{"hana": {"hpc"}, "noor": {"physics"}, "gus": {"hpc", "guests"}} {
+		u := e.addUser(name)
+		if _, err := e.svc.SetProfile(context.Background(), u.ID, mfa.Profile{Groups: &groups}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	return e
+}
+
+// setClock sets the env's clock.
+func (e *env) setClock(t time.Time) {
+	e.clock.mu.Lock()
+	e.clock.t = t
+	e.clock.mu.Unlock()
+}
+
+// forward asks forward-auth about an app's page with c's session.
+func (e *env) forward(c *http.Client, endpoint string) resp {
+	e.t.Helper()
+	req, _ := http.NewRequest("GET", e.srv.URL+endpoint, nil)
+	req.Header.Set("X-Original-URL", "http://127.0.0.1/app/")
+	return e.do(c, req)
+}
+
+// TestEnforcementPaths signs in a member, a non-member and an excluded
+// member on every path (the pages, the JSON API, forward-auth) at a fixed
+// clock two days before the deadline and after it.
+func TestEnforcementPaths(t *testing.T) {
+	before := time.Date(2027, 1, 13, 9, 0, 0, 0, time.UTC)
+	after := time.Date(2027, 1, 15, 8, 0, 0, 0, time.UTC)
+	type want struct {
+		page     string // where the sign-in page leads: "due", or the redirect
+		api      string // the API's outcome
+		apiDue   bool   // the API's message tells of the deadline
+		nginx    int    // /auth/nginx with the session
+		redirect string // /auth/redirect's Location prefix, "" for 200
+	}
+	tests := []struct {
+		user         string
+		before, afte want
+	}{
+		{"hana", want{"due", "ok", true, 200, ""}, want{"/settings/security", "setup_required", false, 401, "http://127.0.0.1/settings/security?next="}},
+		{"noor", want{"/settings", "ok", false, 200, ""}, want{"/settings", "ok", false, 200, ""}},
+		{"gus", want{"/settings", "ok", false, 200, ""}, want{"/settings", "ok", false, 200, ""}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.user, func(t *testing.T) {
+			e := enforceEnv(t)
+			check := func(when string, w want, at time.Time) *http.Client {
+				e.setClock(at)
+				c := e.client()
+				r := e.post(c, "/login", map[string][]string{"username": {tc.user}, "password": {testPassword}})
+				switch {
+				case w.page == "due":
+					if r.status != 200 || !strings.Contains(r.body, "from 2027-01-15: 2 days left") || !strings.Contains(r.body, `href="/settings/security?next=%2Fsettings"`) ||
+						!strings.Contains(r.body, `id="skip" href="/settings"`) {
+						t.Errorf("%s: sign-in page = %d, want the deadline told with a setup link and a skip link\n%s", when, r.status, r.body)
+					}
+				case r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, w.page):
+					t.Errorf("%s: sign-in page = %d to %q, want 303 to %s", when, r.status, r.location, w.page)
+				}
+				status, v := e.verifyFrom("192.0.2.1", tc.user, testPassword, "")
+				if v.Outcome != w.api {
+					t.Errorf("%s: API = %d %+v, want %s", when, status, v, w.api)
+				}
+				if got := strings.Contains(v.Message, "days left"); got != w.apiDue {
+					t.Errorf("%s: API message %q tells of the deadline: %v, want %v", when, v.Message, got, w.apiDue)
+				}
+				if w.api == "setup_required" && !strings.Contains(v.Message, "/settings/security") {
+					t.Errorf("%s: API message %q does not point to the setup page", when, v.Message)
+				}
+				return c
+			}
+			forward := func(when string, c *http.Client, w want) {
+				if r := e.forward(c, "/auth/nginx"); r.status != w.nginx {
+					t.Errorf("%s: /auth/nginx = %d, want %d", when, r.status, w.nginx)
+				}
+				r := e.forward(c, "/auth/redirect")
+				if w.redirect == "" && r.status != 200 || w.redirect != "" && (r.status != http.StatusFound || !strings.HasPrefix(r.location, w.redirect)) {
+					t.Errorf("%s: /auth/redirect = %d %q, want %q", when, r.status, r.location, w.redirect)
+				}
+			}
+			c := check("before", tc.before, before)
+			forward("before", c, tc.before)
+			// The session signed in before the deadline goes on after it.
+			e.setClock(after)
+			forward("after, the session of before", c, tc.afte)
+			c = check("after", tc.afte, after)
+			if tc.afte.page == "/settings/security" {
+				// The setup page is open to the session, and nothing else.
+				if r := e.get(c, "/settings/security"); r.status != 200 {
+					t.Errorf("after: the setup page = %d, want 200", r.status)
+				}
+				if r := e.get(c, "/settings"); r.status != http.StatusSeeOther {
+					t.Errorf("after: /settings = %d, want 303 (not signed in)", r.status)
+				}
+				if r := e.get(c, "/login"); r.status != http.StatusSeeOther || !strings.HasPrefix(r.location, "/settings/security") {
+					t.Errorf("after: /login = %d %q, want 303 to the setup page", r.status, r.location)
+				}
+				e.enroll(c)
+				if r := e.get(c, "/settings"); r.status != 200 {
+					t.Errorf("after setting up: /settings = %d, want 200", r.status)
+				}
+			}
+		})
+	}
+}
+
+// TestEnforcementCoverage counts each enforced group's members with a
+// second factor.
+func TestEnforcementCoverage(t *testing.T) {
+	e := enforceEnv(t)
+	c := e.client()
+	e.post(c, "/login", map[string][]string{"username": {"gus"}, "password": {testPassword}})
+	e.enroll(c)
+	got, err := e.svc.Coverage(context.Background(), []string{"hpc", "physics", "staff"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	b, _ := json.Marshal(got)
+	want := `[{"Group":"hpc","Members":2,"Enrolled":1},{"Group":"physics","Members":1,"Enrolled":0},{"Group":"staff","Members":0,"Enrolled":0}]`
+	if string(b) != want {
+		t.Errorf("Coverage() = %s, want %s", b, want)
+	}
+}
