@@ -96,11 +96,12 @@ func pamName(s string) (string, bool) {
 }
 
 // noSecondFactor completes res for a user without a second factor (or
-// none at all): NoSecondFactor, or SetupRequired when the site requires
-// one.
+// an unknown one, res.User zero): NoSecondFactor, or SetupRequired when
+// the site requires one of that user now (RequireSecondFactor, or an
+// enforcement rule of the user's groups whose deadline has passed).
 func (s *Service) noSecondFactor(res Result) Result {
 	res.Outcome = NoSecondFactor
-	if s.opts.RequireSecondFactor {
+	if s.due(res.User).Required(s.now()) {
 		res.Outcome = SetupRequired
 	}
 	return res

@@ -159,3 +159,31 @@ func TestEnforcementCoverage(t *testing.T) {
 		t.Errorf("Coverage() = %s, want %s", b, want)
 	}
 }
+
+// TestEnforcementPAM: over PAM, a member of an enforced group without a
+// second factor passes (no second factor, so `optional` lets her in)
+// before the deadline and is denied, told to set one up, after it; a
+// non-member and an excluded member pass both times.
+func TestEnforcementPAM(t *testing.T) {
+	e := enforceEnv(t)
+	token := e.addHost("login1", false)
+	for _, tc := range []struct {
+		at   time.Time
+		user string
+		want string
+	}{
+		{time.Date(2027, 1, 13, 9, 0, 0, 0, time.UTC), "hana", "no_second_factor"},
+		{time.Date(2027, 1, 13, 9, 0, 0, 0, time.UTC), "noor", "no_second_factor"},
+		{time.Date(2027, 1, 16, 9, 0, 0, 0, time.UTC), "hana", "denied"},
+		{time.Date(2027, 1, 16, 9, 0, 0, 0, time.UTC), "noor", "no_second_factor"},
+		{time.Date(2027, 1, 16, 9, 0, 0, 0, time.UTC), "gus", "no_second_factor"},
+	} {
+		e.setClock(tc.at)
+		r := e.pam(pamAuth, token, pamBody(tc.user, ""))
+		var v struct{ Result, Message string }
+		json.Unmarshal([]byte(r.body), &v)
+		if v.Result != tc.want || (tc.want == "denied" && !strings.Contains(v.Message, "set up TOTP")) {
+			t.Errorf("PAM for %s on %s = %d %s, want %s", tc.user, tc.at.Format(time.DateOnly), r.status, r.body, tc.want)
+		}
+	}
+}
