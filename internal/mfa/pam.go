@@ -49,12 +49,25 @@ var ErrHostNoPassword = fmt.Errorf("%w: this host may not have passwords checked
 // factor gives NoSecondFactor. Only stores' and sources' failures are
 // returned as errors, and ErrHostNoPassword.
 func (s *Service) PAMCheck(ctx context.Context, h Host, a PAMAttempt) (Result, error) {
+	// The user's address is the module's PAM_RHOST, not the host's.
+	c := ClientFrom(ctx)
+	c.Addr, c.Path = a.RHost, PathPAM
+	ctx = WithClient(ctx, c)
 	if a.CheckPassword {
 		if !h.AllowPassword {
 			return Result{}, ErrHostNoPassword
 		}
 		return s.pamWithPassword(ctx, a)
 	}
+	res, err := s.pamCode(ctx, a)
+	if err == nil {
+		s.auditResult(ctx, ActionSecondFactor, a.RHost, res)
+	}
+	return res, err
+}
+
+// pamCode is PAMCheck for a host whose stack checked the password.
+func (s *Service) pamCode(ctx context.Context, a PAMAttempt) (Result, error) {
 	name, ok := pamName(a.Name)
 	if !ok {
 		return Result{Outcome: BadCredentials, Reason: ReasonUnknownUser}, nil

@@ -186,4 +186,10 @@ func TestEnforcementPAM(t *testing.T) {
 			t.Errorf("PAM for %s on %s = %d %s, want %s", tc.user, tc.at.Format(time.DateOnly), r.status, r.body, tc.want)
 		}
 	}
+	// Each check is in the audit log, on the pam path, with the address
+	// the module passed.
+	l := e.auditLog(mfa.AuditFilter{User: "hana", Path: mfa.PathPAM})
+	if len(l) != 2 || l[0].Result != "setup_required" || l[0].Addr != "203.0.113.5" {
+		t.Errorf("audit log of hana's PAM checks = %+v, want 2, the last setup_required from 203.0.113.5", l)
+	}
 }
