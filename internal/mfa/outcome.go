@@ -66,11 +66,15 @@ const (
 	ReasonWrongSetupCode
 	ReasonSetupExpired
 	ReasonSetupLinkInvalid
+	// ReasonClockOff: the code would match with the phone's clock off
+	// by Result.ClockOff, more than the window allows.
+	ReasonClockOff
 )
 
 var reasonNames = [...]string{"", "unknown user", "wrong password", "user disabled", "throttled", "too many wrong codes", "malformed code",
 	"wrong code", "code already used", "wrong or used recovery code", "recovery code", "file code",
-	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid"}
+	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid",
+	"clock off"}
 
 // String names the reason as logged.
 func (r Reason) String() string {
@@ -119,6 +123,13 @@ type Result struct {
 	CodeFailures int
 	// RecoveryLeft is set for OK with a recovery code: how many are left.
 	RecoveryLeft int
+	// Digits is set for BadCode of the store's authenticators: how many
+	// digits the user's (first) authenticator shows, for "Enter the 6
+	// digits your app shows".
+	Digits int
+	// ClockOff is set for ReasonClockOff: how far ahead (positive) or
+	// behind the phone's clock seems to be.
+	ClockOff time.Duration
 }
 
 // LogReason is the reason as logged: a refusal by the user's file says so,

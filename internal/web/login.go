@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
@@ -15,32 +16,80 @@ import (
 // from a wrong password or a disabled account.
 const (
 	msgBadCredentials = "Wrong username or password."
-	msgBadCode        = "The verification code is wrong or was already used. Wait for the next code and try again."
+	msgBadCode        = "That code is wrong. Check that you use the entry for this site in your app, and enter the code it shows now."
 	msgCodeReused     = "This code was just used. Wait for the next one and enter it."
+	msgRecoveryWrong  = "That recovery code is wrong or was already used: each one works once. Check it, or use another of your codes."
+	msgFileUnusable   = "Your code could not be checked against your google-authenticator file. Try again; if this goes on, ask your administrator."
+	msgFileRateLimit  = "Your google-authenticator file allows only a few codes in a short time (its RATE_LIMIT line), so this code was not checked. Try again in "
 	msgThrottled      = "Too many failed attempts. Try again in "
+	msgTooManyCodes   = "Too many wrong codes. Try again in "
 	// msgThrottledLogin says what a user who has both factors can do while
 	// the password counters wait (see mfa.Service.Login).
 	msgThrottledLogin = "Too many failed sign-ins for this account or from your network. Enter your password and your verification code together, or try again in "
 )
 
 // throttledMessage is what a page says of a Throttled sign-in: the code
-// budget's wait once the password was right, else what a user who has
-// both factors can do while the password counters wait.
+// budget's wait, or the user's file's rate limit, once the password was
+// right, else what a user who has both factors can do while the password
+// counters wait.
 func throttledMessage(res mfa.Result) string {
-	if res.Reason == mfa.ReasonTooManyCodes || res.Reason == mfa.ReasonFileRateLimited {
-		return msgThrottled + retryText(res.RetryAfter) + "."
+	switch res.Reason {
+	case mfa.ReasonTooManyCodes:
+		return msgTooManyCodes + retryText(res.RetryAfter) + "."
+	case mfa.ReasonFileRateLimited:
+		return msgFileRateLimit + retryText(res.RetryAfter) + "."
 	}
 	return msgThrottledLogin + retryText(res.RetryAfter) + "."
 }
 
-// codeMessage is what a page says of a refused code: the code's reuse is
-// told apart (the user typed the right code, and waits for the next one),
-// the rest is one message.
+// codeMessage is what a page says of a refused code, told only to a user
+// who gave the right password: malformed, wrong, already used, a wrong or
+// used recovery code, a phone whose clock is off.
 func codeMessage(res mfa.Result) string {
-	if res.Reason == mfa.ReasonCodeReused {
+	switch res.Reason {
+	case mfa.ReasonCodeReused:
 		return msgCodeReused
+	case mfa.ReasonMalformedCode:
+		if res.FromFile {
+			return "Enter the 6 digits your app shows (or one of your 8-digit scratch codes)."
+		}
+		return fmt.Sprintf("Enter the %d digits your app shows, or use a recovery code.", digitsOr6(res.Digits))
+	case mfa.ReasonWrongRecoveryCode:
+		return msgRecoveryWrong
+	case mfa.ReasonClockOff:
+		return clockOffText(res.ClockOff)
+	case mfa.ReasonFile:
+		if res.File == mfa.FileSkewed {
+			return "That code does not match the current time. Set your phone to take its time from the network, then enter the code it shows."
+		}
+		if res.File == mfa.FileUnusable {
+			return msgFileUnusable
+		}
 	}
 	return msgBadCode
+}
+
+// digitsOr6 is the digits of a code, 6 when unknown.
+func digitsOr6(n int) int {
+	if n == 0 {
+		return 6
+	}
+	return n
+}
+
+// clockOffText tells a user whose code matched another time how far off
+// the phone's clock seems to be.
+func clockOffText(off time.Duration) string {
+	dir := "ahead"
+	if off < 0 {
+		dir, off = "behind", -off
+	}
+	amount := fmt.Sprintf("%d seconds", int(off/time.Second))
+	if off >= 2*time.Minute {
+		amount = fmt.Sprintf("%d minutes", int(off.Round(time.Minute)/time.Minute))
+	}
+	return "That code is not the current one: your phone's clock seems to be about " + amount + " " + dir +
+		". Set your phone to take its time from the network, then enter the code it shows."
 }
 
 func (s *server) handleHome() http.Handler {
@@ -167,9 +216,14 @@ func (s *server) handleLoginSubmit() http.Handler {
 			data.Error = msgBadCredentials
 			s.render(w, r, http.StatusUnauthorized, "login", data)
 		case mfa.BadCode:
-			data.Error = codeMessage(res)
-			data.Tried++
-			s.render(w, r, http.StatusUnauthorized, "login", data)
+			// The password was right: go on to the code prompt with the
+			// message, instead of asking for the password again.
+			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			s.render(w, r, http.StatusUnauthorized, "login_totp", secondStepPage{page: page{Title: "Verification code"},
+				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1})
 		case mfa.SetupRequired:
 			s.setupFirst(w, r, res, next)
 		case mfa.CodeRequired:

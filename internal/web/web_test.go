@@ -156,7 +156,7 @@ func TestTOTPEnrolmentAndLogins(t *testing.T) {
 		t.Errorf("second step page:\n%s", r.body)
 	}
 	r = e.post(b, "/login/totp", url.Values{"code": {"000000"}, "next": {"/settings"}})
-	if r.status != 401 || !strings.Contains(r.body, "wrong or was already used") {
+	if r.status != 401 || !strings.Contains(r.body, "That code is wrong.") {
 		t.Errorf("second step with a wrong code = %d", r.status)
 	}
 	code := key.TOTP(e.clock.Now())
