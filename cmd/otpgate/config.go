@@ -80,7 +80,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.IntVar(&c.TOTPSkew, "totp-skew", 1, "TOTP `steps` accepted before and after the current one (clock drift)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
-	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
+	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 7*24*time.Hour, "an unconfirmed TOTP setup (shown again with the same key until confirmed or cancelled) expires after this `duration`")
 	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
 	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
 	throttleFlags(fs, "code", "wrong codes after the right password, per user (never reset by a success)", &c.Throttles.Code, mfa.DefaultThrottles.Code)

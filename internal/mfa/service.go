@@ -31,8 +31,8 @@ type Options struct {
 	// session may make lasting changes (add or remove a second factor, new
 	// recovery codes) without checking them again; zero means 5 minutes.
 	FreshFor time.Duration
-	// EnrolmentTTL is how long an unconfirmed TOTP setup stays usable;
-	// zero means 15 minutes.
+	// EnrolmentTTL is how long an unconfirmed TOTP setup stays usable
+	// (and is shown again with the same key); zero means 7 days.
 	EnrolmentTTL time.Duration
 	// SetupTTL is how long the first administrator's setup link works;
 	// zero means 24 hours.
@@ -54,7 +54,7 @@ func (o *Options) setDefaults() {
 		o.FreshFor = 5 * time.Minute
 	}
 	if o.EnrolmentTTL == 0 {
-		o.EnrolmentTTL = 15 * time.Minute
+		o.EnrolmentTTL = 7 * 24 * time.Hour
 	}
 	if o.SetupTTL == 0 {
 		o.SetupTTL = 24 * time.Hour

@@ -23,6 +23,7 @@ func (s *server) routes() http.Handler {
 	pages.Handle("GET /settings/security", s.requireSetup(s.handleSecurity()))
 	pages.Handle("POST /settings/security/totp", s.requireSetup(s.handleTOTPBegin()))
 	pages.Handle("POST /settings/security/totp/confirm", s.requireSetup(s.handleTOTPConfirm()))
+	pages.Handle("POST /settings/security/totp/cancel", s.requireSetup(s.handleTOTPCancel()))
 	pages.Handle("POST /settings/security/totp/disable", s.requireFull(s.handleTOTPDisable()))
 	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
 	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"html/template"
 	"net/http"
+	"net/url"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -35,6 +36,9 @@ type securityPage struct {
 	// HasFactor that the user has a second factor to type then.
 	Fresh     bool
 	HasFactor bool
+	// Pending tells that a setup was started and neither confirmed nor
+	// cancelled: the button continues it, with the same key.
+	Pending bool
 }
 
 // proofFields are the fields of one form that asks for mfa.Proof.
@@ -81,6 +85,7 @@ var notices = map[string]string{
 	"recovery": "Your recovery codes were renewed.",
 	"password": "Your password was changed. Your other sessions have ended.",
 	"disabled": "TOTP is disabled. Sign-in now asks for your password only.",
+	"cancelled": "The TOTP setup was cancelled. If you added its entry to your app, delete it there: it will not work. The next setup shows a new key.",
 }
 
 func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
@@ -95,6 +100,9 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 		return p, err
 	}
 	if p.HasFactor, err = s.svc.HasSecondFactor(r.Context(), c.user); err != nil {
+		return p, err
+	}
+	if _, p.Pending, err = s.svc.PendingSetup(r.Context(), c.user.ID); err != nil {
 		return p, err
 	}
 	p.Fresh = s.svc.Fresh(c.session)
@@ -135,6 +143,8 @@ type setupTOTPPage struct {
 	Account string
 	Issuer  string
 	Next    string
+	// Resumed tells that this setup was started earlier: same key.
+	Resumed bool
 }
 
 func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrolment, msg string) {
@@ -148,7 +158,8 @@ func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int,
 		return
 	}
 	s.render(w, r, status, "totp_setup", setupTOTPPage{page: page{Title: "Set up TOTP", User: &c.user}, Error: msg,
-		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer, Next: next})
+		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer, Next: next,
+		Resumed: e.Resumed})
 }
 
 // groups splits a key into groups of 4 for typing by hand.
@@ -179,6 +190,25 @@ func (s *server) handleTOTPBegin() http.Handler {
 			return
 		}
 		s.renderSetup(w, r, http.StatusOK, c, e, "")
+	})
+}
+
+func (s *server) handleTOTPCancel() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		if err := s.svc.CancelEnrolment(r.Context(), c.user, r.PostForm.Get("id")); err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		to := "/settings/security?done=cancelled"
+		if next := s.checkRedirect(r, r.PostForm.Get("next"), ""); next != "" {
+			to += "&next=" + url.QueryEscape(next)
+		}
+		http.Redirect(w, r, to, http.StatusSeeOther)
 	})
 }
 
