@@ -81,10 +81,10 @@ func (s *server) proofFailed(w http.ResponseWriter, r *http.Request, res mfa.Res
 
 // notices are the messages a redirect to the security page may ask for.
 var notices = map[string]string{
-	"admin":    "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
-	"recovery": "Your recovery codes were renewed.",
-	"password": "Your password was changed. Your other sessions have ended.",
-	"disabled": "TOTP is disabled. Sign-in now asks for your password only.",
+	"admin":     "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
+	"recovery":  "Your recovery codes were renewed.",
+	"password":  "Your password was changed. Your other sessions have ended.",
+	"disabled":  "TOTP is disabled. Sign-in now asks for your password only.",
 	"cancelled": "The TOTP setup was cancelled. If you added its entry to your app, delete it there: it will not work. The next setup shows a new key.",
 }
 
