@@ -257,13 +257,37 @@ func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result
 	}
 	// The wrong codes this browser typed on its way here were the user's
 	// own typos; the others were someone else's, who knows the password.
+	var msgs []string
+	title := ""
 	if n := res.CodeFailures - tried(r); n > 0 {
-		s.showMessage(w, r, http.StatusOK, "Someone may know your password",
-			fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
-				n, map[bool]string{true: " was", false: "s were"}[n == 1]), next)
+		title = "Someone may know your password"
+		msgs = append(msgs, fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
+			n, map[bool]string{true: " was", false: "s were"}[n == 1]))
+	}
+	if res.Reason == mfa.ReasonRecoveryCode {
+		if title == "" {
+			title = "Recovery code used"
+		}
+		msgs = append(msgs, recoveryLeftText(res.RecoveryLeft))
+	}
+	if len(msgs) > 0 {
+		s.showMessage(w, r, http.StatusOK, title, strings.Join(msgs, " "), next)
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// recoveryLeftText says how many recovery codes are left after one was
+// used, and warns when three or fewer remain.
+func recoveryLeftText(n int) string {
+	left := fmt.Sprintf("You used a recovery code: %d recovery code%s left.", n, map[bool]string{true: " is", false: "s are"}[n == 1])
+	switch {
+	case n == 0:
+		return left + " You have none left: generate new ones now in Personal settings → Security, and set up your authenticator app again if you lost it."
+	case n <= 3:
+		return left + " That is few: generate new ones in Personal settings → Security."
+	}
+	return left
 }
 
 // tried is how many wrong codes the sign-in forms of this request's
@@ -288,7 +312,7 @@ func (s *server) setupFirst(w http.ResponseWriter, r *http.Request, res mfa.Resu
 	http.Redirect(w, r, "/settings/security?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// secondStepPage is the data of login_totp.html.
+// secondStepPage is the data of login_totp.html and login_recovery.html.
 type secondStepPage struct {
 	page
 	Error  string
@@ -296,6 +320,8 @@ type secondStepPage struct {
 	Issuer string
 	// Tried counts the wrong codes this form saw (see tried).
 	Tried int
+	// Digits is how many digits the user's app shows.
+	Digits int
 }
 
 // pendingSession returns the request's session when it waits for a code.
@@ -313,17 +339,36 @@ func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current
 }
 
 func (s *server) handleSecondStepForm() http.Handler {
+	return s.secondStepForm("login_totp", "Verification code")
+}
+
+func (s *server) handleRecoveryForm() http.Handler {
+	return s.secondStepForm("login_recovery", "Use a recovery code")
+}
+
+func (s *server) secondStepForm(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if _, ok := s.pendingSession(w, r); !ok {
 			return
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("tried"))
-		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
+		s.render(w, r, http.StatusOK, name, secondStepPage{page: page{Title: title},
 			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100)})
 	})
 }
 
 func (s *server) handleSecondStepSubmit() http.Handler {
+	return s.secondStepSubmit("login_totp", "Verification code")
+}
+
+// handleRecoverySubmit takes a recovery code at the second step: the same
+// check as a code (mfa.Service.SecondFactor), from a text field that
+// phones open with letters.
+func (s *server) handleRecoverySubmit() http.Handler {
+	return s.secondStepSubmit("login_recovery", "Use a recovery code")
+}
+
+func (s *server) secondStepSubmit(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
@@ -340,18 +385,21 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
+		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
 		switch res.Outcome {
 		case mfa.OK:
 			s.signedIn(w, r, res, next)
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)
 			retryAfter(w, res.RetryAfter)
-			s.render(w, r, http.StatusTooManyRequests, "login_totp", data)
+			s.render(w, r, http.StatusTooManyRequests, name, data)
 		case mfa.BadCode:
 			data.Error = codeMessage(res)
+			if name == "login_recovery" && res.Reason != mfa.ReasonCodeReused {
+				data.Error = msgRecoveryWrong
+			}
 			data.Tried++
-			s.render(w, r, http.StatusUnauthorized, "login_totp", data)
+			s.render(w, r, http.StatusUnauthorized, name, data)
 		default:
 			s.endSession(w, r)
 			http.Redirect(w, r, "/login", http.StatusSeeOther)

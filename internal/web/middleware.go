@@ -132,7 +132,7 @@ func pageCSP(cookieDomain string) string {
 			formAction += " " + scheme + "://" + cookieDomain + ":* " + scheme + "://*." + cookieDomain + ":*"
 		}
 	}
-	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 

@@ -6,6 +6,7 @@ import (
 	"html/template"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -212,6 +213,40 @@ func (s *server) handleTOTPCancel() http.Handler {
 	})
 }
 
+// recoveryCodeRe is the shape of a recovery code as shown: four groups of
+// four base32 letters, or an 8-digit scratch code imported from a file.
+var recoveryCodeRe = regexp.MustCompile(`^(?:[a-z2-7]{4}(?:-[a-z2-7]{4}){3}|[1-9][0-9]{7})$`)
+
+// handleRecoveryDownload gives the recovery codes the page showed as a
+// text file, one a line: the codes come from the page's form (the store
+// keeps only their hashes), and only codes of their shape are written.
+func (s *server) handleRecoveryDownload() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		codes := strings.Fields(r.PostForm.Get("codes"))
+		if len(codes) == 0 || len(codes) > mfa.RecoveryCodeCount {
+			s.securityError(w, r, http.StatusBadRequest, "No recovery codes to save.")
+			return
+		}
+		var b strings.Builder
+		fmt.Fprintf(&b, "Recovery codes for %s at %s\n", currentFrom(r).user.Name, s.svc.Options().Issuer)
+		b.WriteString("Each code signs you in once in place of a code from your app.\n\n")
+		for _, c := range codes {
+			if !recoveryCodeRe.MatchString(c) {
+				s.securityError(w, r, http.StatusBadRequest, "No recovery codes to save.")
+				return
+			}
+			b.WriteString(c + "\n")
+		}
+		w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+		w.Header().Set("Content-Disposition", `attachment; filename="recovery-codes.txt"`)
+		w.Write([]byte(b.String()))
+	})
+}
+
 // doneTOTPPage is the data of totp_done.html.
 type doneTOTPPage struct {
 	page
@@ -220,6 +255,9 @@ type doneTOTPPage struct {
 	Codes  []string
 	Next   string
 }
+
+// CodesText is the codes one a line, for the download form.
+func (p doneTOTPPage) CodesText() string { return strings.Join(p.Codes, "\n") }
 
 func (s *server) handleTOTPConfirm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

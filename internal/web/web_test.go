@@ -188,8 +188,8 @@ func TestTOTPEnrolmentAndLogins(t *testing.T) {
 	rc := strings.ToUpper(codes[0][1])
 	p := e.client()
 	e.login(p, "bob", "", "/login/totp")
-	if r := e.post(p, "/login/totp", url.Values{"code": {rc}}); r.status != 303 {
-		t.Errorf("second step with a recovery code = %d, want 303", r.status)
+	if r := e.post(p, "/login/totp", url.Values{"code": {rc}}); r.status != 200 || !strings.Contains(r.body, "9 recovery codes are left") {
+		t.Errorf("second step with a recovery code = %d, want 200 and how many are left", r.status)
 	}
 	if r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {codes[0][1]}}); r.status != 401 {
 		t.Errorf("recovery code used twice = %d, want 401", r.status)
@@ -482,7 +482,7 @@ func TestSecurityHeaders(t *testing.T) {
 	e := newEnv(t, setup{})
 	r := e.get(e.client(), "/login")
 	want := map[string]string{
-		"Content-Security-Policy": "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
+		"Content-Security-Policy": "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action 'self'; frame-ancestors 'none'; base-uri 'none'",
 		"X-Frame-Options":         "DENY",
 		"Cache-Control":           "no-store",
 		"X-Content-Type-Options":  "nosniff",
@@ -831,7 +831,7 @@ func TestTwoSetupPages(t *testing.T) {
 	if r.status != 400 || !strings.Contains(r.body, "already confirmed") {
 		t.Fatalf("second confirmation = %d, want 400 already confirmed\n%s", r.status, r.body)
 	}
-	if r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {codes[0][1]}}); r.status != 303 {
-		t.Errorf("sign-in with a code of the first confirmation = %d, want 303", r.status)
+	if r := e.post(e.client(), "/login", url.Values{"username": {"bob"}, "password": {testPassword}, "otp": {codes[0][1]}}); r.status != 200 || !strings.Contains(r.body, "recovery codes are left") {
+		t.Errorf("sign-in with a code of the first confirmation = %d, want 200 and how many are left", r.status)
 	}
 }
