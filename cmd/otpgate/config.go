@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
@@ -31,6 +33,7 @@ type Config struct {
 	DataDir    string
 	BaseURL    string
 	Issuer     string
+	SiteName   string
 	ConfigFile string
 	SecretKey  string
 
@@ -74,6 +77,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DataDir, "data-dir", "otpgate-data", "`directory` for the SQLite database and the secret key file; created on first start (mode 0700)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public `URL` of the server, e.g. https://mfa.example.org; https makes cookies Secure; empty means http://<addr>")
 	fs.StringVar(&c.Issuer, "issuer", "otpgate", "issuer `name` shown in authenticator apps beside the account")
+	fs.StringVar(&c.SiteName, "site-name", "", "the site's `name` in the pages' header and title; empty means the issuer")
 	fs.StringVar(&c.ConfigFile, "config", "", "`file` of further settings, one \"name = value\" a line (names as these flags, # comments)")
 	fs.StringVar(&c.SecretKey, "secret-key-file", "", "`file` holding the 32-byte key that encrypts TOTP secrets (64 hex digits); empty means <data-dir>/secret.key, created with mode 0600 on first start")
 	fs.BoolVar(&c.RequireTOTP, "require-totp", false, "require a second factor: users without TOTP must set it up right after their password")
@@ -218,6 +222,9 @@ func (c *Config) Validate() error {
 	}
 	if c.Issuer == "" || strings.Contains(c.Issuer, ":") || len(c.Issuer) > 64 {
 		errs = append(errs, errors.New("issuer: 1 to 64 characters, no colon"))
+	}
+	if len(c.SiteName) > 64 || !utf8.ValidString(c.SiteName) || strings.ContainsFunc(c.SiteName, unicode.IsControl) {
+		errs = append(errs, errors.New("site-name: up to 64 characters of text"))
 	}
 	if c.TOTPSkew < 0 || c.TOTPSkew > 10 {
 		errs = append(errs, errors.New("totp-skew: 0 to 10"))

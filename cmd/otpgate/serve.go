@@ -296,7 +296,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	base := c.baseURL(ln.Addr().String())
 	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base,
-		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL})
+		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL, SiteName: c.SiteName})
 	if err != nil {
 		ln.Close()
 		return err

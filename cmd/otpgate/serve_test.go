@@ -150,7 +150,7 @@ func (b *browser) get(path string) (int, string) {
 
 var (
 	setupRe = regexp.MustCompile(`(/setup\?token=[A-Za-z0-9_-]+)`)
-	keyRe   = regexp.MustCompile(`<code class="key" id="key">([A-Z2-7 ]+)</code>`)
+	keyRe   = regexp.MustCompile(`<code class="key" id="key"[^>]*>([A-Z2-7 ]+)</code>`)
 	idRe    = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
 )
 

@@ -58,6 +58,9 @@ type Options struct {
 	SessionCacheTTL time.Duration
 	// Now tells the time for the session cache; nil means time.Now.
 	Now func() time.Time
+	// SiteName is the site's name in every page's header and title
+	// ("CISM Nextcloud"); empty means the service's issuer.
+	SiteName string
 }
 
 // DefaultRules is the rule forward-auth applies without a rules file:
@@ -117,8 +120,13 @@ func NewServer(log *slog.Logger, svc *mfa.Service, opts Options) (http.Handler, 
 		}
 	}
 	s.csp = pageCSP(d)
+	site := opts.SiteName
+	if site == "" {
+		site = svc.Options().Issuer
+	}
 	for _, name := range pageNames {
-		t, err := template.New(name).ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
+		t, err := template.New(name).Funcs(template.FuncMap{"site": func() string { return site }}).
+			ParseFS(templateFS, "templates/layout.html", "templates/"+name+".html")
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}

@@ -8,9 +8,11 @@ import (
 	"net/url"
 	"regexp"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/qr"
+	"github.com/otpgate/otpgate/otp"
 )
 
 func (s *server) handleSettings() http.Handler {
@@ -146,6 +148,15 @@ type setupTOTPPage struct {
 	Next    string
 	// Resumed tells that this setup was started earlier: same key.
 	Resumed bool
+	// URI is the key URI, for the "Open in authenticator app" link on the
+	// phone itself; RawKey the key without spaces, for the copy button.
+	URI    template.URL
+	RawKey string
+	// Algorithm, Digits and Seconds are the key's parameters as the
+	// manual entry names them.
+	Algorithm string
+	Digits    int
+	Seconds   int
 }
 
 func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int, c current, e mfa.Enrolment, msg string) {
@@ -160,7 +171,27 @@ func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int,
 	}
 	s.render(w, r, status, "totp_setup", setupTOTPPage{page: page{Title: "Set up TOTP", User: &c.user}, Error: msg,
 		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer, Next: next,
-		Resumed: e.Resumed})
+		Resumed: e.Resumed, URI: template.URL(e.URI.Encode()), RawKey: e.URI.Key.Secret.Base32(),
+		Algorithm: algorithmName(e.URI.Key.Algorithm), Digits: digitsOr6(e.URI.Key.Digits), Seconds: periodSeconds(e.URI.Key.Period)})
+}
+
+// algorithmName is how apps name the algorithm.
+func algorithmName(a otp.Algorithm) string {
+	switch a {
+	case otp.SHA256:
+		return "SHA-256"
+	case otp.SHA512:
+		return "SHA-512"
+	}
+	return "SHA-1"
+}
+
+// periodSeconds is a key's period in seconds, 30 when unset.
+func periodSeconds(p time.Duration) int {
+	if p == 0 {
+		return 30
+	}
+	return int(p / time.Second)
 }
 
 // groups splits a key into groups of 4 for typing by hand.

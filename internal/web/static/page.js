@@ -10,6 +10,7 @@ document.addEventListener("DOMContentLoaded", function () {
       var el = document.getElementById(b.getAttribute("data-copy"));
       if (!el) { return; }
       var items = el.querySelectorAll("li");
+      if (el.dataset.copyText) { items = []; }
       var text = items.length ? Array.prototype.map.call(items, function (li) { return li.textContent.trim(); }).join("\n") : el.textContent.trim();
       if (el.dataset.copyText) { text = el.dataset.copyText; }
       var done = function () { say("Copied."); b.textContent = b.getAttribute("data-copied") || "Copied"; };
