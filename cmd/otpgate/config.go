@@ -22,6 +22,7 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/userfile"
 	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
 )
 
 // Config is every setting of the server and the operator's commands. Each
@@ -42,6 +43,13 @@ type Config struct {
 	SessionIdle  time.Duration
 	SessionMax   time.Duration
 	EnrolmentTTL time.Duration
+	// TOTPAlgorithm, TOTPDigits and TOTPPeriod are the policy of new
+	// enrolments (mfa.EnrolPolicy); MaxAuthenticators caps a user's.
+	TOTPAlgorithm     string
+	TOTPDigits        int
+	TOTPPeriod        time.Duration
+	MaxAuthenticators int
+	enrol             mfa.EnrolPolicy
 
 	Throttles mfa.Throttles
 
@@ -85,6 +93,10 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
 	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 7*24*time.Hour, "an unconfirmed TOTP setup (shown again with the same key until confirmed or cancelled) expires after this `duration`")
+	fs.StringVar(&c.TOTPAlgorithm, "totp-algorithm", "SHA1", "`algorithm` of new enrolments: SHA1, SHA256 or SHA512 (each authenticator keeps its own)")
+	fs.IntVar(&c.TOTPDigits, "totp-digits", 6, "`digits` of new enrolments' codes: 6 or 8")
+	fs.DurationVar(&c.TOTPPeriod, "totp-period", 30*time.Second, "time step of new enrolments: 30s or 60s (`duration`)")
+	fs.IntVar(&c.MaxAuthenticators, "max-authenticators", 5, "most authenticators a user may have (`count`, 1 to 20); each adds 3 codes valid at once")
 	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
 	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
 	throttleFlags(fs, "code", "wrong codes after the right password, per user (never reset by a success)", &c.Throttles.Code, mfa.DefaultThrottles.Code)
@@ -225,6 +237,20 @@ func (c *Config) Validate() error {
 	}
 	if len(c.SiteName) > 64 || !utf8.ValidString(c.SiteName) || strings.ContainsFunc(c.SiteName, unicode.IsControl) {
 		errs = append(errs, errors.New("site-name: up to 64 characters of text"))
+	}
+	alg, err := otp.ParseAlgorithm(strings.ToUpper(strings.ReplaceAll(c.TOTPAlgorithm, "-", "")))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("totp-algorithm %q: want SHA1, SHA256 or SHA512", c.TOTPAlgorithm))
+	}
+	if c.TOTPDigits != 6 && c.TOTPDigits != 8 {
+		errs = append(errs, fmt.Errorf("totp-digits %d: want 6 or 8", c.TOTPDigits))
+	}
+	if c.TOTPPeriod != 30*time.Second && c.TOTPPeriod != 60*time.Second {
+		errs = append(errs, fmt.Errorf("totp-period %v: want 30s or 60s", c.TOTPPeriod))
+	}
+	c.enrol = mfa.EnrolPolicy{Algorithm: alg, Digits: c.TOTPDigits, Period: c.TOTPPeriod}
+	if c.MaxAuthenticators < 1 || c.MaxAuthenticators > 20 {
+		errs = append(errs, fmt.Errorf("max-authenticators %d: want 1 to 20", c.MaxAuthenticators))
 	}
 	if c.TOTPSkew < 0 || c.TOTPSkew > 10 {
 		errs = append(errs, errors.New("totp-skew: 0 to 10"))

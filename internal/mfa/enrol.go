@@ -19,6 +19,8 @@ type Enrolment struct {
 	ID string
 	// URI holds the issuer, the account and the key.
 	URI otp.URI
+	// Name is the pending authenticator's name.
+	Name string
 	// Resumed tells that the setup was started earlier and is shown
 	// again with the same key, so that an entry the user scanned then
 	// still works.
@@ -38,8 +40,9 @@ const maxPending = 3
 // password alone.
 var ErrHasTOTP = fmt.Errorf("TOTP is set up already: %w", ErrConflict)
 
-// BeginEnrolment creates a pending authenticator with a new secret (SHA-1,
-// 6 digits, 30 s, 160 bits: what every app supports) once the user has
+// BeginEnrolment creates a pending authenticator with a new secret (160
+// bits, with the parameters of Options.Enrol: by default SHA-1, 6 digits,
+// 30 s, what every app supports) once the user has
 // shown who it is (see Proof): adding a second factor is a lasting change.
 // A setup the user started before and neither confirmed nor cancelled
 // (CancelEnrolment) is returned again instead, with Resumed set, until it
@@ -59,10 +62,16 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 		return Enrolment{}, err
 	}
 	var pending []Authenticator
+	confirmed := 0
 	for _, a := range auths {
 		if a.Confirmed.IsZero() {
 			pending = append(pending, a)
+		} else {
+			confirmed++
 		}
+	}
+	if confirmed >= s.opts.MaxAuthenticators {
+		return Enrolment{}, fmt.Errorf("at most %d: %w", s.opts.MaxAuthenticators, ErrTooManyAuthenticators)
 	}
 	// The newest unexpired setup is kept: coming back shows its key.
 	for i := len(pending) - 1; i >= 0; i-- {
@@ -92,8 +101,12 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 	if err != nil {
 		return Enrolment{}, err
 	}
-	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: "Authenticator app",
-		Algorithm: otp.SHA1, Digits: otp.DefaultDigits, Period: otp.DefaultPeriod, Created: s.now()}
+	name := "Authenticator app"
+	if confirmed > 0 {
+		name = fmt.Sprintf("Authenticator app %d", confirmed+1)
+	}
+	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: name,
+		Algorithm: s.opts.Enrol.Algorithm, Digits: s.opts.Enrol.Digits, Period: s.opts.Enrol.Period, Created: s.now()}
 	if a.SealedSecret, err = s.cipher.Seal(secret, u.ID, a.ID); err != nil {
 		return Enrolment{}, err
 	}
@@ -104,7 +117,7 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 }
 
 func (s *Service) enrolment(u User, a Authenticator, secret []byte) Enrolment {
-	return Enrolment{ID: a.ID, Started: a.Created, URI: otp.URI{Type: "totp", Issuer: s.opts.Issuer, Account: u.Name,
+	return Enrolment{ID: a.ID, Name: a.Name, Started: a.Created, URI: otp.URI{Type: "totp", Issuer: s.opts.Issuer, Account: u.Name,
 		Key: otp.Key{Secret: secret, Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period}}}
 }
 

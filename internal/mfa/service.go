@@ -34,6 +34,14 @@ type Options struct {
 	// EnrolmentTTL is how long an unconfirmed TOTP setup stays usable
 	// (and is shown again with the same key); zero means 7 days.
 	EnrolmentTTL time.Duration
+	// Enrol is the policy of new enrolments (algorithm, digits, period);
+	// each authenticator keeps the parameters it was enrolled with, so a
+	// change of policy breaks nobody.
+	Enrol EnrolPolicy
+	// MaxAuthenticators is how many confirmed authenticators a user may
+	// have; zero means 5. Each one adds 3 codes valid at any moment (with
+	// a ±1 window) to what a guess may hit.
+	MaxAuthenticators int
 	// SetupTTL is how long the first administrator's setup link works;
 	// zero means 24 hours.
 	SetupTTL time.Duration
@@ -55,6 +63,10 @@ func (o *Options) setDefaults() {
 	}
 	if o.EnrolmentTTL == 0 {
 		o.EnrolmentTTL = 7 * 24 * time.Hour
+	}
+	o.Enrol = o.Enrol.withDefaults()
+	if o.MaxAuthenticators == 0 {
+		o.MaxAuthenticators = 5
 	}
 	if o.SetupTTL == 0 {
 		o.SetupTTL = 24 * time.Hour

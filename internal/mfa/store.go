@@ -61,6 +61,9 @@ type AuthenticatorStore interface {
 	// same step exactly one succeeds. A step at or before the last accepted
 	// one gives ErrReplay; no such confirmed authenticator, ErrNotFound.
 	UseStep(ctx context.Context, userID int64, id string, step uint64, now time.Time) error
+	// RenameAuthenticator sets the name of one of the user's
+	// authenticators (ErrNotFound if absent).
+	RenameAuthenticator(ctx context.Context, userID int64, id, name string) error
 	// DeleteAuthenticator removes one authenticator (ErrNotFound if absent).
 	DeleteAuthenticator(ctx context.Context, userID int64, id string) error
 	// DeleteAuthenticators removes all of the user's authenticators and

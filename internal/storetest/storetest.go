@@ -47,6 +47,9 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"KeyCheck", testKeyCheck},
 		{"ImportAuthenticator", testImportAuthenticator},
 		{"ConfirmFirst", testConfirmFirst},
+		{"SeveralAuthenticators", testSeveralAuthenticators},
+		{"RemoveDuringSignIn", testRemoveDuringSignIn},
+		{"SharedStep", testSharedStep},
 		{"Export", testExport},
 	}
 	for _, tc := range tests {

@@ -223,7 +223,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 				return
 			}
 			s.render(w, r, http.StatusUnauthorized, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1})
+				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1, Digits: res.Digits})
 		case mfa.SetupRequired:
 			s.setupFirst(w, r, res, next)
 		case mfa.CodeRequired:
@@ -348,12 +348,18 @@ func (s *server) handleRecoveryForm() http.Handler {
 
 func (s *server) secondStepForm(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.pendingSession(w, r); !ok {
+		c, ok := s.pendingSession(w, r)
+		if !ok {
+			return
+		}
+		digits, err := s.svc.CodeDigits(r.Context(), c.user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
 			return
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("tried"))
 		s.render(w, r, http.StatusOK, name, secondStepPage{page: page{Title: title},
-			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100)})
+			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100), Digits: digits})
 	})
 }
 
@@ -385,7 +391,7 @@ func (s *server) secondStepSubmit(name, title string) http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
+		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r), Digits: res.Digits}
 		switch res.Outcome {
 		case mfa.OK:
 			s.signedIn(w, r, res, next)

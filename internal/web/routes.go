@@ -27,6 +27,8 @@ func (s *server) routes() http.Handler {
 	pages.Handle("POST /settings/security/totp/confirm", s.requireSetup(s.handleTOTPConfirm()))
 	pages.Handle("POST /settings/security/totp/cancel", s.requireSetup(s.handleTOTPCancel()))
 	pages.Handle("POST /settings/security/totp/disable", s.requireFull(s.handleTOTPDisable()))
+	pages.Handle("POST /settings/security/authenticator/rename", s.requireFull(s.handleAuthenticatorRename()))
+	pages.Handle("POST /settings/security/authenticator/remove", s.requireFull(s.handleAuthenticatorRemove()))
 	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
 	pages.Handle("POST /settings/security/recovery/download", s.requireFull(s.handleRecoveryDownload()))
 	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))

@@ -42,6 +42,16 @@ type securityPage struct {
 	// Pending tells that a setup was started and neither confirmed nor
 	// cancelled: the button continues it, with the same key.
 	Pending bool
+	// Authenticators are the user's confirmed authenticators; CanAdd
+	// tells that another may be added (the site allows Max).
+	Authenticators []authenticatorView
+	CanAdd         bool
+	Max            int
+}
+
+// authenticatorView is one authenticator as the Security page lists it.
+type authenticatorView struct {
+	ID, Name, Added, LastUsed, Params string
 }
 
 // proofFields are the fields of one form that asks for mfa.Proof.
@@ -88,6 +98,8 @@ var notices = map[string]string{
 	"recovery":  "Your recovery codes were renewed.",
 	"password":  "Your password was changed. Your other sessions have ended.",
 	"disabled":  "TOTP is disabled. Sign-in now asks for your password only.",
+	"renamed":   "The authenticator was renamed.",
+	"removed":   "The authenticator was removed: its codes no longer work. Your other authenticators still do. Delete its entry in the app too.",
 	"cancelled": "The TOTP setup was cancelled. If you added its entry to your app, delete it there: it will not work. The next setup shows a new key.",
 }
 
@@ -108,6 +120,20 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 	if _, p.Pending, err = s.svc.PendingSetup(r.Context(), c.user.ID); err != nil {
 		return p, err
 	}
+	auths, err := s.svc.ConfirmedAuthenticators(r.Context(), c.user.ID)
+	if err != nil {
+		return p, err
+	}
+	for _, a := range auths {
+		v := authenticatorView{ID: a.ID, Name: a.Name, Added: a.Confirmed.UTC().Format("2006-01-02 15:04 UTC"), LastUsed: "not yet",
+			Params: fmt.Sprintf("%s, %d digits, %d s", algorithmName(a.Algorithm), digitsOr6(a.Digits), periodSeconds(a.Period))}
+		if !a.LastUsed.IsZero() && a.LastUsed.After(a.Confirmed) {
+			v.LastUsed = a.LastUsed.UTC().Format("2006-01-02 15:04 UTC")
+		}
+		p.Authenticators = append(p.Authenticators, v)
+	}
+	p.Max = s.svc.Options().MaxAuthenticators
+	p.CanAdd = len(auths) < p.Max
 	p.Fresh = s.svc.Fresh(c.session)
 	// A code from the user's file meets the requirement too.
 	p.Required, err = s.svc.MaySetUp(r.Context(), c.user)
@@ -148,6 +174,11 @@ type setupTOTPPage struct {
 	Next    string
 	// Resumed tells that this setup was started earlier: same key.
 	Resumed bool
+	// Name is the name the new authenticator will have.
+	Name string
+	// NotGoogle warns that Google Authenticator may ignore the key's
+	// parameters.
+	NotGoogle bool
 	// URI is the key URI, for the "Open in authenticator app" link on the
 	// phone itself; RawKey the key without spaces, for the copy button.
 	URI    template.URL
@@ -171,7 +202,7 @@ func (s *server) renderSetup(w http.ResponseWriter, r *http.Request, status int,
 	}
 	s.render(w, r, status, "totp_setup", setupTOTPPage{page: page{Title: "Set up TOTP", User: &c.user}, Error: msg,
 		ID: e.ID, QR: template.HTML(svg), Key: groups(e.URI.Key.Secret.Base32()), Account: e.URI.Account, Issuer: e.URI.Issuer, Next: next,
-		Resumed: e.Resumed, URI: template.URL(e.URI.Encode()), RawKey: e.URI.Key.Secret.Base32(),
+		Resumed: e.Resumed, Name: e.Name, NotGoogle: !mfa.GoogleCompatible(e.URI.Key), URI: template.URL(e.URI.Encode()), RawKey: e.URI.Key.Secret.Base32(),
 		Algorithm: algorithmName(e.URI.Key.Algorithm), Digits: digitsOr6(e.URI.Key.Digits), Seconds: periodSeconds(e.URI.Key.Period)})
 }
 
@@ -214,6 +245,10 @@ func (s *server) handleTOTPBegin() http.Handler {
 		}
 		c := currentFrom(r)
 		res, e, err := s.svc.BeginEnrolment(r.Context(), c.user, s.proofOf(r, c))
+		if errors.Is(err, mfa.ErrTooManyAuthenticators) {
+			s.securityError(w, r, http.StatusConflict, fmt.Sprintf("You have %d authenticators, the most this site allows: remove one before adding another.", s.svc.Options().MaxAuthenticators))
+			return
+		}
 		if err != nil {
 			s.serverError(w, r, err)
 			return
@@ -222,6 +257,64 @@ func (s *server) handleTOTPBegin() http.Handler {
 			return
 		}
 		s.renderSetup(w, r, http.StatusOK, c, e, "")
+	})
+}
+
+func (s *server) handleAuthenticatorRename() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		err := s.svc.RenameAuthenticator(r.Context(), c.user, r.PostForm.Get("id"), r.PostForm.Get("name"))
+		switch {
+		case errors.Is(err, mfa.ErrInvalid):
+			s.securityError(w, r, http.StatusBadRequest, invalidText(err))
+		case errors.Is(err, mfa.ErrNotFound):
+			s.securityError(w, r, http.StatusNotFound, "There is no such authenticator.")
+		case err != nil:
+			s.serverError(w, r, err)
+		default:
+			http.Redirect(w, r, "/settings/security?done=renamed", http.StatusSeeOther)
+		}
+	})
+}
+
+func (s *server) handleAuthenticatorRemove() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if err := parseForm(w, r, fieldLimits); err != nil {
+			s.badForm(w, r, err)
+			return
+		}
+		c := currentFrom(r)
+		res, err := s.svc.RemoveAuthenticator(r.Context(), c.user, r.PostForm.Get("id"), s.proofOf(r, c))
+		if errors.Is(err, mfa.ErrNotFound) {
+			s.securityError(w, r, http.StatusNotFound, "There is no such authenticator.")
+			return
+		}
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if s.proofFailed(w, r, res) {
+			return
+		}
+		has, err := s.svc.HasTOTP(r.Context(), c.user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
+			return
+		}
+		if !has {
+			if err := s.startSession(w, r, c.user.ID, mfa.LevelNoSecondFactor); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			http.Redirect(w, r, "/settings/security?done=disabled", http.StatusSeeOther)
+			return
+		}
+		s.cache.forgetUser(c.user.ID)
+		http.Redirect(w, r, "/settings/security?done=removed", http.StatusSeeOther)
 	})
 }
 
@@ -298,6 +391,18 @@ func (s *server) handleTOTPConfirm() http.Handler {
 		}
 		c := currentFrom(r)
 		id, code := r.PostForm.Get("id"), r.PostForm.Get("code")
+		name, named := r.PostForm.Get("name"), r.PostForm.Has("name")
+		if named {
+			if err := mfa.ValidateAuthenticatorName(name); err != nil {
+				e, perr := s.svc.PendingEnrolment(r.Context(), c.user, id)
+				if perr != nil {
+					s.showMessage(w, r, http.StatusBadRequest, "Setup expired", "This TOTP setup has expired or was already confirmed. Start again from the Security page.", "/settings/security")
+					return
+				}
+				s.renderSetup(w, r, http.StatusBadRequest, c, e, invalidText(err))
+				return
+			}
+		}
 		res, conf, err := s.svc.ConfirmEnrolment(r.Context(), c.user, id, code)
 		if err != nil {
 			s.serverError(w, r, err)
@@ -318,6 +423,16 @@ func (s *server) handleTOTPConfirm() http.Handler {
 			s.showMessage(w, r, http.StatusBadRequest, "Setup expired", "This TOTP setup has expired or was already confirmed. Start again from the Security page.", "/settings/security")
 			return
 		}
+		if named {
+			if err := s.svc.RenameAuthenticator(r.Context(), c.user, id, name); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+		}
+		notice := "Your authenticator app is set up. From now on, signing in asks for its code."
+		if len(conf.RecoveryCodes) == 0 {
+			notice = "Your new authenticator is added. Your other authenticators still work, and so do your recovery codes."
+		}
 		// The first second factor ends the user's other sessions, which never
 		// passed it (forward-auth rules that require one would otherwise
 		// let them through); and a change of privilege gets a new token.
@@ -332,7 +447,7 @@ func (s *server) handleTOTPConfirm() http.Handler {
 			return
 		}
 		s.render(w, r, http.StatusOK, "totp_done", doneTOTPPage{page: page{Title: "TOTP is enabled", User: &c.user},
-			Notice: "Your authenticator app is set up. From now on, signing in asks for its code.",
+			Notice: notice,
 			Clock:  clockText(conf.Drift), Codes: conf.RecoveryCodes, Next: s.checkRedirect(r, r.PostForm.Get("next"), "/settings/security")})
 	})
 }
