@@ -277,6 +277,29 @@ func TestBrowserUserSide(t *testing.T) {
 				t.Errorf("recovery codes' line boxes = %s, want one each", lines)
 			}
 			b.do("copy", b.clickInPlace("Copy codes"), visible("Copied"))
+
+			// A second authenticator while the first stays, renamed, then
+			// removed.
+			b.do("add another", b.click("Continue"), visible("Add another authenticator"), b.click("Add another authenticator"),
+				chromedp.WaitVisible(chromedp.CSS("#qr svg")))
+			qr2 := b.shot("second-authenticator-qr")
+			raw2, err := exec.Command(zbarimg, "--raw", "-q", qr2).Output()
+			if err != nil {
+				t.Fatalf("zbarimg %s: %v", qr2, err)
+			}
+			uri2, err := otp.ParseURI(strings.TrimSpace(string(raw2)))
+			if err != nil || uri2.Key.Secret.Base32() == secret {
+				t.Fatalf("second QR code: %v, or the first one's key", err)
+			}
+			b.do("name it", chromedp.Clear(chromedp.CSS("#auth-name")), chromedp.SendKeys(chromedp.CSS("#auth-name"), "Tablet"),
+				chromedp.SendKeys(chromedp.CSS("#code"), oath(uri2.Key.Secret.Base32(), time.Now())), b.click("Confirm"),
+				contains("Your new authenticator is added"), b.click("Continue"), visible("Remove Tablet"), visible("Remove Authenticator app"))
+			b.shot("two-authenticators")
+			field := `//label[normalize-space()="New name for Tablet"]/following-sibling::input[1]`
+			b.do("rename", chromedp.Clear(field), chromedp.SendKeys(field, "Old tablet"), b.click("Rename Tablet"),
+				visible("The authenticator was renamed."), visible("Remove Old tablet"))
+			b.do("remove", b.click("Remove Old tablet"), contains("The authenticator was removed"))
+			b.shot("authenticator-removed")
 			b.do("sign out", b.click("Sign out"), chromedp.WaitVisible(chromedp.CSS("#username")))
 
 			// One form: right password, wrong code: on to the code prompt.
