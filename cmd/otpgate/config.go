@@ -50,6 +50,8 @@ type Config struct {
 	TOTPPeriod        time.Duration
 	MaxAuthenticators int
 	enrol             mfa.EnrolPolicy
+	// TrustFor is the longest a browser may skip the code (0: off).
+	TrustFor time.Duration
 
 	Throttles mfa.Throttles
 
@@ -96,6 +98,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.TOTPAlgorithm, "totp-algorithm", "SHA1", "`algorithm` of new enrolments: SHA1, SHA256 or SHA512 (each authenticator keeps its own)")
 	fs.IntVar(&c.TOTPDigits, "totp-digits", 6, "`digits` of new enrolments' codes: 6 or 8")
 	fs.DurationVar(&c.TOTPPeriod, "totp-period", 30*time.Second, "time step of new enrolments: 30s or 60s (`duration`)")
+	fs.DurationVar(&c.TrustFor, "trust-browser-for", 0, "offer \"Don't ask for a code on this browser\" at sign-in for this `duration` at most (e.g. 720h for 30 days); 0 means never offered")
 	fs.IntVar(&c.MaxAuthenticators, "max-authenticators", 5, "most authenticators a user may have (`count`, 1 to 20); each adds 3 codes valid at once")
 	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
 	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
@@ -249,6 +252,9 @@ func (c *Config) Validate() error {
 		errs = append(errs, fmt.Errorf("totp-period %v: want 30s or 60s", c.TOTPPeriod))
 	}
 	c.enrol = mfa.EnrolPolicy{Algorithm: alg, Digits: c.TOTPDigits, Period: c.TOTPPeriod}
+	if c.TrustFor < 0 || c.TrustFor > 365*24*time.Hour || c.TrustFor > 0 && c.TrustFor < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("trust-browser-for %v: want 0 (off) or 24h to 8760h", c.TrustFor))
+	}
 	if c.MaxAuthenticators < 1 || c.MaxAuthenticators > 20 {
 		errs = append(errs, fmt.Errorf("max-authenticators %d: want 1 to 20", c.MaxAuthenticators))
 	}

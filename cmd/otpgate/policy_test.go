@@ -19,6 +19,8 @@ func TestEnrolPolicyFlags(t *testing.T) {
 		{"period 0", []string{"-totp-period", "0s"}, "totp-period 0s: want 30s or 60s"},
 		{"period 45s", []string{"-totp-period", "45s"}, "totp-period 45s: want 30s or 60s"},
 		{"no authenticators", []string{"-max-authenticators", "0"}, "max-authenticators 0: want 1 to 20"},
+		{"trust negative", []string{"-trust-browser-for", "-1h"}, "trust-browser-for -1h0m0s: want 0 (off) or 24h to 8760h"},
+		{"trust two years", []string{"-trust-browser-for", "17520h"}, "trust-browser-for 17520h0m0s"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -168,7 +168,7 @@ func openService(ctx context.Context, c *Config, log *slog.Logger) (*mfa.Service
 	svc := mfa.NewService(deps, mfa.Options{
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL,
-		Enrol: c.enrol, MaxAuthenticators: c.MaxAuthenticators})
+		Enrol: c.enrol, MaxAuthenticators: c.MaxAuthenticators, TrustFor: c.TrustFor})
 	return svc, store, nil
 }
 

@@ -66,7 +66,8 @@ func (s *Service) RenameAuthenticator(ctx context.Context, u User, id, name stri
 }
 
 // RemoveAuthenticator removes one confirmed authenticator once the user
-// has shown who it is (see Proof); the others stay. Removing the last one
+// has shown who it is (see Proof); the others stay, and the user's trusted
+// browsers are forgotten. Removing the last one
 // removes the second factor and the recovery codes with it, as
 // RemoveSecondFactor does. ErrNotFound when the user has no such
 // confirmed authenticator.
@@ -95,6 +96,11 @@ func (s *Service) RemoveAuthenticator(ctx context.Context, u User, id string, p 
 		return Result{}, fmt.Errorf("authenticator %s: %w", id, ErrNotFound)
 	}
 	if err != nil {
+		return Result{}, err
+	}
+	// A removed factor may be a lost phone: the browsers it let in are
+	// asked for a code again.
+	if err := s.store.DeleteTrustedBrowsers(ctx, u.ID); err != nil {
 		return Result{}, err
 	}
 	s.notify(ctx, Event{Kind: EventFactorRemoved, User: u, Addr: p.Addr})

@@ -38,6 +38,10 @@ type Options struct {
 	// each authenticator keeps the parameters it was enrolled with, so a
 	// change of policy breaks nobody.
 	Enrol EnrolPolicy
+	// TrustFor is how long a browser may skip the code once its owner
+	// chose "Don't ask for a code on this browser" (the site's maximum);
+	// zero means never: the choice is not offered.
+	TrustFor time.Duration
 	// MaxAuthenticators is how many confirmed authenticators a user may
 	// have; zero means 5. Each one adds 3 codes valid at any moment (with
 	// a ±1 window) to what a guess may hit.

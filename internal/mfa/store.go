@@ -109,6 +109,25 @@ type SessionStore interface {
 	DeleteExpiredSessions(ctx context.Context, created, seen time.Time) error
 }
 
+// TrustStore keeps the browsers whose owner chose not to be asked for a
+// code on them, by the SHA-256 of their cookie.
+type TrustStore interface {
+	// CreateTrustedBrowser stores b.
+	CreateTrustedBrowser(ctx context.Context, b TrustedBrowser) error
+	// TrustedBrowser returns the browser with that token hash, or
+	// ErrNotFound.
+	TrustedBrowser(ctx context.Context, tokenHash []byte) (TrustedBrowser, error)
+	// TouchTrustedBrowser records a use at now from addr.
+	TouchTrustedBrowser(ctx context.Context, tokenHash []byte, now time.Time, addr string) error
+	// TrustedBrowsers returns the user's trusted browsers, newest first.
+	TrustedBrowsers(ctx context.Context, userID int64) ([]TrustedBrowser, error)
+	// DeleteTrustedBrowser forgets one of the user's browsers
+	// (ErrNotFound if absent).
+	DeleteTrustedBrowser(ctx context.Context, userID int64, tokenHash []byte) error
+	// DeleteTrustedBrowsers forgets every trusted browser of the user.
+	DeleteTrustedBrowsers(ctx context.Context, userID int64) error
+}
+
 // ThrottleStore keeps failure counts by key, shared by every server
 // instance on the same store. Keys are opaque to it (keyed hashes, see
 // Cipher.ThrottleKey).
@@ -139,6 +158,7 @@ type Store interface {
 	AuthenticatorStore
 	RecoveryStore
 	SessionStore
+	TrustStore
 	ThrottleStore
 	KeyCheckStore
 	// Close releases the store's resources.

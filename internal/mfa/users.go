@@ -86,8 +86,8 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 	return u, s.store.UpdateUser(ctx, u)
 }
 
-// SetPassword changes a local user's password and ends all of its
-// sessions; a user of the centre's gets ErrSourcePassword.
+// SetPassword changes a local user's password, forgets its trusted
+// browsers and ends all of its sessions; a user of the centre's gets ErrSourcePassword.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
 	if err := ValidatePassword(password); err != nil {
 		return err
@@ -105,6 +105,9 @@ func (s *Service) SetPassword(ctx context.Context, userID int64, password string
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+	if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
+		return err
+	}
 	return s.store.DeleteUserSessions(ctx, userID)
 }
 
@@ -119,15 +122,21 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 		return err
 	}
 	if disabled {
+		if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
+			return err
+		}
 		return s.store.DeleteUserSessions(ctx, userID)
 	}
 	return nil
 }
 
 // ResetTOTP removes all of a user's authenticators and recovery codes (a
-// lost phone) and ends its sessions.
+// lost phone), forgets its trusted browsers and ends its sessions.
 func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteAuthenticators(ctx, userID); err != nil {
+		return err
+	}
+	if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
 		return err
 	}
 	return s.store.DeleteUserSessions(ctx, userID)

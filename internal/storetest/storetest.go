@@ -50,6 +50,7 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"SeveralAuthenticators", testSeveralAuthenticators},
 		{"RemoveDuringSignIn", testRemoveDuringSignIn},
 		{"SharedStep", testSharedStep},
+		{"TrustedBrowsers", testTrustedBrowsers},
 		{"Export", testExport},
 	}
 	for _, tc := range tests {

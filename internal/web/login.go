@@ -121,7 +121,13 @@ type loginPage struct {
 	Next     string
 	// Tried counts the wrong codes this form saw (see tried).
 	Tried int
+	// TrustDays offers not to ask for a code on this browser for that
+	// many days; 0 means the site does not.
+	TrustDays int
 }
+
+// TrustLabel is the trust checkbox's label.
+func (p loginPage) TrustLabel() string { return trustText(p.TrustDays) }
 
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -135,7 +141,7 @@ func (s *server) handleLoginForm() http.Handler {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}
-		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next})
+		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next, TrustDays: s.trustDays()})
 	})
 }
 
@@ -206,7 +212,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r)}
+		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r), TrustDays: s.trustDays()}
 		switch res.Outcome {
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)
@@ -223,10 +229,23 @@ func (s *server) handleLoginSubmit() http.Handler {
 				return
 			}
 			s.render(w, r, http.StatusUnauthorized, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1, Digits: res.Digits})
+				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1, Digits: res.Digits, TrustDays: s.trustDays()})
 		case mfa.SetupRequired:
 			s.setupFirst(w, r, res, next)
 		case mfa.CodeRequired:
+			// A browser the user trusts skips the code; the password was
+			// asked all the same.
+			trusted, err := s.trustedBrowser(r, res.User)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if trusted {
+				setReason(r, "trusted browser")
+				res.Outcome, res.SecondFactor = mfa.OK, true
+				s.signedIn(w, r, res, next)
+				return
+			}
 			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
 				s.serverError(w, r, err)
 				return
@@ -237,6 +256,10 @@ func (s *server) handleLoginSubmit() http.Handler {
 			}
 			http.Redirect(w, r, to, http.StatusSeeOther)
 		case mfa.OK:
+			if err := s.trustIfAsked(w, r, res); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			s.signedIn(w, r, res, next)
 		}
 	})
@@ -322,7 +345,12 @@ type secondStepPage struct {
 	Tried int
 	// Digits is how many digits the user's app shows.
 	Digits int
+	// TrustDays: see loginPage.
+	TrustDays int
 }
+
+// TrustLabel is the trust checkbox's label.
+func (p secondStepPage) TrustLabel() string { return trustText(p.TrustDays) }
 
 // pendingSession returns the request's session when it waits for a code.
 func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current, bool) {
@@ -359,7 +387,7 @@ func (s *server) secondStepForm(name, title string) http.Handler {
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("tried"))
 		s.render(w, r, http.StatusOK, name, secondStepPage{page: page{Title: title},
-			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100), Digits: digits})
+			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100), Digits: digits, TrustDays: s.trustDays()})
 	})
 }
 
@@ -391,9 +419,13 @@ func (s *server) secondStepSubmit(name, title string) http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r), Digits: res.Digits}
+		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r), Digits: res.Digits, TrustDays: s.trustDays()}
 		switch res.Outcome {
 		case mfa.OK:
+			if err := s.trustIfAsked(w, r, res); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			s.signedIn(w, r, res, next)
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)

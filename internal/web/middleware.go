@@ -307,7 +307,7 @@ var fieldLimits = map[string]int{
 	"username": mfa.MaxNameLength, "password": mfa.MaxPasswordLength, "current": mfa.MaxPasswordLength,
 	"new": mfa.MaxPasswordLength, "confirm": mfa.MaxPasswordLength, "otp": 32, "code": 32,
 	"next": maxRedirect, "rd": maxRedirect, "token": 128, "id": 64, "tried": 3,
-	"name": 4 * mfa.MaxAuthenticatorNameLength,
+	"name": 4 * mfa.MaxAuthenticatorNameLength, "trust": 2,
 }
 
 // retryText says how long to wait in words.

@@ -31,6 +31,8 @@ func (s *server) routes() http.Handler {
 	pages.Handle("POST /settings/security/authenticator/remove", s.requireFull(s.handleAuthenticatorRemove()))
 	pages.Handle("POST /settings/security/recovery", s.requireFull(s.handleRecoveryRegenerate()))
 	pages.Handle("POST /settings/security/recovery/download", s.requireFull(s.handleRecoveryDownload()))
+	pages.Handle("POST /settings/security/browsers/forget", s.requireFull(s.handleTrustForget()))
+	pages.Handle("POST /settings/security/browsers/forget-all", s.requireFull(s.handleTrustForgetAll()))
 	pages.Handle("POST /settings/security/password", s.requireFull(s.handlePasswordChange()))
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())

@@ -47,6 +47,10 @@ type securityPage struct {
 	Authenticators []authenticatorView
 	CanAdd         bool
 	Max            int
+	// Trusted are the browsers that skip the code, when the site allows
+	// it (TrustOn).
+	Trusted []trustedView
+	TrustOn bool
 }
 
 // authenticatorView is one authenticator as the Security page lists it.
@@ -94,13 +98,15 @@ func (s *server) proofFailed(w http.ResponseWriter, r *http.Request, res mfa.Res
 
 // notices are the messages a redirect to the security page may ask for.
 var notices = map[string]string{
-	"admin":     "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
-	"recovery":  "Your recovery codes were renewed.",
-	"password":  "Your password was changed. Your other sessions have ended.",
-	"disabled":  "TOTP is disabled. Sign-in now asks for your password only.",
-	"renamed":   "The authenticator was renamed.",
-	"removed":   "The authenticator was removed: its codes no longer work. Your other authenticators still do. Delete its entry in the app too.",
-	"cancelled": "The TOTP setup was cancelled. If you added its entry to your app, delete it there: it will not work. The next setup shows a new key.",
+	"admin":         "Welcome! Your administrator account is ready. Next, set up TOTP: choose “Set up TOTP” below.",
+	"recovery":      "Your recovery codes were renewed.",
+	"password":      "Your password was changed. Your other sessions have ended.",
+	"disabled":      "TOTP is disabled. Sign-in now asks for your password only.",
+	"renamed":       "The authenticator was renamed.",
+	"forgotten":     "That browser will be asked for a code again.",
+	"forgotten-all": "Every browser will be asked for a code again.",
+	"removed":       "The authenticator was removed: its codes no longer work. Your other authenticators still do. Delete its entry in the app too.",
+	"cancelled":     "The TOTP setup was cancelled. If you added its entry to your app, delete it there: it will not work. The next setup shows a new key.",
 }
 
 func (s *server) securityPage(r *http.Request, c current) (securityPage, error) {
@@ -133,6 +139,11 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 		p.Authenticators = append(p.Authenticators, v)
 	}
 	p.Max = s.svc.Options().MaxAuthenticators
+	if p.TrustOn = s.svc.TrustEnabled(); p.TrustOn {
+		if p.Trusted, err = s.trustedViews(r, c.user.ID); err != nil {
+			return p, err
+		}
+	}
 	p.CanAdd = len(auths) < p.Max
 	p.Fresh = s.svc.Fresh(c.session)
 	// A code from the user's file meets the requirement too.
