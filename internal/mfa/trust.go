@@ -69,10 +69,21 @@ func (s *Service) TrustedBrowserOf(ctx context.Context, u User, token, addr stri
 	return true, nil
 }
 
-// TrustedBrowsers lists the user's trusted browsers, newest first, with
-// an ID (hex of the hash) to forget one by.
+// TrustedBrowsers lists the user's unexpired trusted browsers, newest
+// first (see TrustedBrowserID to forget one).
 func (s *Service) TrustedBrowsers(ctx context.Context, userID int64) ([]TrustedBrowser, error) {
-	return s.store.TrustedBrowsers(ctx, userID)
+	all, err := s.store.TrustedBrowsers(ctx, userID)
+	if err != nil {
+		return nil, err
+	}
+	now := s.now()
+	var live []TrustedBrowser
+	for _, b := range all {
+		if now.Before(b.Expires) && now.Before(b.Created.Add(s.opts.TrustFor)) {
+			live = append(live, b)
+		}
+	}
+	return live, nil
 }
 
 // TrustedBrowserID is how pages name a trusted browser: the hex of its
