@@ -48,7 +48,7 @@ func newTab(t *testing.T, chromium, dir, name string, width, height int64) *tab 
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)
 	t.Cleanup(cancel)
-	ctx, cancelTimeout := context.WithTimeout(ctx, 90*time.Second)
+	ctx, cancelTimeout := context.WithTimeout(ctx, 60*time.Second)
 	t.Cleanup(cancelTimeout)
 	b := &tab{t: t, ctx: ctx, dir: dir, name: name}
 	var vopts []chromedp.EmulateViewportOption
@@ -191,7 +191,7 @@ func TestBrowserUserSide(t *testing.T) {
 			dir := filepath.Join(t.TempDir(), "data")
 			// The test gives wrong codes on purpose: more free ones than
 			// the default 3.
-			s := startServer(t, dir, append([]string{"-issuer", "CISM Nextcloud", "-throttle-code-free", "20"}, run.flags...)...)
+			s := startServer(t, dir, append([]string{"-issuer", "CISM Nextcloud", "-throttle-code-free", "20", "-trust-browser-for", "720h"}, run.flags...)...)
 			defer s.stop()
 			addUser(t, dir, "jdoe", "jdoe password")
 			b := newTab(t, chromium, shots, run.name, run.width, run.height)
@@ -337,6 +337,29 @@ func TestBrowserUserSide(t *testing.T) {
 			b.do("reused", contains("This code was just used"))
 			b.shot("code-reused")
 
+			// Trust this browser: the password is still asked, the code not.
+			login("jdoe", "jdoe password", "")
+			// (A recovery code: the real clock gives no fresh step yet.)
+			b.do("trust box", visible("Don't ask for a code on this browser for 30 days"), b.click("Use a recovery code"),
+				visible("Don't ask for a code on this browser for 30 days"),
+				chromedp.SendKeys(chromedp.CSS("#recovery"), codes[2]), chromedp.Click(chromedp.CSS("#trust")))
+			b.shot("trust-this-browser")
+			b.do("verify trusted", b.click("Verify"), contains("recovery codes are left"), b.click("Continue"), visible("Personal settings"))
+			b.do("sign out", b.click("Sign out"), chromedp.WaitVisible(chromedp.CSS("#username")))
+			login("jdoe", "jdoe password", "")
+			if h := b.text("h1"); h != "Personal settings" {
+				b.shot("trusted-failed")
+				t.Fatalf("a trusted browser was asked for a code: %q", h)
+			}
+			b.do("trusted list", b.click("Security"), visible("Trusted browsers"), contains("from 127.0.0.1"))
+			b.shot("trusted-browsers")
+			b.do("forget all", b.click("Forget all browsers"), visible("Every browser will be asked for a code again."))
+			b.do("sign out", b.click("Sign out"), chromedp.WaitVisible(chromedp.CSS("#username")))
+			login("jdoe", "jdoe password", "")
+			if h := b.text("h1"); h != "Verification code" {
+				t.Errorf("a forgotten browser: %q, want the code prompt", h)
+			}
+
 			// Dark mode.
 			b.dark(true)
 			b.do("login dark", chromedp.Navigate(s.url+"/login"), chromedp.WaitVisible(chromedp.CSS("#username")))
@@ -346,7 +369,7 @@ func TestBrowserUserSide(t *testing.T) {
 			b.shot("dark-login")
 			login("jdoe", "jdoe password", "")
 			b.do("dark recovery form", b.click("Use a recovery code"), visible("Enter one of your recovery codes"),
-				chromedp.SendKeys(chromedp.CSS("#recovery"), codes[1]), b.click("Verify"), contains("8 recovery codes are left"),
+				chromedp.SendKeys(chromedp.CSS("#recovery"), codes[1]), b.click("Verify"), contains("7 recovery codes are left"),
 				b.click("Continue"), b.click("Security"), visible("TOTP (Authenticator app)"))
 			b.shot("dark-security")
 			b.dark(false)
