@@ -7,6 +7,7 @@ import (
 	"net/http"
 	"net/url"
 	"regexp"
+	"slices"
 	"strings"
 	"time"
 
@@ -51,6 +52,14 @@ type securityPage struct {
 	// it (TrustOn).
 	Trusted []trustedView
 	TrustOn bool
+	// Activity is what the store keeps of recent sign-ins, newest first.
+	Activity []activityView
+}
+
+// activityView is one line of recent activity.
+type activityView struct {
+	When, What string
+	at         time.Time
 }
 
 // authenticatorView is one authenticator as the Security page lists it.
@@ -138,11 +147,32 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 		}
 		p.Authenticators = append(p.Authenticators, v)
 	}
+	for _, a := range auths {
+		if !a.LastUsed.IsZero() && a.LastUsed.After(a.Confirmed) {
+			p.Activity = append(p.Activity, activityView{at: a.LastUsed, What: "Signed in with a code from " + a.Name})
+		}
+		p.Activity = append(p.Activity, activityView{at: a.Confirmed, What: a.Name + " added"})
+	}
 	p.Max = s.svc.Options().MaxAuthenticators
 	if p.TrustOn = s.svc.TrustEnabled(); p.TrustOn {
 		if p.Trusted, err = s.trustedViews(r, c.user.ID); err != nil {
 			return p, err
 		}
+		bs, err := s.svc.TrustedBrowsers(r.Context(), c.user.ID)
+		if err != nil {
+			return p, err
+		}
+		for _, b := range bs {
+			if b.LastUsed.After(b.Created) {
+				p.Activity = append(p.Activity, activityView{at: b.LastUsed, What: "Signed in without a code on a trusted browser (" + browserName(b.UserAgent) + ", from " + b.Addr + ")"})
+			}
+			p.Activity = append(p.Activity, activityView{at: b.Created, What: browserName(b.UserAgent) + " trusted"})
+		}
+	}
+	slices.SortStableFunc(p.Activity, func(a, b activityView) int { return b.at.Compare(a.at) })
+	p.Activity = p.Activity[:min(len(p.Activity), 10)]
+	for i := range p.Activity {
+		p.Activity[i].When = p.Activity[i].at.UTC().Format("2006-01-02 15:04 UTC")
 	}
 	p.CanAdd = len(auths) < p.Max
 	p.Fresh = s.svc.Fresh(c.session)

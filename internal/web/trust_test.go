@@ -227,3 +227,23 @@ func TestTrustedBrowserRefused(t *testing.T) {
 		t.Errorf("a site without trusted browsers skipped the code")
 	}
 }
+
+// TestRecentActivity: the Security page lists what the store keeps,
+// newest first: authenticators added and last used, trusted browsers.
+func TestRecentActivity(t *testing.T) {
+	e, bobKey, _ := trustedEnv(t)
+	b := e.client()
+	e.trust(b, "bob", bobKey)
+	e.clock.Add(time.Hour)
+	if !e.skips(b, "bob") {
+		t.Fatal("trusted browser asked for a code")
+	}
+	r := e.get(b, "/settings/security")
+	body := htmlText(r.body)
+	i := strings.Index(body, "Signed in without a code on a trusted browser")
+	j := strings.Index(body, "Signed in with a code from Authenticator app")
+	k := strings.Index(body, "Authenticator app added")
+	if i < 0 || j < 0 || k < 0 || !(i < j && j < k) || !strings.Contains(body, "from 127.0.0.1") {
+		t.Errorf("recent activity (%d %d %d):\n%s", i, j, k, r.body)
+	}
+}
