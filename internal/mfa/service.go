@@ -143,6 +143,7 @@ type PartDown struct {
 	Err  error
 }
 
+// Error names the part that is down and why.
 func (e *PartDown) Error() string { return e.Part + " unavailable: " + e.Err.Error() }
 
 // Unwrap returns the cause.
