@@ -268,7 +268,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("second start printed a setup link")
 	}
 	c := newBrowser(t, s2.url)
-	if _, body := c.post("/login", url.Values{"username": {"alice"}, "password": {"alice password"}, "otp": {recovery[1]}}); !strings.Contains(body, "Signed in as") {
+	if _, body := c.post("/login", url.Values{"username": {"alice"}, "password": {"alice password"}, "otp": {recovery[1]}}); !strings.Contains(body, "You used a recovery code") {
 		t.Errorf("one-form login after restart failed:\n%s", body)
 	}
 }
@@ -436,8 +436,8 @@ func TestUserCommands(t *testing.T) {
 		})
 	}
 	out, _ := user("", "list")
-	if !regexp.MustCompile(`bob\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
-		!regexp.MustCompile(`dave\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
+	if !regexp.MustCompile(`bob\s+local\s+no\s+no\s+no\s+\S+ \S+\s+jupyter\s+Bob B\.\n`).MatchString(out) || strings.Contains(out, "carol") ||
+		!regexp.MustCompile(`dave\s+local\s+no\s+no\s+no\s+\S+ \S+\s+hpc,staff\s+Dave Ünder\n`).MatchString(out) {
 		t.Errorf("final list =\n%s", out)
 	}
 }
