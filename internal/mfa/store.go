@@ -126,6 +126,9 @@ type TrustStore interface {
 	DeleteTrustedBrowser(ctx context.Context, userID int64, tokenHash []byte) error
 	// DeleteTrustedBrowsers forgets every trusted browser of the user.
 	DeleteTrustedBrowsers(ctx context.Context, userID int64) error
+	// DeleteExpiredTrustedBrowsers removes those that expire at or before
+	// expires or were trusted before created (the site's maximum).
+	DeleteExpiredTrustedBrowsers(ctx context.Context, expires, created time.Time) error
 }
 
 // ThrottleStore keeps failure counts by key, shared by every server

@@ -66,3 +66,9 @@ func (s *Store) DeleteTrustedBrowsers(ctx context.Context, userID int64) error {
 	_, err := s.db.ExecContext(ctx, `DELETE FROM trusted_browsers WHERE user_id = $1`, userID)
 	return dbError("delete trusted browsers", err)
 }
+
+// DeleteExpiredTrustedBrowsers implements mfa.TrustStore.
+func (s *Store) DeleteExpiredTrustedBrowsers(ctx context.Context, expires, created time.Time) error {
+	_, err := s.db.ExecContext(ctx, `DELETE FROM trusted_browsers WHERE expires_at <= $1 OR created_at < $2`, expires, created)
+	return dbError("delete expired trusted browsers", err)
+}

@@ -81,3 +81,11 @@ func (s *Store) DeleteTrustedBrowsers(ctx context.Context, userID int64) error {
 		return notFound(err, "delete trusted browsers")
 	})
 }
+
+// DeleteExpiredTrustedBrowsers implements mfa.TrustStore.
+func (s *Store) DeleteExpiredTrustedBrowsers(ctx context.Context, expires, created time.Time) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		_, err := tx.ExecContext(ctx, `DELETE FROM trusted_browsers WHERE expires_at <= ? OR created_at < ?`, expires.UnixNano(), created.UnixNano())
+		return notFound(err, "delete expired trusted browsers")
+	})
+}

@@ -44,6 +44,18 @@ func testTrustedBrowsers(t *testing.T, s mfa.Store) {
 	if err != nil || len(list) != 2 || list[0].TokenHash[0] != 2 || list[1].Addr != "198.51.100.1" || !list[1].LastUsed.Equal(t0.Add(2*time.Hour)) {
 		t.Errorf("TrustedBrowsers = %+v, %v", list, err)
 	}
+	// Expired ones go, by expiry or by the site's maximum.
+	mk(u.ID, 4, t0.Add(-40*24*time.Hour))
+	mk(u.ID, 5, t0.Add(-10*24*time.Hour))
+	if err := s.DeleteExpiredTrustedBrowsers(ctx, t0, t0.Add(-5*24*time.Hour)); err != nil {
+		t.Errorf("DeleteExpiredTrustedBrowsers = %v", err)
+	}
+	for tag, want := range map[byte]bool{1: true, 2: true, 3: true, 4: false, 5: false} {
+		_, err := s.TrustedBrowser(ctx, bytes.Repeat([]byte{tag}, 32))
+		if (err == nil) != want {
+			t.Errorf("after DeleteExpiredTrustedBrowsers: browser %d present = %v", tag, err == nil)
+		}
+	}
 	wantErr(t, "DeleteTrustedBrowser(another user's)", s.DeleteTrustedBrowser(ctx, other.ID, a.TokenHash), mfa.ErrNotFound)
 	if err := s.DeleteTrustedBrowser(ctx, u.ID, a.TokenHash); err != nil {
 		t.Errorf("DeleteTrustedBrowser = %v", err)
