@@ -12,7 +12,8 @@ import (
 )
 
 // fileRateWait is what a user whose file's RATE_LIMIT refused an attempt is
-// told to wait: the interval google-authenticator writes by default.
+// told to wait when the file cannot tell (see FileRateWaiter): the
+// interval google-authenticator writes by default.
 const fileRateWait = 30 * time.Second
 
 // typedName returns the normalized name of an attempt, and false when it
@@ -293,7 +294,13 @@ func (s *Service) checkFileCode(ctx context.Context, u User, code string, now ti
 	case FileAccepted:
 		return Result{Outcome: OK, User: u, SecondFactor: true, FromFile: true, Reason: ReasonFileCode, File: v}
 	case FileRateLimited:
-		return Result{Outcome: Throttled, RetryAfter: fileRateWait, FromFile: true, Reason: ReasonFileRateLimited, File: v}
+		wait := fileRateWait
+		if w, ok := s.files.(FileRateWaiter); ok {
+			if d := w.RateLimitWait(ctx, u.Name, now); d > 0 {
+				wait = d
+			}
+		}
+		return Result{Outcome: Throttled, RetryAfter: wait, FromFile: true, Reason: ReasonFileRateLimited, File: v}
 	case FileReused:
 		return Result{Outcome: BadCode, FromFile: true, Reason: ReasonCodeReused, File: v}
 	case FileMalformed:

@@ -1,6 +1,7 @@
 package web_test
 
 import (
+	"context"
 	"html"
 	"net/http"
 	"net/url"
@@ -104,5 +105,30 @@ func TestThrottledCodeMessage(t *testing.T) {
 	r := e.post(b, "/login/totp", url.Values{"code": {"000000"}})
 	if r.status != 429 || !strings.Contains(r.body, "Too many wrong codes. Try again in 5 minutes.") {
 		t.Errorf("second wrong code = %d, want 429 with the wait\n%s", r.status, r.body)
+	}
+}
+
+// rateLimitedFile is a user file whose RATE_LIMIT refuses every attempt
+// and tells how long to wait.
+type rateLimitedFile struct{}
+
+func (rateLimitedFile) HasFile(context.Context, string) bool { return true }
+func (rateLimitedFile) VerifyCode(context.Context, string, string, time.Time) mfa.FileVerdict {
+	return mfa.FileRateLimited
+}
+func (rateLimitedFile) RateLimitWait(context.Context, string, time.Time) time.Duration {
+	return 42 * time.Second
+}
+
+// TestFileRateLimitMessage: a code the user's file would not look at is
+// not called wrong: the page says the file's rate limit, and its wait.
+func TestFileRateLimitMessage(t *testing.T) {
+	e := newEnv(t, setup{files: rateLimitedFile{}})
+	e.addUser("bob")
+	b := e.client()
+	e.login(b, "bob", "", "/login/totp")
+	r := e.post(b, "/login/totp", url.Values{"code": {"123456"}})
+	if r.status != 429 || !strings.Contains(r.body, "(its RATE_LIMIT line), so this code was not checked. Try again in 42 seconds.") || r.header.Get("Retry-After") != "42" {
+		t.Errorf("rate-limited file = %d, Retry-After %q\n%s", r.status, r.header.Get("Retry-After"), r.body)
 	}
 }
