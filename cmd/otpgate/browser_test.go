@@ -224,7 +224,9 @@ func TestBrowserUserGuide(t *testing.T) {
 
 	// A recovery code in place of the app's code.
 	login("jdoe", "jdoe password", "")
-	do("recovery code", chromedp.SendKeys(chromedp.CSS("#code"), codes[0]), click("Verify"),
+	do("recovery code", click("Use a recovery code"), chromedp.WaitVisible(chromedp.CSS("#recovery")),
+		chromedp.SendKeys(chromedp.CSS("#recovery"), codes[0]), click("Verify"),
+		chromedp.WaitVisible(`//h1[text()="Recovery code used"]`), click("Continue"),
 		chromedp.WaitVisible(`//h1[text()="Personal settings"]`))
 	do("security", click("Security"), chromedp.WaitVisible(chromedp.CSS("#recovery-left")))
 	if left := text("#recovery-left"); !strings.Contains(left, "9 unused recovery codes") {

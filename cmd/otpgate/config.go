@@ -15,6 +15,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+	"unicode"
+	"unicode/utf8"
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/ldap"
@@ -22,6 +24,7 @@ import (
 	"github.com/otpgate/otpgate/internal/pamauth"
 	"github.com/otpgate/otpgate/internal/userfile"
 	"github.com/otpgate/otpgate/internal/web"
+	"github.com/otpgate/otpgate/otp"
 )
 
 // Config is every setting of the server and the operator's commands. Each
@@ -33,6 +36,7 @@ type Config struct {
 	DataDir    string
 	BaseURL    string
 	Issuer     string
+	SiteName   string
 	ConfigFile string
 	SecretKey  string
 
@@ -41,6 +45,15 @@ type Config struct {
 	SessionIdle  time.Duration
 	SessionMax   time.Duration
 	EnrolmentTTL time.Duration
+	// TOTPAlgorithm, TOTPDigits and TOTPPeriod are the policy of new
+	// enrolments (mfa.EnrolPolicy); MaxAuthenticators caps a user's.
+	TOTPAlgorithm     string
+	TOTPDigits        int
+	TOTPPeriod        time.Duration
+	MaxAuthenticators int
+	enrol             mfa.EnrolPolicy
+	// TrustFor is the longest a browser may skip the code (0: off).
+	TrustFor time.Duration
 
 	Throttles mfa.Throttles
 
@@ -87,13 +100,19 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	fs.StringVar(&c.DataDir, "data-dir", "otpgate-data", "`directory` for the SQLite database and the secret key file; created on first start (mode 0700)")
 	fs.StringVar(&c.BaseURL, "base-url", "", "public `URL` of the server, e.g. https://mfa.example.org; https makes cookies Secure; empty means http://<addr>")
 	fs.StringVar(&c.Issuer, "issuer", "otpgate", "issuer `name` shown in authenticator apps beside the account")
+	fs.StringVar(&c.SiteName, "site-name", "", "the site's `name` in the pages' header and title; empty means the issuer")
 	fs.StringVar(&c.ConfigFile, "config", "", "`file` of further settings, one \"name = value\" a line (names as these flags, # comments)")
 	fs.StringVar(&c.SecretKey, "secret-key-file", "", "`file` holding the 32-byte key that encrypts TOTP secrets (64 hex digits); empty means <data-dir>/secret.key, created with mode 0600 on first start")
 	fs.BoolVar(&c.RequireTOTP, "require-totp", false, "require a second factor: users without TOTP must set it up right after their password")
 	fs.IntVar(&c.TOTPSkew, "totp-skew", 1, "TOTP `steps` accepted before and after the current one (clock drift)")
 	fs.DurationVar(&c.SessionIdle, "session-idle", time.Hour, "a session ends after this `duration` without requests")
 	fs.DurationVar(&c.SessionMax, "session-max", 12*time.Hour, "a session ends this `duration` after sign-in, however active")
-	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 15*time.Minute, "an unconfirmed TOTP setup expires after this `duration`")
+	fs.DurationVar(&c.EnrolmentTTL, "enrolment-ttl", 7*24*time.Hour, "an unconfirmed TOTP setup (shown again with the same key until confirmed or cancelled) expires after this `duration`")
+	fs.StringVar(&c.TOTPAlgorithm, "totp-algorithm", "SHA1", "`algorithm` of new enrolments: SHA1, SHA256 or SHA512 (each authenticator keeps its own)")
+	fs.IntVar(&c.TOTPDigits, "totp-digits", 6, "`digits` of new enrolments' codes: 6 or 8")
+	fs.DurationVar(&c.TOTPPeriod, "totp-period", 30*time.Second, "time step of new enrolments: 30s or 60s (`duration`)")
+	fs.DurationVar(&c.TrustFor, "trust-browser-for", 0, "offer \"Don't ask for a code on this browser\" at sign-in for this `duration` at most (e.g. 720h for 30 days); 0 means never offered")
+	fs.IntVar(&c.MaxAuthenticators, "max-authenticators", 5, "most authenticators a user may have (`count`, 1 to 20); each adds 3 codes valid at once")
 	throttleFlags(fs, "address", "wrong passwords from one client address", &c.Throttles.Address, mfa.DefaultThrottles.Address)
 	throttleFlags(fs, "account", "wrong passwords for one account, from anywhere", &c.Throttles.Account, mfa.DefaultThrottles.Account)
 	throttleFlags(fs, "code", "wrong codes after the right password, per user (never reset by a success)", &c.Throttles.Code, mfa.DefaultThrottles.Code)
@@ -237,6 +256,26 @@ func (c *Config) Validate() error {
 	}
 	if c.Issuer == "" || strings.Contains(c.Issuer, ":") || len(c.Issuer) > 64 {
 		errs = append(errs, errors.New("issuer: 1 to 64 characters, no colon"))
+	}
+	if len(c.SiteName) > 64 || !utf8.ValidString(c.SiteName) || strings.ContainsFunc(c.SiteName, unicode.IsControl) {
+		errs = append(errs, errors.New("site-name: up to 64 characters of text"))
+	}
+	alg, err := otp.ParseAlgorithm(strings.ToUpper(strings.ReplaceAll(c.TOTPAlgorithm, "-", "")))
+	if err != nil {
+		errs = append(errs, fmt.Errorf("totp-algorithm %q: want SHA1, SHA256 or SHA512", c.TOTPAlgorithm))
+	}
+	if c.TOTPDigits != 6 && c.TOTPDigits != 8 {
+		errs = append(errs, fmt.Errorf("totp-digits %d: want 6 or 8", c.TOTPDigits))
+	}
+	if c.TOTPPeriod != 30*time.Second && c.TOTPPeriod != 60*time.Second {
+		errs = append(errs, fmt.Errorf("totp-period %v: want 30s or 60s", c.TOTPPeriod))
+	}
+	c.enrol = mfa.EnrolPolicy{Algorithm: alg, Digits: c.TOTPDigits, Period: c.TOTPPeriod}
+	if c.TrustFor < 0 || c.TrustFor > 365*24*time.Hour || c.TrustFor > 0 && c.TrustFor < 24*time.Hour {
+		errs = append(errs, fmt.Errorf("trust-browser-for %v: want 0 (off) or 24h to 8760h", c.TrustFor))
+	}
+	if c.MaxAuthenticators < 1 || c.MaxAuthenticators > 20 {
+		errs = append(errs, fmt.Errorf("max-authenticators %d: want 1 to 20", c.MaxAuthenticators))
 	}
 	if c.TOTPSkew < 0 || c.TOTPSkew > 10 {
 		errs = append(errs, errors.New("totp-skew: 0 to 10"))

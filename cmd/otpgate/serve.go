@@ -185,7 +185,8 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 	}
 	svc := mfa.NewService(deps, mfa.Options{
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP, Enforce: c.Enforce.rules,
-		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL})
+		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL,
+		Enrol: c.enrol, MaxAuthenticators: c.MaxAuthenticators, TrustFor: c.TrustFor})
 	c.Audit.coverage = c.Enforce.coverage(svc)
 	return svc, store, nil
 }
@@ -331,7 +332,7 @@ func runServe(ctx context.Context, e env) error {
 	}
 	base := c.baseURL(ln.Addr().String())
 	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base,
-		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL})
+		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL, SiteName: c.SiteName})
 	if err != nil {
 		ln.Close()
 		return err

@@ -150,7 +150,7 @@ func (b *browser) get(path string) (int, string) {
 
 var (
 	setupRe = regexp.MustCompile(`(/setup\?token=[A-Za-z0-9_-]+)`)
-	keyRe   = regexp.MustCompile(`<code class="key" id="key">([A-Z2-7 ]+)</code>`)
+	keyRe   = regexp.MustCompile(`<code class="key" id="key"[^>]*>([A-Z2-7 ]+)</code>`)
 	idRe    = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
 )
 
@@ -268,7 +268,7 @@ func TestServeEndToEnd(t *testing.T) {
 		t.Errorf("second start printed a setup link")
 	}
 	c := newBrowser(t, s2.url)
-	if _, body := c.post("/login", url.Values{"username": {"alice"}, "password": {"alice password"}, "otp": {recovery[1]}}); !strings.Contains(body, "Signed in as") {
+	if _, body := c.post("/login", url.Values{"username": {"alice"}, "password": {"alice password"}, "otp": {recovery[1]}}); !strings.Contains(body, "You used a recovery code") {
 		t.Errorf("one-form login after restart failed:\n%s", body)
 	}
 }

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/otp"
 )
@@ -18,6 +19,15 @@ type Enrolment struct {
 	ID string
 	// URI holds the issuer, the account and the key.
 	URI otp.URI
+	// Name is the pending authenticator's name.
+	Name string
+	// Resumed tells that the setup was started earlier and is shown
+	// again with the same key, so that an entry the user scanned then
+	// still works.
+	Resumed bool
+	// Started is when the setup was started; it expires EnrolmentTTL
+	// later.
+	Started time.Time
 }
 
 // maxPending bounds a user's unconfirmed setups: starting another removes
@@ -30,9 +40,13 @@ const maxPending = 3
 // password alone.
 var ErrHasTOTP = fmt.Errorf("TOTP is set up already: %w", ErrConflict)
 
-// BeginEnrolment creates a pending authenticator with a new secret (SHA-1,
-// 6 digits, 30 s, 160 bits: what every app supports) once the user has
+// BeginEnrolment creates a pending authenticator with a new secret (160
+// bits, with the parameters of Options.Enrol: by default SHA-1, 6 digits,
+// 30 s, what every app supports) once the user has
 // shown who it is (see Proof): adding a second factor is a lasting change.
+// A setup the user started before and neither confirmed nor cancelled
+// (CancelEnrolment) is returned again instead, with Resumed set, until it
+// expires (Options.EnrolmentTTL).
 func (s *Service) BeginEnrolment(ctx context.Context, u User, p Proof) (Result, Enrolment, error) {
 	res, err := s.prove(ctx, u, p)
 	if err != nil || res.Outcome != OK {
@@ -48,10 +62,30 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 		return Enrolment{}, err
 	}
 	var pending []Authenticator
+	confirmed := 0
 	for _, a := range auths {
 		if a.Confirmed.IsZero() {
 			pending = append(pending, a)
+		} else {
+			confirmed++
 		}
+	}
+	if confirmed >= s.opts.MaxAuthenticators {
+		return Enrolment{}, fmt.Errorf("at most %d: %w", s.opts.MaxAuthenticators, ErrTooManyAuthenticators)
+	}
+	// The newest unexpired setup is kept: coming back shows its key.
+	for i := len(pending) - 1; i >= 0; i-- {
+		a := pending[i]
+		if s.now().Sub(a.Created) >= s.opts.EnrolmentTTL {
+			continue
+		}
+		key, err := s.key(a)
+		if err != nil {
+			return Enrolment{}, err
+		}
+		e := s.enrolment(u, a, key.Secret)
+		e.Resumed = true
+		return e, nil
 	}
 	for len(pending) >= maxPending {
 		if err := s.store.DeleteAuthenticator(ctx, u.ID, pending[0].ID); err != nil && !errors.Is(err, ErrNotFound) {
@@ -67,8 +101,12 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 	if err != nil {
 		return Enrolment{}, err
 	}
-	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: "Authenticator app",
-		Algorithm: otp.SHA1, Digits: otp.DefaultDigits, Period: otp.DefaultPeriod, Created: s.now()}
+	name := "Authenticator app"
+	if confirmed > 0 {
+		name = fmt.Sprintf("Authenticator app %d", confirmed+1)
+	}
+	a := Authenticator{ID: hex.EncodeToString(idb), UserID: u.ID, Name: name,
+		Algorithm: s.opts.Enrol.Algorithm, Digits: s.opts.Enrol.Digits, Period: s.opts.Enrol.Period, Created: s.now()}
 	if a.SealedSecret, err = s.cipher.Seal(secret, u.ID, a.ID); err != nil {
 		return Enrolment{}, err
 	}
@@ -79,8 +117,40 @@ func (s *Service) beginEnrolment(ctx context.Context, u User) (Enrolment, error)
 }
 
 func (s *Service) enrolment(u User, a Authenticator, secret []byte) Enrolment {
-	return Enrolment{ID: a.ID, URI: otp.URI{Type: "totp", Issuer: s.opts.Issuer, Account: u.Name,
+	return Enrolment{ID: a.ID, Name: a.Name, Started: a.Created, URI: otp.URI{Type: "totp", Issuer: s.opts.Issuer, Account: u.Name,
 		Key: otp.Key{Secret: secret, Algorithm: a.Algorithm, Digits: a.Digits, Period: a.Period}}}
+}
+
+// CancelEnrolment removes the user's pending setup id, so that the next
+// one starts with a new key; a setup that is unknown, expired or confirmed
+// already is no error, and a confirmed authenticator is never removed.
+func (s *Service) CancelEnrolment(ctx context.Context, u User, id string) error {
+	a, err := s.pending(ctx, u.ID, id)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	if err := s.store.DeleteAuthenticator(ctx, u.ID, a.ID); err != nil && !errors.Is(err, ErrNotFound) {
+		return err
+	}
+	return nil
+}
+
+// PendingSetup returns the user's newest unexpired setup in progress, and
+// false when there is none; the Security page offers to continue it.
+func (s *Service) PendingSetup(ctx context.Context, userID int64) (Authenticator, bool, error) {
+	auths, err := s.store.Authenticators(ctx, userID)
+	if err != nil {
+		return Authenticator{}, false, err
+	}
+	for i := len(auths) - 1; i >= 0; i-- {
+		if a := auths[i]; a.Confirmed.IsZero() && s.now().Sub(a.Created) < s.opts.EnrolmentTTL {
+			return a, true, nil
+		}
+	}
+	return Authenticator{}, false, nil
 }
 
 // pending returns the user's unexpired pending authenticator with that ID.

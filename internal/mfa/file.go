@@ -23,6 +23,13 @@ type FileFactor interface {
 	VerifyCode(ctx context.Context, name, code string, now time.Time) FileVerdict
 }
 
+// FileRateWaiter is a FileFactor that can tell how long a user whose
+// file's RATE_LIMIT refused an attempt must wait (internal/userfile does);
+// zero means it cannot tell.
+type FileRateWaiter interface {
+	RateLimitWait(ctx context.Context, name string, now time.Time) time.Duration
+}
+
 // FileVerdict is how a FileFactor judged one code.
 type FileVerdict int
 

@@ -172,3 +172,18 @@ func ThrottleWait(p ThrottlePolicy, failures int, last, now time.Time) (int, tim
 func (p ThrottlePolicy) Valid() bool {
 	return p.Free >= 0 && p.Base > 0 && p.Base <= p.Max && p.Forget > 0
 }
+
+// TrustedBrowser is a browser whose owner chose "Don't ask for a code on
+// this browser": until Expires, a sign-in there with the right password
+// skips the code. The cookie is never stored: only its SHA-256 (see
+// HashToken), bound to one user.
+type TrustedBrowser struct {
+	TokenHash []byte
+	UserID    int64
+	// Created, Expires and LastUsed are when it was trusted, until when,
+	// and when it last skipped a code.
+	Created, Expires, LastUsed time.Time
+	// UserAgent and Addr are the browser's User-Agent (cut to 256 bytes)
+	// and the client's address at its last use, shown to the owner.
+	UserAgent, Addr string
+}

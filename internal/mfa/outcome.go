@@ -74,13 +74,16 @@ const (
 	ReasonNoSecondFactor
 	ReasonSourceGone
 	ReasonSetupRequired
+	// ReasonClockOff: the code would match with the phone's clock off
+	// by Result.ClockOff, more than the window allows.
+	ReasonClockOff
 )
 
 var reasonNames = [...]string{"", "unknown user", "wrong password", "user disabled", "throttled", "too many wrong codes", "malformed code",
 	"wrong code", "code already used", "wrong or used recovery code", "recovery code", "file code",
 	"file: rate limited", "file", "wrong setup code", "setup expired or unknown", "setup link invalid",
 	"no second factor", "gone from its source or locked there",
-	"second factor required: set it up first"}
+	"second factor required: set it up first", "clock off"}
 
 // String names the reason as logged.
 func (r Reason) String() string {
@@ -137,6 +140,13 @@ type Result struct {
 	// Drift is set for OK with a TOTP code: how many steps the code was
 	// off the server's clock (positive: the phone is ahead).
 	Drift int
+	// Digits is set for BadCode of the store's authenticators: how many
+	// digits the user's (first) authenticator shows, for "Enter the 6
+	// digits your app shows".
+	Digits int
+	// ClockOff is set for ReasonClockOff: how far ahead (positive) or
+	// behind the phone's clock seems to be.
+	ClockOff time.Duration
 }
 
 // LogReason is the reason as logged: a refusal by the user's file says so,

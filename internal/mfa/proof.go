@@ -83,14 +83,18 @@ func (s *Service) reauthenticate(ctx context.Context, u User, password, code str
 	return res, nil
 }
 
-// RemoveSecondFactor removes the user's authenticators and recovery codes
-// once the user has shown who it is (see Proof).
+// RemoveSecondFactor removes the user's authenticators and recovery codes,
+// and forgets its trusted browsers, once the user has shown who it is
+// (see Proof).
 func (s *Service) RemoveSecondFactor(ctx context.Context, u User, p Proof) (Result, error) {
 	res, err := s.prove(ctx, u, p)
 	if err != nil || res.Outcome != OK {
 		return res, err
 	}
 	if err := s.store.DeleteAuthenticators(ctx, u.ID); err != nil {
+		return Result{}, err
+	}
+	if err := s.store.DeleteTrustedBrowsers(ctx, u.ID); err != nil {
 		return Result{}, err
 	}
 	s.notify(ctx, Event{Kind: EventFactorRemoved, User: u, Addr: p.Addr})

@@ -36,9 +36,21 @@ type Options struct {
 	// session may make lasting changes (add or remove a second factor, new
 	// recovery codes) without checking them again; zero means 5 minutes.
 	FreshFor time.Duration
-	// EnrolmentTTL is how long an unconfirmed TOTP setup stays usable;
-	// zero means 15 minutes.
+	// EnrolmentTTL is how long an unconfirmed TOTP setup stays usable
+	// (and is shown again with the same key); zero means 7 days.
 	EnrolmentTTL time.Duration
+	// Enrol is the policy of new enrolments (algorithm, digits, period);
+	// each authenticator keeps the parameters it was enrolled with, so a
+	// change of policy breaks nobody.
+	Enrol EnrolPolicy
+	// TrustFor is how long a browser may skip the code once its owner
+	// chose "Don't ask for a code on this browser" (the site's maximum);
+	// zero means never: the choice is not offered.
+	TrustFor time.Duration
+	// MaxAuthenticators is how many confirmed authenticators a user may
+	// have; zero means 5. Each one adds 3 codes valid at any moment (with
+	// a ±1 window) to what a guess may hit.
+	MaxAuthenticators int
 	// SetupTTL is how long the first administrator's setup link works;
 	// zero means 24 hours.
 	SetupTTL time.Duration
@@ -63,7 +75,11 @@ func (o *Options) setDefaults() {
 		o.FreshFor = 5 * time.Minute
 	}
 	if o.EnrolmentTTL == 0 {
-		o.EnrolmentTTL = 15 * time.Minute
+		o.EnrolmentTTL = 7 * 24 * time.Hour
+	}
+	o.Enrol = o.Enrol.withDefaults()
+	if o.MaxAuthenticators == 0 {
+		o.MaxAuthenticators = 5
 	}
 	if o.SetupTTL == 0 {
 		o.SetupTTL = 24 * time.Hour

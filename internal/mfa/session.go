@@ -109,14 +109,17 @@ func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
 	return s.store.DeleteUserSessions(ctx, userID)
 }
 
-// Cleanup removes expired sessions, abandoned TOTP setups and throttle
-// counters that count nothing any more.
+// Cleanup removes expired sessions, abandoned TOTP setups, expired trusted
+// browsers and throttle counters that count nothing any more.
 func (s *Service) Cleanup(ctx context.Context) error {
 	now := s.now()
 	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.opts.SessionMax), now.Add(-s.opts.SessionIdle)); err != nil {
 		return err
 	}
 	if err := s.store.DeleteStaleThrottles(ctx, now.Add(-s.staleAfter())); err != nil {
+		return err
+	}
+	if err := s.store.DeleteExpiredTrustedBrowsers(ctx, now, now.Add(-s.opts.TrustFor)); err != nil {
 		return err
 	}
 	return s.store.DeletePendingAuthenticators(ctx, now.Add(-s.opts.EnrolmentTTL))

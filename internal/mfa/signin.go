@@ -12,7 +12,8 @@ import (
 )
 
 // fileRateWait is what a user whose file's RATE_LIMIT refused an attempt is
-// told to wait: the interval google-authenticator writes by default.
+// told to wait when the file cannot tell (see FileRateWaiter): the
+// interval google-authenticator writes by default.
 const fileRateWait = 30 * time.Second
 
 // typedName returns the normalized name of an attempt, and false when it
@@ -113,6 +114,10 @@ func (s *Service) login(ctx context.Context, a LoginAttempt) (Result, error) {
 		return Result{}, err
 	}
 	res.Account = u.Name
+	if res.Outcome == BadCode {
+		// The password was right: the form goes on to the code prompt.
+		res.User = u
+	}
 	if strict && (res.Outcome != OK || !res.SecondFactor) {
 		// The client learns nothing, not even from the reason.
 		return Result{Outcome: Throttled, RetryAfter: max(wait, res.RetryAfter), Reason: ReasonThrottled, Account: u.Name}, nil
@@ -166,6 +171,9 @@ func (s *Service) secondFactor(ctx context.Context, userID int64, code string) (
 	}
 	res, err := s.checkSecondFactor(ctx, u, f, strings.TrimSpace(code), s.now())
 	res.Account = u.Name
+	if res.Outcome == BadCode {
+		res.User = u
+	}
 	return res, err
 }
 
@@ -204,9 +212,10 @@ func (s *Service) checkSecondFactor(ctx context.Context, u User, f factor, code 
 	case res.Reason == ReasonFileRateLimited:
 		// The file refused to look at the code: not a guess.
 		return res, s.store.Forgive(ctx, cc.key)
-	case res.Reason == ReasonCodeReused || res.Reason == ReasonMalformedCode:
+	case res.Reason == ReasonCodeReused || res.Reason == ReasonMalformedCode || res.Reason == ReasonClockOff:
 		// Counted in the budget, but not told to the owner: a code sent
-		// twice or a typo of the wrong shape is no one's guess.
+		// twice, a typo of the wrong shape or a phone with a wrong clock
+		// is no one's guess.
 		return res, nil
 	}
 	uc := s.unseenCounter(u.ID)
@@ -249,7 +258,10 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 	if err != nil {
 		return Result{}, err
 	}
-	reason := ReasonWrongCode
+	// The code is malformed only when it has the shape of no
+	// authenticator's codes (6 digits for one, 8 for another).
+	res := Result{Outcome: BadCode, Reason: ReasonMalformedCode}
+	var keys []otp.Key
 	for _, a := range auths {
 		if a.Confirmed.IsZero() {
 			continue
@@ -258,25 +270,62 @@ func (s *Service) checkCode(ctx context.Context, u User, code string, now time.T
 		if err != nil {
 			return Result{}, err
 		}
+		if res.Digits == 0 {
+			res.Digits = a.Digits
+		}
 		step, err := key.Verify(code, now, s.opts.Window)
 		if errors.Is(err, otp.ErrMalformedCode) {
-			reason = ReasonMalformedCode
-			break
-		}
-		if err != nil {
 			continue
 		}
+		res.Reason = ReasonWrongCode
+		if err != nil {
+			keys = append(keys, key)
+			continue
+		}
+		// One replay rule per user: a code that matched a used step of one
+		// authenticator is refused, even when it also happens to be the
+		// code of another authenticator at that time (two keys share a
+		// code one time in 10^6, or the same key was scanned twice).
+		// Authenticators are tried in one order, so concurrent attempts
+		// with one code all try the same one first, and one wins.
 		err = s.store.UseStep(ctx, u.ID, a.ID, step, now)
 		if errors.Is(err, ErrReplay) {
-			reason = ReasonCodeReused
-			continue
+			return Result{Outcome: BadCode, Reason: ReasonCodeReused, Digits: res.Digits}, nil
 		}
 		if err != nil {
 			return Result{}, err
 		}
 		return Result{Outcome: OK, User: u, SecondFactor: true, Drift: int(int64(step) - int64(key.Step(now)))}, nil
 	}
-	return Result{Outcome: BadCode, Reason: reason}, nil
+	if res.Reason == ReasonWrongCode {
+		// A code of the right shape that would match with a clock off by
+		// more than the window: say so instead of "wrong".
+		for _, key := range keys {
+			step, err := key.Verify(code, now, otp.Skew(clockCheckSteps(key)))
+			if err == nil {
+				res.Reason = ReasonClockOff
+				res.ClockOff = time.Duration(int64(step)-int64(key.Step(now))) * key.Period
+				if key.Period == 0 {
+					res.ClockOff = time.Duration(int64(step)-int64(key.Step(now))) * otp.DefaultPeriod
+				}
+				break
+			}
+		}
+	}
+	return res, nil
+}
+
+// clockCheck is how far off a phone's clock may be for a code to be told
+// "your clock is off" instead of "wrong": 10 minutes either way. Such a
+// code is still refused.
+const clockCheck = 10 * time.Minute
+
+func clockCheckSteps(k otp.Key) int {
+	p := k.Period
+	if p == 0 {
+		p = otp.DefaultPeriod
+	}
+	return int(clockCheck / p)
 }
 
 // checkFileCode checks code against the user's file.
@@ -286,7 +335,13 @@ func (s *Service) checkFileCode(ctx context.Context, u User, code string, now ti
 	case FileAccepted:
 		return Result{Outcome: OK, User: u, SecondFactor: true, FromFile: true, Reason: ReasonFileCode, File: v}
 	case FileRateLimited:
-		return Result{Outcome: Throttled, RetryAfter: fileRateWait, FromFile: true, Reason: ReasonFileRateLimited, File: v}
+		wait := fileRateWait
+		if w, ok := s.files.(FileRateWaiter); ok {
+			if d := w.RateLimitWait(ctx, u.Name, now); d > 0 {
+				wait = d
+			}
+		}
+		return Result{Outcome: Throttled, RetryAfter: wait, FromFile: true, Reason: ReasonFileRateLimited, File: v}
 	case FileReused:
 		return Result{Outcome: BadCode, FromFile: true, Reason: ReasonCodeReused, File: v}
 	case FileMalformed:

@@ -61,6 +61,9 @@ type AuthenticatorStore interface {
 	// same step exactly one succeeds. A step at or before the last accepted
 	// one gives ErrReplay; no such confirmed authenticator, ErrNotFound.
 	UseStep(ctx context.Context, userID int64, id string, step uint64, now time.Time) error
+	// RenameAuthenticator sets the name of one of the user's
+	// authenticators (ErrNotFound if absent).
+	RenameAuthenticator(ctx context.Context, userID int64, id, name string) error
 	// DeleteAuthenticator removes one authenticator (ErrNotFound if absent).
 	DeleteAuthenticator(ctx context.Context, userID int64, id string) error
 	// DeleteAuthenticators removes all of the user's authenticators and
@@ -104,6 +107,28 @@ type SessionStore interface {
 	// DeleteExpiredSessions removes sessions created before created or last
 	// seen before seen.
 	DeleteExpiredSessions(ctx context.Context, created, seen time.Time) error
+}
+
+// TrustStore keeps the browsers whose owner chose not to be asked for a
+// code on them, by the SHA-256 of their cookie.
+type TrustStore interface {
+	// CreateTrustedBrowser stores b.
+	CreateTrustedBrowser(ctx context.Context, b TrustedBrowser) error
+	// TrustedBrowser returns the browser with that token hash, or
+	// ErrNotFound.
+	TrustedBrowser(ctx context.Context, tokenHash []byte) (TrustedBrowser, error)
+	// TouchTrustedBrowser records a use at now from addr.
+	TouchTrustedBrowser(ctx context.Context, tokenHash []byte, now time.Time, addr string) error
+	// TrustedBrowsers returns the user's trusted browsers, newest first.
+	TrustedBrowsers(ctx context.Context, userID int64) ([]TrustedBrowser, error)
+	// DeleteTrustedBrowser forgets one of the user's browsers
+	// (ErrNotFound if absent).
+	DeleteTrustedBrowser(ctx context.Context, userID int64, tokenHash []byte) error
+	// DeleteTrustedBrowsers forgets every trusted browser of the user.
+	DeleteTrustedBrowsers(ctx context.Context, userID int64) error
+	// DeleteExpiredTrustedBrowsers removes those that expire at or before
+	// expires or were trusted before created (the site's maximum).
+	DeleteExpiredTrustedBrowsers(ctx context.Context, expires, created time.Time) error
 }
 
 // ThrottleStore keeps failure counts by key, shared by every server
@@ -152,6 +177,7 @@ type Store interface {
 	AuthenticatorStore
 	RecoveryStore
 	SessionStore
+	TrustStore
 	ThrottleStore
 	KeyCheckStore
 	AuditStore

@@ -108,9 +108,9 @@ func (s *Service) SetProfile(ctx context.Context, userID int64, p Profile) (User
 	return u, s.store.UpdateUser(ctx, u)
 }
 
-// SetPassword changes a local user's password and ends all of its
-// sessions; a user of the centre's gets ErrSourcePassword. It is an
-// administrator's action, and recorded so.
+// SetPassword changes a local user's password, forgets its trusted
+// browsers and ends all of its sessions; a user of the centre's gets
+// ErrSourcePassword. It is an administrator's action, and recorded so.
 func (s *Service) SetPassword(ctx context.Context, userID int64, password string) error {
 	if err := s.setPassword(ctx, userID, password); err != nil {
 		return err
@@ -145,6 +145,9 @@ func (s *Service) setPassword(ctx context.Context, userID int64, password string
 	if err := s.store.UpdateUser(ctx, u); err != nil {
 		return err
 	}
+	if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
+		return err
+	}
 	return s.store.DeleteUserSessions(ctx, userID)
 }
 
@@ -164,15 +167,21 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 	}
 	s.audit(ctx, AuditEntry{User: u.Name, Action: action, Result: "ok"})
 	if disabled {
+		if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
+			return err
+		}
 		return s.store.DeleteUserSessions(ctx, userID)
 	}
 	return nil
 }
 
 // ResetTOTP removes all of a user's authenticators and recovery codes (a
-// lost phone) and ends its sessions.
+// lost phone), forgets its trusted browsers and ends its sessions.
 func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 	if err := s.store.DeleteAuthenticators(ctx, userID); err != nil {
+		return err
+	}
+	if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
 		return err
 	}
 	if u, err := s.store.User(ctx, userID); err == nil {

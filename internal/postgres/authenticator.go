@@ -161,9 +161,24 @@ func (s *Store) UseStep(ctx context.Context, userID int64, id string, step uint6
 	case used:
 		return nil
 	case confirmed:
-		return fmt.Errorf("authenticator %s: step %d: %w", id, step, mfa.ErrReplay)
+		// The snapshot may predate a removal that the UPDATE waited for:
+		// a new statement sees it, so that a removed authenticator is
+		// not reported as a replay.
+		if err := s.db.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM authenticators
+			WHERE user_id = $1 AND id = $2 AND confirmed_at IS NOT NULL)`, userID, id).Scan(&confirmed); err != nil {
+			return dbError(fmt.Sprintf("authenticator %s", id), err)
+		}
+		if confirmed {
+			return fmt.Errorf("authenticator %s: step %d: %w", id, step, mfa.ErrReplay)
+		}
 	}
 	return fmt.Errorf("authenticator %s: %w", id, mfa.ErrNotFound)
+}
+
+// RenameAuthenticator implements mfa.AuthenticatorStore.
+func (s *Store) RenameAuthenticator(ctx context.Context, userID int64, id, name string) error {
+	res, err := s.db.ExecContext(ctx, `UPDATE authenticators SET name = $3 WHERE user_id = $1 AND id = $2`, userID, id, name)
+	return affected(res, err, fmt.Sprintf("authenticator %s", id))
 }
 
 // DeleteAuthenticator implements mfa.AuthenticatorStore.

@@ -149,6 +149,14 @@ func (s *Store) UseStep(ctx context.Context, userID int64, id string, step uint6
 	})
 }
 
+// RenameAuthenticator implements mfa.AuthenticatorStore.
+func (s *Store) RenameAuthenticator(ctx context.Context, userID int64, id, name string) error {
+	return s.withTx(ctx, func(tx *sql.Tx) error {
+		res, err := tx.ExecContext(ctx, `UPDATE authenticators SET name = ? WHERE id = ? AND user_id = ?`, name, id, userID)
+		return affected(res, err, "authenticator "+id)
+	})
+}
+
 // DeleteAuthenticator implements mfa.AuthenticatorStore.
 func (s *Store) DeleteAuthenticator(ctx context.Context, userID int64, id string) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {

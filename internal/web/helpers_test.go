@@ -268,7 +268,7 @@ func (e *env) login(c *http.Client, name, otpCode, wantLocation string) resp {
 }
 
 var (
-	keyRe      = regexp.MustCompile(`<code class="key" id="key">([A-Z2-7 ]+)</code>`)
+	keyRe      = regexp.MustCompile(`<code class="key" id="key"[^>]*>([A-Z2-7 ]+)</code>`)
 	idRe       = regexp.MustCompile(`name="id" value="([0-9a-f]+)"`)
 	recoveryRe = regexp.MustCompile(`<li><code>([a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4}-[a-z2-7]{4})</code></li>`)
 )

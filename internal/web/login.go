@@ -7,6 +7,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
@@ -15,32 +16,80 @@ import (
 // from a wrong password or a disabled account.
 const (
 	msgBadCredentials = "Wrong username or password."
-	msgBadCode        = "The verification code is wrong or was already used. Wait for the next code and try again."
+	msgBadCode        = "That code is wrong. Check that you use the entry for this site in your app, and enter the code it shows now."
 	msgCodeReused     = "This code was just used. Wait for the next one and enter it."
+	msgRecoveryWrong  = "That recovery code is wrong or was already used: each one works once. Check it, or use another of your codes."
+	msgFileUnusable   = "Your code could not be checked against your google-authenticator file. Try again; if this goes on, ask your administrator."
+	msgFileRateLimit  = "Your google-authenticator file allows only a few codes in a short time (its RATE_LIMIT line), so this code was not checked. Try again in "
 	msgThrottled      = "Too many failed attempts. Try again in "
+	msgTooManyCodes   = "Too many wrong codes. Try again in "
 	// msgThrottledLogin says what a user who has both factors can do while
 	// the password counters wait (see mfa.Service.Login).
 	msgThrottledLogin = "Too many failed sign-ins for this account or from your network. Enter your password and your verification code together, or try again in "
 )
 
 // throttledMessage is what a page says of a Throttled sign-in: the code
-// budget's wait once the password was right, else what a user who has
-// both factors can do while the password counters wait.
+// budget's wait, or the user's file's rate limit, once the password was
+// right, else what a user who has both factors can do while the password
+// counters wait.
 func throttledMessage(res mfa.Result) string {
-	if res.Reason == mfa.ReasonTooManyCodes || res.Reason == mfa.ReasonFileRateLimited {
-		return msgThrottled + retryText(res.RetryAfter) + "."
+	switch res.Reason {
+	case mfa.ReasonTooManyCodes:
+		return msgTooManyCodes + retryText(res.RetryAfter) + "."
+	case mfa.ReasonFileRateLimited:
+		return msgFileRateLimit + retryText(res.RetryAfter) + "."
 	}
 	return msgThrottledLogin + retryText(res.RetryAfter) + "."
 }
 
-// codeMessage is what a page says of a refused code: the code's reuse is
-// told apart (the user typed the right code, and waits for the next one),
-// the rest is one message.
+// codeMessage is what a page says of a refused code, told only to a user
+// who gave the right password: malformed, wrong, already used, a wrong or
+// used recovery code, a phone whose clock is off.
 func codeMessage(res mfa.Result) string {
-	if res.Reason == mfa.ReasonCodeReused {
+	switch res.Reason {
+	case mfa.ReasonCodeReused:
 		return msgCodeReused
+	case mfa.ReasonMalformedCode:
+		if res.FromFile {
+			return "Enter the 6 digits your app shows (or one of your 8-digit scratch codes)."
+		}
+		return fmt.Sprintf("Enter the %d digits your app shows, or use a recovery code.", digitsOr6(res.Digits))
+	case mfa.ReasonWrongRecoveryCode:
+		return msgRecoveryWrong
+	case mfa.ReasonClockOff:
+		return clockOffText(res.ClockOff)
+	case mfa.ReasonFile:
+		if res.File == mfa.FileSkewed {
+			return "That code does not match the current time. Set your phone to take its time from the network, then enter the code it shows."
+		}
+		if res.File == mfa.FileUnusable {
+			return msgFileUnusable
+		}
 	}
 	return msgBadCode
+}
+
+// digitsOr6 is the digits of a code, 6 when unknown.
+func digitsOr6(n int) int {
+	if n == 0 {
+		return 6
+	}
+	return n
+}
+
+// clockOffText tells a user whose code matched another time how far off
+// the phone's clock seems to be.
+func clockOffText(off time.Duration) string {
+	dir := "ahead"
+	if off < 0 {
+		dir, off = "behind", -off
+	}
+	amount := fmt.Sprintf("%d seconds", int(off/time.Second))
+	if off >= 2*time.Minute {
+		amount = fmt.Sprintf("%d minutes", int(off.Round(time.Minute)/time.Minute))
+	}
+	return "That code is not the current one: your phone's clock seems to be about " + amount + " " + dir +
+		". Set your phone to take its time from the network, then enter the code it shows."
 }
 
 func (s *server) handleHome() http.Handler {
@@ -72,7 +121,13 @@ type loginPage struct {
 	Next     string
 	// Tried counts the wrong codes this form saw (see tried).
 	Tried int
+	// TrustDays offers not to ask for a code on this browser for that
+	// many days; 0 means the site does not.
+	TrustDays int
 }
+
+// TrustLabel is the trust checkbox's label.
+func (p loginPage) TrustLabel() string { return trustText(p.TrustDays) }
 
 func (s *server) handleLoginForm() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
@@ -93,7 +148,7 @@ func (s *server) handleLoginForm() http.Handler {
 				return
 			}
 		}
-		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next})
+		s.render(w, r, http.StatusOK, "login", loginPage{page: page{Title: "Sign in"}, Next: next, TrustDays: s.trustDays()})
 	})
 }
 
@@ -164,7 +219,7 @@ func (s *server) handleLoginSubmit() http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r)}
+		data := loginPage{page: page{Title: "Sign in"}, Username: name, Next: next, Tried: tried(r), TrustDays: s.trustDays()}
 		switch res.Outcome {
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)
@@ -174,12 +229,30 @@ func (s *server) handleLoginSubmit() http.Handler {
 			data.Error = msgBadCredentials
 			s.render(w, r, http.StatusUnauthorized, "login", data)
 		case mfa.BadCode:
-			data.Error = codeMessage(res)
-			data.Tried++
-			s.render(w, r, http.StatusUnauthorized, "login", data)
+			// The password was right: go on to the code prompt with the
+			// message, instead of asking for the password again.
+			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			s.render(w, r, http.StatusUnauthorized, "login_totp", secondStepPage{page: page{Title: "Verification code"},
+				Error: codeMessage(res), Next: next, Issuer: s.svc.Options().Issuer, Tried: data.Tried + 1, Digits: res.Digits, TrustDays: s.trustDays()})
 		case mfa.SetupRequired:
 			s.setupFirst(w, r, res, next)
 		case mfa.CodeRequired:
+			// A browser the user trusts skips the code; the password was
+			// asked all the same.
+			trusted, err := s.trustedBrowser(r, res.User)
+			if err != nil {
+				s.serverError(w, r, err)
+				return
+			}
+			if trusted {
+				setReason(r, "trusted browser")
+				res.Outcome, res.SecondFactor = mfa.OK, true
+				s.signedIn(w, r, res, next)
+				return
+			}
 			if err := s.startSession(w, r, res.User.ID, mfa.LevelPassword); err != nil {
 				s.serverError(w, r, err)
 				return
@@ -190,6 +263,10 @@ func (s *server) handleLoginSubmit() http.Handler {
 			}
 			http.Redirect(w, r, to, http.StatusSeeOther)
 		case mfa.OK:
+			if err := s.trustIfAsked(w, r, res); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			s.signedIn(w, r, res, next)
 		}
 	})
@@ -210,10 +287,21 @@ func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result
 	}
 	// The wrong codes this browser typed on its way here were the user's
 	// own typos; the others were someone else's, who knows the password.
+	var msgs []string
+	title := ""
 	if n := res.CodeFailures - tried(r); n > 0 {
-		s.showMessage(w, r, http.StatusOK, "Someone may know your password",
-			fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
-				n, map[bool]string{true: " was", false: "s were"}[n == 1]), next)
+		title = "Someone may know your password"
+		msgs = append(msgs, fmt.Sprintf("Since your last sign-in, %d wrong verification code%s entered after your password, not from this sign-in. If that was not you, someone else knows your password: change it in Personal settings → Security.",
+			n, map[bool]string{true: " was", false: "s were"}[n == 1]))
+	}
+	if res.Reason == mfa.ReasonRecoveryCode {
+		if title == "" {
+			title = "Recovery code used"
+		}
+		msgs = append(msgs, recoveryLeftText(res.RecoveryLeft))
+	}
+	if len(msgs) > 0 {
+		s.showMessage(w, r, http.StatusOK, title, strings.Join(msgs, " "), next)
 		return
 	}
 	if res.SetupDaysLeft > 0 {
@@ -221,6 +309,19 @@ func (s *server) signedIn(w http.ResponseWriter, r *http.Request, res mfa.Result
 		return
 	}
 	http.Redirect(w, r, next, http.StatusSeeOther)
+}
+
+// recoveryLeftText says how many recovery codes are left after one was
+// used, and warns when three or fewer remain.
+func recoveryLeftText(n int) string {
+	left := fmt.Sprintf("You used a recovery code: %d recovery code%s left.", n, map[bool]string{true: " is", false: "s are"}[n == 1])
+	switch {
+	case n == 0:
+		return left + " You have none left: generate new ones now in Personal settings → Security, and set up your authenticator app again if you lost it."
+	case n <= 3:
+		return left + " That is few: generate new ones in Personal settings → Security."
+	}
+	return left
 }
 
 // tried is how many wrong codes the sign-in forms of this request's
@@ -245,7 +346,7 @@ func (s *server) setupFirst(w http.ResponseWriter, r *http.Request, res mfa.Resu
 	http.Redirect(w, r, "/settings/security?next="+url.QueryEscape(next), http.StatusSeeOther)
 }
 
-// secondStepPage is the data of login_totp.html.
+// secondStepPage is the data of login_totp.html and login_recovery.html.
 type secondStepPage struct {
 	page
 	Error  string
@@ -253,7 +354,14 @@ type secondStepPage struct {
 	Issuer string
 	// Tried counts the wrong codes this form saw (see tried).
 	Tried int
+	// Digits is how many digits the user's app shows.
+	Digits int
+	// TrustDays: see loginPage.
+	TrustDays int
 }
+
+// TrustLabel is the trust checkbox's label.
+func (p secondStepPage) TrustLabel() string { return trustText(p.TrustDays) }
 
 // pendingSession returns the request's session when it waits for a code.
 func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current, bool) {
@@ -270,17 +378,42 @@ func (s *server) pendingSession(w http.ResponseWriter, r *http.Request) (current
 }
 
 func (s *server) handleSecondStepForm() http.Handler {
+	return s.secondStepForm("login_totp", "Verification code")
+}
+
+func (s *server) handleRecoveryForm() http.Handler {
+	return s.secondStepForm("login_recovery", "Use a recovery code")
+}
+
+func (s *server) secondStepForm(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, ok := s.pendingSession(w, r); !ok {
+		c, ok := s.pendingSession(w, r)
+		if !ok {
+			return
+		}
+		digits, err := s.svc.CodeDigits(r.Context(), c.user.ID)
+		if err != nil {
+			s.serverError(w, r, err)
 			return
 		}
 		n, _ := strconv.Atoi(r.URL.Query().Get("tried"))
-		s.render(w, r, http.StatusOK, "login_totp", secondStepPage{page: page{Title: "Verification code"},
-			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100)})
+		s.render(w, r, http.StatusOK, name, secondStepPage{page: page{Title: title},
+			Next: s.redirectParam(r, r.URL.Query()), Issuer: s.svc.Options().Issuer, Tried: min(max(n, 0), 100), Digits: digits, TrustDays: s.trustDays()})
 	})
 }
 
 func (s *server) handleSecondStepSubmit() http.Handler {
+	return s.secondStepSubmit("login_totp", "Verification code")
+}
+
+// handleRecoverySubmit takes a recovery code at the second step: the same
+// check as a code (mfa.Service.SecondFactor), from a text field that
+// phones open with letters.
+func (s *server) handleRecoverySubmit() http.Handler {
+	return s.secondStepSubmit("login_recovery", "Use a recovery code")
+}
+
+func (s *server) secondStepSubmit(name, title string) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		if err := parseForm(w, r, fieldLimits); err != nil {
 			s.badForm(w, r, err)
@@ -297,18 +430,25 @@ func (s *server) handleSecondStepSubmit() http.Handler {
 			return
 		}
 		logAttempt(r, res)
-		data := secondStepPage{page: page{Title: "Verification code"}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r)}
+		data := secondStepPage{page: page{Title: title}, Next: next, Issuer: s.svc.Options().Issuer, Tried: tried(r), Digits: res.Digits, TrustDays: s.trustDays()}
 		switch res.Outcome {
 		case mfa.OK:
+			if err := s.trustIfAsked(w, r, res); err != nil {
+				s.serverError(w, r, err)
+				return
+			}
 			s.signedIn(w, r, res, next)
 		case mfa.Throttled:
 			data.Error = throttledMessage(res)
 			retryAfter(w, res.RetryAfter)
-			s.render(w, r, http.StatusTooManyRequests, "login_totp", data)
+			s.render(w, r, http.StatusTooManyRequests, name, data)
 		case mfa.BadCode:
 			data.Error = codeMessage(res)
+			if name == "login_recovery" && res.Reason != mfa.ReasonCodeReused {
+				data.Error = msgRecoveryWrong
+			}
 			data.Tried++
-			s.render(w, r, http.StatusUnauthorized, "login_totp", data)
+			s.render(w, r, http.StatusUnauthorized, name, data)
 		default:
 			s.endSession(w, r)
 			http.Redirect(w, r, "/login", http.StatusSeeOther)

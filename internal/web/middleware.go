@@ -159,7 +159,7 @@ func pageCSP(cookieDomain string) string {
 			formAction += " " + scheme + "://" + cookieDomain + ":* " + scheme + "://*." + cookieDomain + ":*"
 		}
 	}
-	return "default-src 'none'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
+	return "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; form-action " + formAction +
 		"; frame-ancestors 'none'; base-uri 'none'"
 }
 
@@ -338,6 +338,7 @@ var fieldLimits = map[string]int{
 	// here), PAM_SERVICE, PAM_RHOST (a host name at most 255 bytes), PAM_TTY.
 	"user": mfa.MaxNameLength, "service": 64, "rhost": 255, "tty": 64,
 	"display_name": mfa.MaxDisplayNameLength, "mail": mfa.MaxMailLength, "groups": 4096, "admin": 1,
+	"name": 4 * mfa.MaxAuthenticatorNameLength, "trust": 2,
 }
 
 // retryText says how long to wait in words.

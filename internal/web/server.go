@@ -60,6 +60,9 @@ type Options struct {
 	SessionCacheTTL time.Duration
 	// Now tells the time for the session cache; nil means time.Now.
 	Now func() time.Time
+	// SiteName is the site's name in every page's header and title
+	// ("CISM Nextcloud"); empty means the service's issuer.
+	SiteName string
 }
 
 // DefaultRules is the rule forward-auth applies without a rules file:
@@ -86,7 +89,7 @@ type server struct {
 
 // pageNames are the page templates; each is parsed with the layout into a
 // set of its own.
-var pageNames = []string{"login", "login_totp", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout", "setup_due",
+var pageNames = []string{"login", "login_totp", "login_recovery", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout", "setup_due",
 	"admin_users", "admin_user", "admin_audit"}
 
 // NewServer returns the handler of every route. It fails when a template
@@ -120,12 +123,16 @@ func NewServer(log *slog.Logger, svc *mfa.Service, opts Options) (http.Handler, 
 		}
 	}
 	s.csp = pageCSP(d)
+	site := opts.SiteName
+	if site == "" {
+		site = svc.Options().Issuer
+	}
 	for _, name := range pageNames {
 		files := []string{"templates/layout.html", "templates/" + name + ".html"}
 		if strings.HasPrefix(name, "admin_") {
 			files = append(files, "templates/admin_common.html")
 		}
-		t, err := template.New(name).ParseFS(templateFS, files...)
+		t, err := template.New(name).Funcs(template.FuncMap{"site": func() string { return site }}).ParseFS(templateFS, files...)
 		if err != nil {
 			return nil, fmt.Errorf("web: template %s: %w", name, err)
 		}
