@@ -169,6 +169,23 @@ func (s *server) securityPage(r *http.Request, c current) (securityPage, error) 
 			p.Activity = append(p.Activity, activityView{at: b.Created, What: browserName(b.UserAgent) + " trusted"})
 		}
 	}
+	// The audit log's sign-ins and code checks of this account, with where
+	// they came from and how they ended: failures the owner did not make
+	// show here.
+	entries, err := s.svc.AuditLog(r.Context(), mfa.AuditFilter{User: c.user.Name, Limit: 20})
+	if err != nil {
+		return p, err
+	}
+	for _, e := range entries {
+		if e.Action != mfa.ActionSignIn && e.Action != mfa.ActionSecondFactor {
+			continue
+		}
+		what := fmt.Sprintf("%s (%s) from %s: %s", capitalize(e.Action), e.Path, e.Addr, e.Result)
+		if e.Result != "ok" && e.Reason != "" {
+			what += ", " + e.Reason
+		}
+		p.Activity = append(p.Activity, activityView{at: e.Time, What: what})
+	}
 	slices.SortStableFunc(p.Activity, func(a, b activityView) int { return b.at.Compare(a.at) })
 	p.Activity = p.Activity[:min(len(p.Activity), 10)]
 	for i := range p.Activity {
@@ -596,4 +613,12 @@ func (s *server) handlePasswordChange() http.Handler {
 			s.securityError(w, r, http.StatusUnauthorized, "Your current password is wrong.")
 		}
 	})
+}
+
+// capitalize gives s an upper-case first letter, for a line of its own.
+func capitalize(s string) string {
+	if s == "" {
+		return s
+	}
+	return strings.ToUpper(s[:1]) + s[1:]
 }

@@ -247,3 +247,22 @@ func TestRecentActivity(t *testing.T) {
 		t.Errorf("recent activity (%d %d %d):\n%s", i, j, k, r.body)
 	}
 }
+
+// TestRecentActivityFailures: someone else's wrong password and wrong
+// code for alice, from another address, through the JSON API, are on her
+// Security page with where they came from.
+func TestRecentActivityFailures(t *testing.T) {
+	e, c, key, _ := enrolledAlice(t)
+	e.verifyFrom("203.0.113.99", "alice", "guess", "")
+	e.verifyFrom("203.0.113.99", "alice", testPassword, "000000")
+	e.audit.Flush()
+	e.nextStep()
+	e.post(c, "/login/totp", url.Values{"code": {key.TOTP(e.clock.Now())}})
+	body := htmlText(e.get(c, "/settings/security").body)
+	for _, want := range []string{"Sign-in (api) from 203.0.113.99: credentials_wrong, wrong password",
+		"Sign-in (api) from 203.0.113.99: code_wrong, wrong code"} {
+		if !strings.Contains(body, want) {
+			t.Errorf("recent activity lacks %q:\n%s", want, body)
+		}
+	}
+}
