@@ -113,28 +113,7 @@ func TestBrowserAdmin(t *testing.T) {
 		}
 		return v
 	}
-	click := func(label string) chromedp.Action[chromedp.Void] {
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			if _, err := chromedp.Evaluate[bool]("window.otpgateOldPage = true")(ctx, tg); err != nil {
-				return chromedp.Void{}, err
-			}
-			sel := fmt.Sprintf(`//*[(self::a or self::button) and normalize-space()=%q]`, label)
-			if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
-				return chromedp.Void{}, err
-			}
-			for {
-				loaded, err := chromedp.Evaluate[bool]("window.otpgateOldPage === undefined && document.readyState === 'complete'")(ctx, tg)
-				if err == nil && loaded {
-					return chromedp.Void{}, nil
-				}
-				select {
-				case <-ctx.Done():
-					return chromedp.Void{}, fmt.Errorf("click %q: next page never loaded: %w", label, ctx.Err())
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		}
-	}
+	click := clickByLabel
 	login := func(ctx context.Context, name, code string) {
 		t.Helper()
 		do(ctx, "login form", chromedp.Navigate(s.url+"/login"), chromedp.WaitVisible(chromedp.CSS("#username")),

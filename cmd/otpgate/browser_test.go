@@ -96,30 +96,7 @@ func TestBrowserUserGuide(t *testing.T) {
 		}
 		return s
 	}
-	// click follows a link or submits a form by its visible label, and
-	// waits until the next page has loaded.
-	click := func(label string) chromedp.Action[chromedp.Void] {
-		return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-			if _, err := chromedp.Evaluate[bool]("window.otpgateOldPage = true")(ctx, tg); err != nil {
-				return chromedp.Void{}, err
-			}
-			sel := fmt.Sprintf(`//*[(self::a or self::button) and normalize-space()=%q]`, label)
-			if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
-				return chromedp.Void{}, err
-			}
-			for {
-				loaded, err := chromedp.Evaluate[bool]("window.otpgateOldPage === undefined && document.readyState === 'complete'")(ctx, tg)
-				if err == nil && loaded {
-					return chromedp.Void{}, nil
-				}
-				select {
-				case <-ctx.Done():
-					return chromedp.Void{}, fmt.Errorf("click %q: next page never loaded: %w", label, ctx.Err())
-				case <-time.After(20 * time.Millisecond):
-				}
-			}
-		}
-	}
+	click := clickByLabel
 	oath := func(secret string, at time.Time) string {
 		t.Helper()
 		out, err := exec.Command(oathtool, "--totp", "-b", "-N", at.UTC().Format("2006-01-02 15:04:05 UTC"), secret).Output()
@@ -248,4 +225,29 @@ func TestBrowserUserGuide(t *testing.T) {
 		t.Errorf("password-only login after disabling: %q", h)
 	}
 	shot("password-only-again")
+}
+
+// clickByLabel follows a link or submits a form by its visible label, and
+// waits until the next page has loaded.
+func clickByLabel(label string) chromedp.Action[chromedp.Void] {
+	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
+		if _, err := chromedp.Evaluate[bool]("window.otpgateOldPage = true")(ctx, tg); err != nil {
+			return chromedp.Void{}, err
+		}
+		sel := fmt.Sprintf(`//*[(self::a or self::button) and normalize-space()=%q]`, label)
+		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
+			return chromedp.Void{}, err
+		}
+		for {
+			loaded, err := chromedp.Evaluate[bool]("window.otpgateOldPage === undefined && document.readyState === 'complete'")(ctx, tg)
+			if err == nil && loaded {
+				return chromedp.Void{}, nil
+			}
+			select {
+			case <-ctx.Done():
+				return chromedp.Void{}, fmt.Errorf("click %q: next page never loaded: %w", label, ctx.Err())
+			case <-time.After(20 * time.Millisecond):
+			}
+		}
+	}
 }

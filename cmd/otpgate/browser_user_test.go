@@ -122,26 +122,7 @@ func (b *tab) eval(js string) string {
 // click follows a link or submits a form by its visible label, and waits
 // until the next page has loaded.
 func (b *tab) click(label string) chromedp.Action[chromedp.Void] {
-	return func(ctx context.Context, tg *chromedp.Target) (chromedp.Void, error) {
-		if _, err := chromedp.Evaluate[bool]("window.otpgateOldPage = true")(ctx, tg); err != nil {
-			return chromedp.Void{}, err
-		}
-		sel := fmt.Sprintf(`//*[(self::a or self::button) and normalize-space()=%q]`, label)
-		if _, err := chromedp.Click(sel)(ctx, tg); err != nil {
-			return chromedp.Void{}, err
-		}
-		for {
-			loaded, err := chromedp.Evaluate[bool]("window.otpgateOldPage === undefined && document.readyState === 'complete'")(ctx, tg)
-			if err == nil && loaded {
-				return chromedp.Void{}, nil
-			}
-			select {
-			case <-ctx.Done():
-				return chromedp.Void{}, fmt.Errorf("click %q: next page never loaded: %w", label, ctx.Err())
-			case <-time.After(20 * time.Millisecond):
-			}
-		}
-	}
+	return clickByLabel(label)
 }
 
 // visible waits for an element with exactly these visible words.
