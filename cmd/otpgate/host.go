@@ -105,17 +105,7 @@ func runHost(ctx context.Context, e env) error {
 func hostTokenDir() string { return hostTokenFile[:strings.LastIndexByte(hostTokenFile, '/')] }
 
 // hostError turns store error kinds into a clear message and exit status 1.
-func hostError(err error) error {
-	switch {
-	case errors.Is(err, mfa.ErrNotFound):
-		return exitError{code: 1, msg: "no such host"}
-	case errors.Is(err, mfa.ErrConflict):
-		return exitError{code: 1, msg: "a host of that name exists already"}
-	case errors.Is(err, mfa.ErrInvalid):
-		return exitError{code: 1, msg: strings.TrimPrefix(err.Error(), mfa.ErrInvalid.Error()+": ")}
-	}
-	return err
-}
+func hostError(err error) error { return kindError(err, "host") }
 
 func listHosts(ctx context.Context, svc *mfa.Service, w io.Writer) error {
 	hosts, err := svc.Hosts(ctx)

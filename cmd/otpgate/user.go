@@ -178,12 +178,16 @@ func runUser(ctx context.Context, e env) error {
 }
 
 // userError turns store error kinds into a clear message and exit status 1.
-func userError(err error) error {
+func userError(err error) error { return kindError(err, "user") }
+
+// kindError turns the store error kinds of an operator's command on a
+// thing ("user", "host") into a clear message and exit status 1.
+func kindError(err error, thing string) error {
 	switch {
 	case errors.Is(err, mfa.ErrNotFound):
-		return exitError{code: 1, msg: "no such user"}
+		return exitError{code: 1, msg: "no such " + thing}
 	case errors.Is(err, mfa.ErrConflict):
-		return exitError{code: 1, msg: "a user of that name exists already"}
+		return exitError{code: 1, msg: "a " + thing + " of that name exists already"}
 	case errors.Is(err, mfa.ErrInvalid):
 		return exitError{code: 1, msg: strings.TrimPrefix(err.Error(), mfa.ErrInvalid.Error()+": ")}
 	}
