@@ -1,20 +1,15 @@
 package main
 
 import (
-	"bufio"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"os"
 	"strings"
 	"time"
 
-	"golang.org/x/term"
-
 	"github.com/otpgate/otpgate/internal/ldap"
-	"github.com/otpgate/otpgate/internal/mfa"
 )
 
 const ldapUsage = `usage: otpgate ldap check [flags] USER [--password-stdin]
@@ -121,25 +116,14 @@ func printCheck(w io.Writer, r ldap.CheckResult) {
 // line, or from the terminal without echo.
 func readCheckPassword(e env, fromStdin bool) (string, error) {
 	if fromStdin {
-		line, err := bufio.NewReader(io.LimitReader(e.stdin, mfa.MaxPasswordLength+2)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", err
-		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
+		line, err := stdinPassword(e)
+		if err == nil && line == "" {
 			return "", exitError{code: 2, msg: "ldap check: no password on standard input"}
 		}
-		return line, nil
+		return line, err
 	}
-	f, ok := e.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(e) {
 		return "", exitError{code: 2, msg: "ldap check: standard input is not a terminal: use --password-stdin"}
 	}
-	fmt.Fprint(e.stderr, "Password: ")
-	p, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(e.stderr)
-	if err != nil {
-		return "", err
-	}
-	return string(p), nil
+	return hiddenLine(e, "Password: ")
 }

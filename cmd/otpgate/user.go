@@ -235,34 +235,51 @@ func yesNo(b bool) string {
 // from the terminal without echo, asked twice.
 func readPassword(e env, fromStdin bool) (string, error) {
 	if fromStdin {
-		line, err := bufio.NewReader(io.LimitReader(e.stdin, mfa.MaxPasswordLength+2)).ReadString('\n')
-		if err != nil && !errors.Is(err, io.EOF) {
-			return "", err
-		}
-		line = strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r")
-		if line == "" {
+		line, err := stdinPassword(e)
+		if err == nil && line == "" {
 			return "", exitError{code: 1, msg: "no password on standard input"}
 		}
-		return line, nil
+		return line, err
 	}
-	f, ok := e.stdin.(*os.File)
-	if !ok || !term.IsTerminal(int(f.Fd())) {
+	if !isTerminal(e) {
 		return "", exitError{code: 2, msg: "standard input is not a terminal: use --password-stdin"}
 	}
-	fmt.Fprint(e.stderr, "New password: ")
-	p1, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(e.stderr)
+	p1, err := hiddenLine(e, "New password: ")
 	if err != nil {
 		return "", err
 	}
-	fmt.Fprint(e.stderr, "Again: ")
-	p2, err := term.ReadPassword(int(f.Fd()))
-	fmt.Fprintln(e.stderr)
+	p2, err := hiddenLine(e, "Again: ")
 	if err != nil {
 		return "", err
 	}
-	if string(p1) != string(p2) {
+	if p1 != p2 {
 		return "", exitError{code: 1, msg: "the passwords differ"}
 	}
-	return string(p1), nil
+	return p1, nil
+}
+
+// stdinPassword reads a password from standard input's first line,
+// without its line end; "" when there is none.
+func stdinPassword(e env) (string, error) {
+	line, err := bufio.NewReader(io.LimitReader(e.stdin, mfa.MaxPasswordLength+2)).ReadString('\n')
+	if err != nil && !errors.Is(err, io.EOF) {
+		return "", err
+	}
+	return strings.TrimSuffix(strings.TrimSuffix(line, "\n"), "\r"), nil
+}
+
+// isTerminal reports whether standard input is a terminal.
+func isTerminal(e env) bool {
+	f, ok := e.stdin.(*os.File)
+	return ok && term.IsTerminal(int(f.Fd()))
+}
+
+// hiddenLine asks prompt on standard error and reads a line from the
+// terminal on standard input without echo.
+func hiddenLine(e env, prompt string) (string, error) {
+	f := e.stdin.(*os.File)
+	fmt.Fprint(e.stderr, prompt)
+	p, err := term.ReadPassword(int(f.Fd()))
+	fmt.Fprintln(e.stderr)
+	return string(p), err
 }
