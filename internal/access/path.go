@@ -149,6 +149,12 @@ func loosen(exact string) (string, error) {
 	if strings.ContainsRune(folded, '\\') {
 		return "", ambiguous("holds a backslash form")
 	}
+	// A '%' here came from a fullwidth form (an escaped one is refused
+	// before): a backend that folds it may decode what follows, as it
+	// would after an escaped '%'.
+	if strings.ContainsRune(folded, '%') {
+		return "", ambiguous("holds a percent sign form")
+	}
 	// An escaped '?' or '#' ends the path for a backend that decodes the
 	// URL before it splits off the query.
 	if i := strings.IndexAny(folded, "?#"); i >= 0 {
