@@ -73,6 +73,9 @@ type AuthRequest struct {
 	MaxAge int64
 	// LoginHint is the login_hint, if any.
 	LoginHint string
+	// ACRValues are the acr_values asked for, in order (a value meaning a
+	// second factor makes one required).
+	ACRValues []string
 	// Created is when the request arrived; requests expire a while after.
 	Created time.Time
 
