@@ -55,6 +55,16 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Export", testExport},
 		{"Audit", testAudit},
 		{"SearchUsers", testSearchUsers},
+		{"OIDCClients", testOIDCClients},
+		{"OIDCAuthRequests", testOIDCAuthRequests},
+		{"OIDCTakeConcurrent", testOIDCTakeConcurrent},
+		{"OIDCAccessTokens", testOIDCAccessTokens},
+		{"OIDCRefreshTokens", testOIDCRefreshTokens},
+		{"OIDCRotateConcurrent", testOIDCRotateConcurrent},
+		{"OIDCRevocations", testOIDCRevocations},
+		{"OIDCSigningKeys", testOIDCSigningKeys},
+		{"OIDCSessionClients", testOIDCSessionClients},
+		{"OIDCCascades", testOIDCCascades},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
