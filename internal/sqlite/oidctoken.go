@@ -73,6 +73,9 @@ func insertRefreshToken(ctx context.Context, tx *sql.Tx, t oidcstate.RefreshToke
 
 // CreateRefreshToken implements oidcstate.Store.
 func (s *Store) CreateRefreshToken(ctx context.Context, t oidcstate.RefreshToken) error {
+	if t.Family == "" {
+		return fmt.Errorf("create refresh token: %w: no family", mfa.ErrInvalid)
+	}
 	return s.withTx(ctx, func(tx *sql.Tx) error {
 		_, err := tx.ExecContext(ctx, `INSERT INTO oidc_refresh_families (family, client_id, user_id, sid) VALUES (?, ?, ?, ?)`,
 			t.Family, t.ClientID, t.UserID, t.SessionID)

@@ -118,7 +118,9 @@ func testOIDCRefreshTokens(t *testing.T, s mfa.Store) {
 	if err := o.CreateRefreshToken(ctx, again); err != nil {
 		t.Errorf("CreateRefreshToken(the family of a refused one) = %v, want nil: a refused create leaves nothing", err)
 	}
-	again.Family, again.Hash, again.ClientID = "F4", hash32(4), "unknown"
+	again.Family, again.Hash = "", hash32(4)
+	wantErr(t, "CreateRefreshToken(no family)", o.CreateRefreshToken(ctx, again), mfa.ErrInvalid)
+	again.Family, again.ClientID = "F4", "unknown"
 	wantErr(t, "CreateRefreshToken(unknown client)", o.CreateRefreshToken(ctx, again), mfa.ErrNotFound)
 	again.ClientID, again.UserID = "app", 999999
 	wantErr(t, "CreateRefreshToken(unknown user)", o.CreateRefreshToken(ctx, again), mfa.ErrNotFound)
