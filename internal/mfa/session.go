@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -61,7 +62,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 		return Session{}, User{}, err
 	}
 	if !known {
-		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		if err := s.endUserSessions(ctx, u.ID); err != nil {
 			return Session{}, User{}, err
 		}
 		return Session{}, User{}, fmt.Errorf("user gone from its source: %w", ErrNotFound)
@@ -99,14 +100,22 @@ func (s *Service) MaySetUp(ctx context.Context, u User) (bool, error) {
 	return !has, err
 }
 
-// EndSession signs a token out.
+// EndSession signs a token out; an unknown token is not an error.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	return s.store.DeleteSession(ctx, HashToken(token))
+	h := HashToken(token)
+	sess, err := s.store.Session(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.endSession(ctx, sess.UserID, h)
 }
 
 // EndAllSessions signs the user out everywhere.
 func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
-	return s.store.DeleteUserSessions(ctx, userID)
+	return s.endUserSessions(ctx, userID)
 }
 
 // Cleanup removes expired sessions, abandoned TOTP setups, expired trusted
