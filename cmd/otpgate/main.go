@@ -67,6 +67,7 @@ var commands = map[string]command{
 	"migrate-store":               {"copy a SQLite store into an empty PostgreSQL database, checked by counts and checksum", runMigrateStore},
 	"seed":                        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
 	"ldap":                        {"check a user against the -ldap-* directory: otpgate ldap check USER", runLDAP},
+	"keys":                        {"the OpenID provider's signing keys: rotate, list", runKeys},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to
