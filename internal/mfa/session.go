@@ -118,10 +118,34 @@ func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
 	return s.endUserSessions(ctx, userID)
 }
 
+// oidcCleaner is a store that also keeps the OpenID Connect provider's
+// state (package oidcstate): what Cleanup deletes of it.
+type oidcCleaner interface {
+	DeleteExpiredTokens(ctx context.Context, now time.Time) error
+	DeleteExpiredAuthRequests(ctx context.Context, before time.Time) error
+	DeleteStaleSessionClients(ctx context.Context, before time.Time) error
+}
+
 // Cleanup removes expired sessions, abandoned TOTP setups, expired trusted
-// browsers and throttle counters that count nothing any more.
+// browsers and throttle counters that count nothing any more; on a store
+// with the OpenID Connect provider's state, expired tokens, and the
+// authorization requests and session links older than the longest session
+// (SessionMax): no sign-in waits longer, and a link recorded before that
+// belongs to a session that has ended. The provider may delete its
+// requests sooner.
 func (s *Service) Cleanup(ctx context.Context) error {
 	now := s.now()
+	if o, ok := s.store.(oidcCleaner); ok {
+		if err := o.DeleteExpiredTokens(ctx, now); err != nil {
+			return err
+		}
+		if err := o.DeleteExpiredAuthRequests(ctx, now.Add(-s.opts.SessionMax)); err != nil {
+			return err
+		}
+		if err := o.DeleteStaleSessionClients(ctx, now.Add(-s.opts.SessionMax)); err != nil {
+			return err
+		}
+	}
 	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.opts.SessionMax), now.Add(-s.opts.SessionIdle)); err != nil {
 		return err
 	}

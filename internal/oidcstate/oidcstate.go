@@ -11,7 +11,7 @@
 // private signing keys sealed with the server's secret key.
 //
 // Stores report the error kinds of package mfa (mfa.ErrNotFound,
-// mfa.ErrConflict, mfa.ErrUnavailable) and ErrReused.
+// mfa.ErrConflict, mfa.ErrInvalid, mfa.ErrUnavailable) and ErrReused.
 package oidcstate
 
 import (

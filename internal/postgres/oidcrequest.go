@@ -12,21 +12,21 @@ import (
 
 const authRequestColumns = `id, client_id, redirect_uri, scopes, state, nonce, response_type, response_mode,
 	code_challenge, code_challenge_method, prompt, max_age, login_hint, created_at,
-	user_id, auth_time, amr, sid, code_hash, code_expires_at`
+	user_id, auth_time, amr, sid, code_hash, code_expires_at, acr_values`
 
 func scanAuthRequest(row scanner) (oidcstate.AuthRequest, error) {
 	var r oidcstate.AuthRequest
-	var scopes, prompt, amr string
+	var scopes, prompt, amr, acr string
 	var created, authTime, codeExpires sql.NullTime
 	var userID sql.NullInt64
 	if err := row.Scan(&r.ID, &r.ClientID, &r.RedirectURI, &scopes, &r.State, &r.Nonce, &r.ResponseType, &r.ResponseMode,
 		&r.CodeChallenge, &r.CodeChallengeMethod, &prompt, &r.MaxAge, &r.LoginHint, &created,
-		&userID, &authTime, &amr, &r.SessionID, &r.CodeHash, &codeExpires); err != nil {
+		&userID, &authTime, &amr, &r.SessionID, &r.CodeHash, &codeExpires, &acr); err != nil {
 		return r, err
 	}
 	r.UserID = userID.Int64
 	r.Created, r.AuthTime, r.CodeExpires = fromDB(created), fromDB(authTime), fromDB(codeExpires)
-	return r, listsFromDB([]*[]string{&r.Scopes, &r.Prompt, &r.AMR}, scopes, prompt, amr)
+	return r, listsFromDB([]*[]string{&r.Scopes, &r.Prompt, &r.AMR, &r.ACRValues}, scopes, prompt, amr, acr)
 }
 
 // userToDB gives a user ID to the driver: NULL for none (zero).
@@ -40,10 +40,10 @@ func userToDB(id int64) any {
 // CreateAuthRequest implements oidcstate.Store.
 func (s *Store) CreateAuthRequest(ctx context.Context, r oidcstate.AuthRequest) error {
 	_, err := s.db.ExecContext(ctx, `INSERT INTO oidc_auth_requests (`+authRequestColumns+`)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20, $21)`,
 		r.ID, r.ClientID, r.RedirectURI, listToDB(r.Scopes), r.State, r.Nonce, r.ResponseType, r.ResponseMode,
 		r.CodeChallenge, r.CodeChallengeMethod, listToDB(r.Prompt), r.MaxAge, r.LoginHint, toDB(r.Created),
-		userToDB(r.UserID), toDB(r.AuthTime), listToDB(r.AMR), r.SessionID, r.CodeHash, toDB(r.CodeExpires))
+		userToDB(r.UserID), toDB(r.AuthTime), listToDB(r.AMR), r.SessionID, r.CodeHash, toDB(r.CodeExpires), listToDB(r.ACRValues))
 	return dbError("create auth request", err)
 }
 

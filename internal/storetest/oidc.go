@@ -127,7 +127,8 @@ func testOIDCAuthRequests(t *testing.T, s mfa.Store) {
 	r := oidcstate.AuthRequest{ID: "req1", ClientID: "app", RedirectURI: "https://app.example.org/callback",
 		Scopes: []string{"openid", "email"}, State: "xyz", Nonce: "n-0S6_WzA2Mj", ResponseType: "code", ResponseMode: "query",
 		CodeChallenge: "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM", CodeChallengeMethod: "S256",
-		Prompt: []string{"login", "consent"}, MaxAge: 300, LoginHint: "bob", Created: t0}
+		Prompt: []string{"login", "consent"}, MaxAge: 300, LoginHint: "bob", ACRValues: []string{"https://refeds.org/profile/mfa", "x"},
+		Created: t0}
 	if err := o.CreateAuthRequest(ctx, r); err != nil {
 		t.Fatalf("CreateAuthRequest = %v", err)
 	}
