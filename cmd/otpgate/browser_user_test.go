@@ -29,7 +29,9 @@ type tab struct {
 	n    int
 }
 
-func newTab(t *testing.T, chromium, dir, name string, width, height int64) *tab {
+// newTab starts a headless Chromium of its own (its own profile) with a
+// window of the given size, and any further options.
+func newTab(t *testing.T, chromium, dir, name string, width, height int64, extra ...chromedp.ExecAllocatorOption) *tab {
 	t.Helper()
 	opts := append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(chromium),
@@ -44,6 +46,7 @@ func newTab(t *testing.T, chromium, dir, name string, width, height int64) *tab 
 		chromedp.UserDataDir(t.TempDir()),
 		chromedp.WindowSize(int(width), int(height)),
 	)
+	opts = append(opts, extra...)
 	actx, cancelAlloc := chromedp.NewExecAllocator(context.Background(), opts...)
 	t.Cleanup(cancelAlloc)
 	ctx, cancel := chromedp.NewContext(actx)

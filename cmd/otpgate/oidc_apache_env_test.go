@@ -1,8 +1,13 @@
 package main
 
 import (
+	"context"
 	"crypto/rand"
+	"crypto/sha256"
+	"crypto/x509"
+	"encoding/base64"
 	"encoding/hex"
+	"encoding/pem"
 	"io/fs"
 	"os"
 	"os/exec"
@@ -10,6 +15,10 @@ import (
 	"path/filepath"
 	"strings"
 	"testing"
+
+	"github.com/chromedp/cdproto/cdp"
+	"github.com/chromedp/cdproto/network"
+	"github.com/chromedp/chromedp"
 
 	"github.com/otpgate/otpgate/internal/testenv"
 )
@@ -53,18 +62,31 @@ func lookApache(t testing.TB) string {
 	return apache
 }
 
-// writeApacheConfig writes, under dir, a configuration of Apache's own
-// (ServerRoot, PidFile, ErrorLog, Mutex directory, the few modules the
-// example needs) that includes the shipped site with its placeholders
-// replaced, and the site's pages likewise.
-func writeApacheConfig(t testing.TB, dir string, s apacheSettings) *apacheSite {
+// newApacheSite picks the site's port and folders under dir.
+func newApacheSite(t testing.TB, dir string) *apacheSite {
 	t.Helper()
 	site := &apacheSite{dir: filepath.Join(dir, "apache"), addr: freeAddr(t)}
-	_, port, _ := strings.Cut(site.addr, ":")
-	site.url = "https://" + appHost + ":" + port
+	site.url = "https://" + site.host()
 	site.conf = filepath.Join(site.dir, "apache2.conf")
 	site.errorLog = filepath.Join(site.dir, "error.log")
 	site.accessLog = filepath.Join(site.dir, "access.log")
+	return site
+}
+
+// host is the site's host and port, in place of the example's
+// app.example.org.
+func (site *apacheSite) host() string {
+	_, port, _ := strings.Cut(site.addr, ":")
+	return appHost + ":" + port
+}
+
+// configure writes a configuration of Apache's own (ServerRoot, PidFile,
+// ErrorLog, Mutex directory, the few modules the example needs) that
+// includes the shipped site with its placeholders replaced, and the site's
+// pages likewise.
+func (site *apacheSite) configure(t testing.TB, s apacheSettings) {
+	t.Helper()
+	_, port, _ := strings.Cut(site.addr, ":")
 	www := filepath.Join(site.dir, "www")
 	for _, d := range []string{site.dir, filepath.Join(site.dir, "run")} {
 		if err := os.MkdirAll(d, 0o755); err != nil {
@@ -74,7 +96,7 @@ func writeApacheConfig(t testing.TB, dir string, s apacheSettings) *apacheSite {
 	passphrase := make([]byte, 32)
 	rand.Read(passphrase)
 	// The host first: its name, with the port, is in the pages' links too.
-	host := [2]string{"app.example.org", appHost + ":" + port}
+	host := [2]string{"app.example.org", site.host()}
 	src, err := os.ReadFile(filepath.Join(apacheExample, "otpgate-app.conf"))
 	if err != nil {
 		t.Fatal(err)
@@ -138,6 +160,8 @@ TypesConfig /etc/mime.types
 StartServers 1
 ServerLimit 1
 ThreadsPerChild 16
+MinSpareThreads 1
+MaxSpareThreads 16
 MaxRequestWorkers 16
 <Directory />
     AllowOverride None
@@ -147,7 +171,6 @@ Include ` + filepath.Join(site.dir, "otpgate-app.conf") + "\n"
 	if err := os.WriteFile(site.conf, []byte(main), 0o644); err != nil {
 		t.Fatal(err)
 	}
-	return site
 }
 
 // copyPages copies the example's pages with the site's host name replaced.
@@ -190,7 +213,60 @@ func startApache(t testing.TB, apache string, site *apacheSite) {
 		if t.Failed() {
 			out, _ := os.ReadFile(site.errorLog)
 			t.Logf("apache error.log:\n%s", tail(out, 6000))
+			out, _ = os.ReadFile(site.accessLog)
+			t.Logf("apache access.log:\n%s", tail(out, 3000))
 		}
 	})
 	waitListening(t, site.addr, "apache2", exited)
+}
+
+// appTab is a browser of its own for the site: app.example.test leads to
+// Apache, and the test's certificate is accepted for it (by its key, as
+// Chromium's --ignore-certificate-errors-spki-list does: any other
+// certificate error still stops the page).
+func appTab(t *testing.T, chromium, shots, name, certPath string) *tab {
+	t.Helper()
+	b, err := os.ReadFile(certPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	blk, _ := pem.Decode(b)
+	if blk == nil {
+		t.Fatalf("%s: no PEM certificate", certPath)
+	}
+	cert, err := x509.ParseCertificate(blk.Bytes)
+	if err != nil {
+		t.Fatal(err)
+	}
+	spki := sha256.Sum256(cert.RawSubjectPublicKeyInfo)
+	return newTab(t, chromium, shots, name, 1000, 1200,
+		chromedp.Flag("host-resolver-rules", "MAP "+appHost+" 127.0.0.1"),
+		chromedp.Flag("ignore-certificate-errors-spki-list", base64.StdEncoding.EncodeToString(spki[:])))
+}
+
+// evalAsync evaluates js, which returns a promise of a string, on the
+// tab's page.
+func (b *tab) evalAsync(js string) string {
+	b.t.Helper()
+	s, err := chromedp.Run(b.ctx, chromedp.Evaluate[string](js, chromedp.EvalAwaitPromise))
+	if err != nil {
+		b.t.Fatalf("%s: evaluate %s: %v", b.name, js, err)
+	}
+	return s
+}
+
+// cookies returns the browser's cookies for url as a Cookie header.
+func (b *tab) cookies(url string) string {
+	b.t.Helper()
+	var res network.GetCookiesResult
+	b.do("cookies", chromedp.Func(func(ctx context.Context, t *chromedp.Target) error {
+		var err error
+		res, err = cdp.Call(ctx, t, network.GetCookies, network.GetCookiesParams{URLs: []string{url}})
+		return err
+	}))
+	var h []string
+	for _, c := range res.Cookies {
+		h = append(h, c.Name+"="+c.Value)
+	}
+	return strings.Join(h, "; ")
 }

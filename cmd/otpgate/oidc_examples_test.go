@@ -147,9 +147,9 @@ func TestOIDCExamplesAgree(t *testing.T) {
 		checks := []struct{ what, got, want string }{
 			{"--clientid", opts["clientid"], add.name},
 			{"--postlogouturi", opts["postlogouturi"], one(add.postLogoutURIs)},
-			{"the redirect URI", one(add.redirectURIs), "https://cloud.example.org/index.php/apps/user_oidc/code"},
+			{"the redirect URI", one(add.redirectURIs), "https://cloud.example.org/apps/user_oidc/code"},
 			{"the back-channel logout URI", add.backChannelLogoutURI,
-				"https://cloud.example.org/index.php/apps/user_oidc/backchannel-logout/" + opts["identifier"]},
+				"https://cloud.example.org/apps/user_oidc/backchannel-logout/" + opts["identifier"]},
 			{"--discoveryuri", opts["discoveryuri"], "https://auth.example.org/.well-known/openid-configuration"},
 			{"--scope", opts["scope"], "openid profile email groups"},
 			{"--mapping-groups", opts["mapping-groups"], "groups"},

@@ -13,17 +13,18 @@
 # no ID token to Nextcloud for a sign-in without one.
 #
 # Replace cloud.example.org (Nextcloud) and auth.example.org (otpgate's
-# -base-url, the issuer). The paths are those of a Nextcloud without
-# pretty URLs; with them (htaccess.RewriteBase set) drop "/index.php" from
-# both URIs: otpgate compares redirect URIs exactly.
+# -base-url, the issuer). The paths are those of a Nextcloud with pretty
+# URLs (htaccess.RewriteBase set); without them Nextcloud's URLs have
+# "/index.php" before "/apps/": register them so, since otpgate compares
+# redirect URIs exactly.
 set -eu
 
 # 1. On otpgate's host: register Nextcloud. The command prints the client_id
 #    and the secret, once; keep the secret for step 2.
 otpgate client add nextcloud \
-  --redirect-uri https://cloud.example.org/index.php/apps/user_oidc/code \
+  --redirect-uri https://cloud.example.org/apps/user_oidc/code \
   --post-logout-redirect-uri https://cloud.example.org/ \
-  --backchannel-logout-uri https://cloud.example.org/index.php/apps/user_oidc/backchannel-logout/otpgate \
+  --backchannel-logout-uri https://cloud.example.org/apps/user_oidc/backchannel-logout/otpgate \
   --require-second-factor
 
 # 2. On Nextcloud's host, as the web server's user: the provider, named
