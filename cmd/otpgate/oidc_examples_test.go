@@ -1,12 +1,16 @@
 package main
 
 import (
+	"bytes"
+	"context"
 	"encoding/json"
+	"net/http"
 	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
 	"regexp"
+	"slices"
 	"strings"
 	"testing"
 
@@ -260,4 +264,141 @@ json.dump(out, sys.stdout)
 		t.Fatalf("%s: %v\n%s", path, err, out)
 	}
 	return hub
+}
+
+// discovery is the part of the discovery document the examples rely on.
+type discovery struct {
+	Issuer             string   `json:"issuer"`
+	Authorization      string   `json:"authorization_endpoint"`
+	Token              string   `json:"token_endpoint"`
+	Userinfo           string   `json:"userinfo_endpoint"`
+	EndSession         string   `json:"end_session_endpoint"`
+	Scopes             []string `json:"scopes_supported"`
+	Claims             []string `json:"claims_supported"`
+	TokenAuthMethods   []string `json:"token_endpoint_auth_methods_supported"`
+	CodeChallenge      []string `json:"code_challenge_methods_supported"`
+	BackChannelLogout  bool     `json:"backchannel_logout_supported"`
+	BackChannelSession bool     `json:"backchannel_logout_session_supported"`
+}
+
+// TestOIDCExamplesDiscovery runs otpgate with the examples' issuer,
+// https://auth.example.org, and checks each example against its discovery
+// document: the endpoints written out where the relying party does not
+// read discovery (JupyterHub), and what each one needs the provider to
+// support (scopes, claims, token endpoint authentication, PKCE S256).
+func TestOIDCExamplesDiscovery(t *testing.T) {
+	s := startServer(t, filepath.Join(t.TempDir(), "data"), "-base-url", "https://auth.example.org")
+	defer s.stop()
+	resp, err := http.Get(s.url + "/.well-known/openid-configuration")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	var d discovery
+	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
+		t.Fatalf("discovery: %s, %v", resp.Status, err)
+	}
+	const discoveryURL = "https://auth.example.org/.well-known/openid-configuration"
+	supports := func(t *testing.T, what string, list []string, want ...string) {
+		t.Helper()
+		for _, w := range want {
+			if !slices.Contains(list, w) {
+				t.Errorf("the discovery document's %s %q lack %q", what, list, w)
+			}
+		}
+	}
+	needs := func(t *testing.T, scopes []string, claims []string, auth string) {
+		t.Helper()
+		supports(t, "scopes", d.Scopes, scopes...)
+		supports(t, "claims", d.Claims, claims...)
+		supports(t, "token endpoint methods", d.TokenAuthMethods, auth)
+		supports(t, "code challenge methods", d.CodeChallenge, "S256")
+	}
+
+	t.Run("apache", func(t *testing.T) {
+		b, err := os.ReadFile(filepath.Join(apacheExample, "otpgate-app.conf"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		conf := string(b)
+		if u := directive(t, conf, "OIDCProviderMetadataURL"); u != discoveryURL {
+			t.Errorf("OIDCProviderMetadataURL = %q, want %q", u, discoveryURL)
+		}
+		// The pages show these claims; the module's default token
+		// endpoint authentication is client_secret_basic.
+		needs(t, strings.Fields(directive(t, conf, "OIDCScope")),
+			[]string{"preferred_username", "name", "email", "groups", "amr", "acr"}, "client_secret_basic")
+		if d.EndSession == "" {
+			t.Error("no end_session_endpoint: the example's sign-out would not reach otpgate")
+		}
+	})
+	t.Run("nextcloud", func(t *testing.T) {
+		opts := occOptions(t, filepath.Join(oidcExamples, "nextcloud", "setup.sh"))
+		if opts["discoveryuri"] != discoveryURL {
+			t.Errorf("--discoveryuri = %q, want %q", opts["discoveryuri"], discoveryURL)
+		}
+		// user_oidc uses PKCE only when the document lists S256, and
+		// client_secret_post when it is listed.
+		needs(t, strings.Fields(opts["scope"]), []string{opts["mapping-uid"], opts["mapping-display-name"],
+			opts["mapping-email"], opts["mapping-groups"]}, "client_secret_post")
+		if !d.BackChannelLogout || !d.BackChannelSession {
+			t.Error("back-channel logout (with sid) not supported: user_oidc's back-channel logout URI would never be called")
+		}
+	})
+	t.Run("jupyterhub", func(t *testing.T) {
+		hub := jupyterHubSettings(t, filepath.Join(oidcExamples, "jupyterhub", "jupyterhub_config.py"))
+		logout, _, _ := strings.Cut(hub.LogoutRedirectURL, "?")
+		for _, c := range []struct{ what, got, want string }{
+			{"authenticator_class", hub.AuthenticatorClass, "generic-oauth"},
+			{"authorize_url", hub.AuthorizeURL, d.Authorization},
+			{"token_url", hub.TokenURL, d.Token},
+			{"userdata_url", hub.UserdataURL, d.Userinfo},
+			{"logout_redirect_url", logout, d.EndSession},
+			{"username_claim", hub.UsernameClaim, "preferred_username"},
+			{"auth_state_groups_key", hub.GroupsKey, "oauth_user.groups"},
+		} {
+			if c.got != c.want {
+				t.Errorf("%s = %q, want %q", c.what, c.got, c.want)
+			}
+		}
+		// basic_auth off is client_secret_post; the groups come from the
+		// userinfo answer, so manage_groups must be on for allowed_groups.
+		if hub.BasicAuth == nil || *hub.BasicAuth || hub.EnablePKCE == nil || !*hub.EnablePKCE ||
+			hub.ManageGroups == nil || !*hub.ManageGroups || len(hub.AllowedGroups) == 0 {
+			t.Errorf("basic_auth %v, enable_pkce %v, manage_groups %v, allowed_groups %q: want off, on, on, some",
+				hub.BasicAuth, hub.EnablePKCE, hub.ManageGroups, hub.AllowedGroups)
+		}
+		needs(t, hub.Scope, []string{hub.UsernameClaim, "groups"}, "client_secret_post")
+	})
+}
+
+// TestOIDCExamplesRegister runs each example's `otpgate client add` line
+// with the real command: otpgate takes every one, and lists them.
+func TestOIDCExamplesRegister(t *testing.T) {
+	dir := filepath.Join(t.TempDir(), "data")
+	files := map[string]string{
+		"app":        filepath.Join(apacheExample, "otpgate-app.conf"),
+		"nextcloud":  filepath.Join(oidcExamples, "nextcloud", "setup.sh"),
+		"jupyterhub": filepath.Join(oidcExamples, "jupyterhub", "jupyterhub_config.py"),
+	}
+	for name, path := range files {
+		var out, errb bytes.Buffer
+		args := append(clientAddLine(t, path), "-data-dir", dir)
+		if err := run(context.Background(), args, func(string) string { return "" }, strings.NewReader(""), &out, &errb); err != nil {
+			t.Fatalf("otpgate %s: %v\n%s", strings.Join(args, " "), err, errb.String())
+		}
+		if !regexp.MustCompile(`(?m)^client_id:\s+` + name + `\nclient_secret:\s+\S{43}$`).MatchString(out.String()) {
+			t.Errorf("client add %s printed:\n%s", name, out.String())
+		}
+	}
+	var out, errb bytes.Buffer
+	if err := run(context.Background(), []string{"client", "list", "-data-dir", dir}, func(string) string { return "" },
+		strings.NewReader(""), &out, &errb); err != nil {
+		t.Fatalf("client list: %v\n%s", err, errb.String())
+	}
+	for name := range files {
+		if !regexp.MustCompile(`(?m)^` + name + `\s+confidential\s+yes\s`).MatchString(out.String()) {
+			t.Errorf("client list lacks %s, confidential, second factor required:\n%s", name, out.String())
+		}
+	}
 }
