@@ -70,7 +70,9 @@ func startOIDCOn(t *testing.T, common []string, extra ...string) *oidcServer {
 		}
 	}
 	s := startServer(t, dir, append(args, extra...)...)
-	t.Cleanup(func() { s.stop() })
+	stop := sync.OnceValue(s.stop)
+	s.stop = stop
+	t.Cleanup(func() { stop() })
 	return &oidcServer{server: s, t: t, common: common, steps: map[string]uint64{}, keys: map[string]otp.Key{}}
 }
 
