@@ -30,7 +30,9 @@ func jwks(t *testing.T, base string) map[string]string {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var set struct{ Keys []struct{ Kid, Alg, Use string } }
+	var set struct {
+		Keys []struct{ Kid, Alg, Use string }
+	}
 	if err := json.NewDecoder(resp.Body).Decode(&set); err != nil {
 		t.Fatal(err)
 	}
