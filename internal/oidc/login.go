@@ -12,12 +12,6 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-// freshSkew is how much earlier than its request a sign-in may have
-// happened and still count as made for it (prompt=login, max_age): the
-// clocks of two instances may differ a little, and a sign-in must never
-// be asked for again and again.
-const freshSkew = 5 * time.Second
-
 // Browser is the browser's otpgate session as the sign-in pages know it.
 type Browser struct {
 	// UserID is the session's user; zero for no session.
@@ -85,7 +79,10 @@ func (p *Provider) Resume(ctx context.Context, id string, b Browser) (Step, erro
 	}
 	now := p.now()
 	full := b.UserID != 0 && b.Level.Full()
-	madeForIt := b.UserID != 0 && !b.SignedIn.Before(r.Created.Add(-freshSkew))
+	// A sign-in after the request arrived meets prompt=login and any
+	// max_age. Instances' clocks must agree better than the time a user
+	// takes to type a password, or the form would come back.
+	madeForIt := b.UserID != 0 && b.SignedIn.After(r.Created)
 	tooOld := slices.Contains(r.Prompt, oidc.PromptLogin) || r.MaxAge >= 0 && now.Sub(b.SignedIn) > time.Duration(r.MaxAge)*time.Second
 	need := NeedNothing
 	switch {
@@ -107,10 +104,20 @@ func (p *Provider) Resume(ctx context.Context, id string, b Browser) (Step, erro
 		p.auditClient(ctx, p.userName(ctx, b.UserID), r.ClientID, actionSignIn, resultRefused, "prompt=none: "+string(e.ErrorType))
 		return p.refuse(ctx, r.ID, r.RedirectURI, r.State, e)
 	}
-	r.UserID, r.AuthTime, r.AMR, r.SessionID = b.UserID, b.SignedIn, amrOf(b.Level), p.SessionID(b.TokenHash)
-	if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
-		return Step{}, err
+	sid := p.SessionID(b.TokenHash)
+	switch {
+	case !r.Done():
+		r.UserID, r.AuthTime, r.AMR, r.SessionID = b.UserID, b.SignedIn, amrOf(b.Level), sid
+		if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
+			return Step{}, err
+		}
+	case r.UserID != b.UserID || r.SessionID != sid:
+		// Completed by another session (its code speaks for it): this
+		// browser must start again from the application.
+		return Step{}, ErrUnknownRequest
 	}
+	// Completed by this session already (the page opened again): a new
+	// code replaces the one issued.
 	if err := p.store.AddSessionClient(ctx, r.SessionID, r.UserID, r.ClientID, now); err != nil {
 		return Step{}, err
 	}
