@@ -266,8 +266,8 @@ json.dump(out, sys.stdout)
 	return hub
 }
 
-// discovery is the part of the discovery document the examples rely on.
-type discovery struct {
+// discoveryDoc is the part of the discovery document the examples rely on.
+type discoveryDoc struct {
 	Issuer             string   `json:"issuer"`
 	Authorization      string   `json:"authorization_endpoint"`
 	Token              string   `json:"token_endpoint"`
@@ -294,7 +294,7 @@ func TestOIDCExamplesDiscovery(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer resp.Body.Close()
-	var d discovery
+	var d discoveryDoc
 	if err := json.NewDecoder(resp.Body).Decode(&d); err != nil || resp.StatusCode != 200 {
 		t.Fatalf("discovery: %s, %v", resp.Status, err)
 	}
