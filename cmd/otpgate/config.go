@@ -92,6 +92,7 @@ type Config struct {
 	Metrics metricsSettings
 	Enforce enforceSettings
 	Notify  notifySettings
+	OIDC    oidcSettings
 }
 
 // configFlags declares every setting on fs, with its default and help.
@@ -146,6 +147,7 @@ func configFlags(fs *flag.FlagSet, c *Config) {
 	metricsFlags(fs, &c.Metrics)
 	enforceFlags(fs, &c.Enforce)
 	notifyFlags(fs, &c.Notify)
+	oidcFlags(fs, &c.OIDC)
 }
 
 // throttleFlags declares the four flags of the throttle counters of kind,
@@ -313,6 +315,7 @@ func (c *Config) Validate() error {
 	errs = append(errs, c.Metrics.validate()...)
 	errs = append(errs, c.Enforce.validate()...)
 	errs = append(errs, c.Notify.validate()...)
+	errs = append(errs, c.OIDC.validate()...)
 	return errors.Join(errs...)
 }
 

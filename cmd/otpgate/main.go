@@ -62,11 +62,13 @@ var commands = map[string]command{
 	"serve":                       {"run the server (otpgate serve -h lists every setting)", runServe},
 	"user":                        {"manage users: add, passwd, list, disable, enable, delete, reset-totp", runUser},
 	"host":                        {"register the hosts of the PAM module: add, list, remove", runHost},
+	"client":                      {"register the OpenID Connect clients: add, list, remove", runClient},
 	"import-google-authenticator": {"copy users' ~/.google_authenticator files into the store", runImportGA},
 	"enrol":                       {"set up TOTP from a terminal, with the server (otpgate enrol -h)", runEnrol},
 	"migrate-store":               {"copy a SQLite store into an empty PostgreSQL database, checked by counts and checksum", runMigrateStore},
 	"seed":                        {"benchmarks only: create N accounts with TOTP, secrets derived from a seed", runSeed},
 	"ldap":                        {"check a user against the -ldap-* directory: otpgate ldap check USER", runLDAP},
+	"keys":                        {"the OpenID provider's signing keys: rotate, list", runKeys},
 }
 
 // exitError ends the process with a given status; msg, if not empty, goes to

@@ -68,6 +68,7 @@ func TestFlagMistake(t *testing.T) {
 		{[]string{"verify-file", "-x"}, "verify-file: flag provided but not defined: -x", `"otpgate verify-file -h"`},
 		{[]string{"import-google-authenticator", "-x"}, "import-google-authenticator: flag provided but not defined: -x", `"otpgate import-google-authenticator -h"`},
 		{[]string{"seed", "-x"}, "seed: flag provided but not defined: -x", `"otpgate seed -h"`},
+		{[]string{"client", "add", "app", "-x"}, "client add: flag provided but not defined: -x", `"otpgate client add -h"`},
 	}
 	for _, tc := range tests {
 		t.Run(strings.Join(tc.args, " "), func(t *testing.T) {

@@ -99,6 +99,7 @@ func runMigrateStore(ctx context.Context, e env) error {
 }
 
 func printSummary(e env, what string, s migrate.Summary) {
-	fmt.Fprintf(e.stdout, "%s:\n  users %d\n  authenticators %d\n  recovery_codes %d\n  sessions %d\n  setup_tokens %d\n  throttle %d\n  hosts %d\n  sha256 %s\n",
-		what, s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.Checksum)
+	fmt.Fprintf(e.stdout, "%s:\n  users %d\n  authenticators %d\n  recovery_codes %d\n  sessions %d\n  setup_tokens %d\n  throttle %d\n  hosts %d\n"+
+		"  oidc_clients %d\n  oidc_signing_keys %d\n  sha256 %s\n",
+		what, s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.OIDCClients, s.SigningKeys, s.Checksum)
 }

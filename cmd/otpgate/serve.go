@@ -168,10 +168,13 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 		}
 		return nil, nil, err
 	}
+	// The OpenID provider's records are in the same store (not observed
+	// by the metrics).
+	oidcRun := c.OIDC.start(store, cipher, log, c.baseURL(c.Addr))
 	store = c.Metrics.wrap(store, &c.Audit)
 	deps := mfa.Deps{Store: store, Hasher: mfa.NewHasher(c.Argon2, rand.Reader, c.HashLimits),
 		Cipher: cipher, Rand: rand.Reader, Now: time.Now, Events: c.Notify.events(log, c.Issuer, logEvent(log)), Audit: c.Audit.start(store, log),
-		FirstFactors: ffs}
+		FirstFactors: ffs, SessionEnded: oidcRun.sessionEnded}
 	files, err := c.userFiles(log)
 	if err != nil {
 		store.Close()
@@ -188,6 +191,7 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL,
 		Enrol: c.enrol, MaxAuthenticators: c.MaxAuthenticators, TrustFor: c.TrustFor})
 	c.Audit.coverage = c.Enforce.coverage(svc)
+	oidcRun.svc = svc
 	return svc, store, nil
 }
 
@@ -331,8 +335,18 @@ func runServe(ctx context.Context, e env) error {
 		return err
 	}
 	base := c.baseURL(ln.Addr().String())
+	provider, err := c.OIDC.run.open(base)
+	if err == nil {
+		err = provider.EnsureKeys(ctx)
+	}
+	if err != nil {
+		ln.Close()
+		return fmt.Errorf("openid provider: %w", err)
+	}
+	defer c.OIDC.close()
 	handler, err := web.NewServer(log, svc, web.Options{BaseURL: base,
-		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL, SiteName: c.SiteName})
+		CookieDomain: c.CookieDomain, TrustedProxies: c.proxies, Rules: c.rules, SessionCacheTTL: c.SessionCacheTTL, SiteName: c.SiteName,
+		OIDC: provider})
 	if err != nil {
 		ln.Close()
 		return err
@@ -378,6 +392,9 @@ func runServe(ctx context.Context, e env) error {
 			case <-t.C:
 				if err := svc.Cleanup(ctx); err != nil && ctx.Err() == nil {
 					log.Error("cleanup", "err", err)
+				}
+				if err := provider.Cleanup(ctx); err != nil && ctx.Err() == nil {
+					log.Error("openid provider: cleanup", "err", err)
 				}
 				if err := c.Audit.prune(ctx, store, time.Now()); err != nil && ctx.Err() == nil {
 					log.Error("audit log: prune", "err", err)

@@ -139,6 +139,9 @@ func TestMigrateStoreCommand(t *testing.T) {
 	if out, err := runInput(t, "", append([]string{"host", "add", "login1", "-data-dir", data}, fastFlags...)...); err != nil {
 		t.Fatalf("host add = %v\n%s", err, out)
 	}
+	if out, err := runInput(t, "", "client", "add", "nextcloud", "--redirect-uri", "https://cloud.example.org/apps/user_oidc/code", "-data-dir", data); err != nil {
+		t.Fatalf("client add = %v\n%s", err, out)
+	}
 	src := "sqlite:" + filepath.Join(data, "otpgate.db")
 	out, err := runInput(t, "", "migrate-store", "-from", src, "-to-file", writeDBFile(t, dsn))
 	if err != nil {
@@ -146,8 +149,12 @@ func TestMigrateStoreCommand(t *testing.T) {
 	}
 	sums := regexp.MustCompile(`sha256 ([0-9a-f]{64})`).FindAllStringSubmatch(out, -1)
 	if len(sums) != 2 || sums[0][1] != sums[1][1] || !strings.Contains(out, "users 500\n") ||
-		!strings.Contains(out, "sessions 500\n") || strings.Count(out, "hosts 1\n") != 2 || !strings.Contains(out, "ok: source and target agree") {
-		t.Errorf("migrate-store output:\n%s\nwant counts of 500, one host and two equal checksums", out)
+		!strings.Contains(out, "sessions 500\n") || strings.Count(out, "hosts 1\n") != 2 || strings.Count(out, "oidc_clients 1\n") != 2 || !strings.Contains(out, "ok: source and target agree") {
+		t.Errorf("migrate-store output:\n%s\nwant counts of 500, one host, one client and two equal checksums", out)
+	}
+	// The client is registered on PostgreSQL without being added again.
+	if out, err := runInput(t, "", "client", "list", "-data-dir", data, "-db", dsn); err != nil || !strings.Contains(out, "\nnextcloud  confidential") {
+		t.Errorf("client list on PostgreSQL = %v\n%s, want nextcloud", err, out)
 	}
 	// The instances on PostgreSQL serve the moved accounts with the key.
 	if out, err := runInput(t, "", append([]string{"user", "list", "-data-dir", data, "-db", dsn}, fastFlags...)...); err != nil ||

@@ -92,6 +92,9 @@ func runUser(ctx context.Context, e env) error {
 	}
 	defer store.Close()
 	defer c.Audit.close()
+	// Disabling a user, a new password, a reset end the user's sessions:
+	// their applications' logout tokens go out before the command ends.
+	defer c.OIDC.close()
 	if action == "list" {
 		return listUsers(ctx, svc, e.stdout)
 	}

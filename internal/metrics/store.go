@@ -5,16 +5,30 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/oidcstate"
 )
 
 // Store returns s with the latency of its calls on the sign-in, session
 // and audit paths observed (otpgate_store_seconds{op}); the other calls
-// pass through untimed.
-func (m *Metrics) Store(s mfa.Store) mfa.Store { return &timedStore{Store: s, m: m} }
+// pass through untimed. A store that also keeps the OpenID Connect
+// provider's state (oidcstate.Store) still does once wrapped.
+func (m *Metrics) Store(s mfa.Store) mfa.Store {
+	t := &timedStore{Store: s, m: m}
+	if o, ok := s.(oidcstate.Store); ok {
+		return &timedOIDCStore{timedStore: t, Store: o}
+	}
+	return t
+}
 
 type timedStore struct {
 	mfa.Store
 	m *Metrics
+}
+
+// timedOIDCStore passes the OpenID Connect provider's calls through.
+type timedOIDCStore struct {
+	*timedStore
+	oidcstate.Store
 }
 
 func (t *timedStore) since(op string, start time.Time) { t.m.ObserveStore(op, time.Since(start)) }

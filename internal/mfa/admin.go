@@ -104,7 +104,7 @@ func (s *Service) EndUserSession(ctx context.Context, userID int64, tokenHash []
 	if sess.UserID != userID {
 		return fmt.Errorf("session: %w", ErrNotFound)
 	}
-	if err := s.store.DeleteSession(ctx, tokenHash); err != nil {
+	if err := s.endSession(ctx, userID, tokenHash); err != nil {
 		return err
 	}
 	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionEndSessions, Result: "ok", Reason: "one session"})
@@ -114,7 +114,7 @@ func (s *Service) EndUserSession(ctx context.Context, userID int64, tokenHash []
 // EndUserSessions ends every session of the user (an administrator's
 // action).
 func (s *Service) EndUserSessions(ctx context.Context, userID int64) error {
-	if err := s.store.DeleteUserSessions(ctx, userID); err != nil {
+	if err := s.endUserSessions(ctx, userID); err != nil {
 		return err
 	}
 	s.audit(ctx, AuditEntry{User: s.nameOf(ctx, userID), Action: ActionEndSessions, Result: "ok", Reason: "every session"})

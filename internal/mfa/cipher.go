@@ -30,6 +30,8 @@ type Cipher struct {
 	codeKey []byte
 	// throttleKey keys ThrottleKey.
 	throttleKey []byte
+	// deriveKey is the base of DeriveKey.
+	deriveKey []byte
 }
 
 // NewCipher returns a Cipher using key (KeySize bytes) and rand for nonces
@@ -54,7 +56,11 @@ func NewCipher(key []byte, rand io.Reader) (*Cipher, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Cipher{aead: aead, rand: rand, codeKey: codeKey, throttleKey: throttleKey}, nil
+	deriveKey, err := hkdf.Key(sha256.New, key, nil, "otpgate derived keys", sha256.Size)
+	if err != nil {
+		return nil, err
+	}
+	return &Cipher{aead: aead, rand: rand, codeKey: codeKey, throttleKey: throttleKey, deriveKey: deriveKey}, nil
 }
 
 // RecoveryHash is what stores keep of a normalized recovery code of user

@@ -103,6 +103,8 @@ type Service struct {
 	opts   Options
 	files  FileFactor
 	events func(context.Context, Event)
+	// ended hears of sessions ended (see Deps.SessionEnded).
+	ended func(context.Context, SessionEnd)
 	// auditHook hears of every entry of the audit log.
 	auditHook func(context.Context, AuditEntry)
 	// firstFactors are the sources of accounts, in the site's order.
@@ -138,6 +140,13 @@ type Deps struct {
 	// with the time and the context's Client (see WithClient): the audit
 	// log (AuditLog.Record) and the metrics. It must not block.
 	Audit func(context.Context, AuditEntry)
+	// SessionEnded, if not nil, hears of every session ended before its
+	// time: signing out, signing out everywhere, an administrator ending
+	// sessions, a new password, a disabled, deleted or reset account, a
+	// first second factor (the other sessions never passed it). The OpenID
+	// provider tells the applications of those sessions. It must not block
+	// for long: the page that ended the session waits for it.
+	SessionEnded func(context.Context, SessionEnd)
 }
 
 // NewService returns a Service.
@@ -148,7 +157,7 @@ func NewService(d Deps, opts Options) *Service {
 		ffs = []FirstFactor{LocalPasswords}
 	}
 	return &Service{store: d.Store, hasher: d.Hasher, cipher: d.Cipher, rand: d.Rand, now: d.Now, opts: opts, files: d.Files,
-		events: d.Events, auditHook: d.Audit, firstFactors: ffs}
+		events: d.Events, ended: d.SessionEnded, auditHook: d.Audit, firstFactors: ffs}
 }
 
 // Options returns the rules in force, defaults filled in.

@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 )
@@ -61,7 +62,7 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 		return Session{}, User{}, err
 	}
 	if !known {
-		if err := s.store.DeleteUserSessions(ctx, u.ID); err != nil {
+		if err := s.endUserSessions(ctx, u.ID); err != nil {
 			return Session{}, User{}, err
 		}
 		return Session{}, User{}, fmt.Errorf("user gone from its source: %w", ErrNotFound)
@@ -99,20 +100,52 @@ func (s *Service) MaySetUp(ctx context.Context, u User) (bool, error) {
 	return !has, err
 }
 
-// EndSession signs a token out.
+// EndSession signs a token out; an unknown token is not an error.
 func (s *Service) EndSession(ctx context.Context, token string) error {
-	return s.store.DeleteSession(ctx, HashToken(token))
+	h := HashToken(token)
+	sess, err := s.store.Session(ctx, h)
+	if errors.Is(err, ErrNotFound) {
+		return nil
+	}
+	if err != nil {
+		return err
+	}
+	return s.endSession(ctx, sess.UserID, h)
 }
 
 // EndAllSessions signs the user out everywhere.
 func (s *Service) EndAllSessions(ctx context.Context, userID int64) error {
-	return s.store.DeleteUserSessions(ctx, userID)
+	return s.endUserSessions(ctx, userID)
+}
+
+// oidcCleaner is a store that also keeps the OpenID Connect provider's
+// state (package oidcstate): what Cleanup deletes of it.
+type oidcCleaner interface {
+	DeleteExpiredTokens(ctx context.Context, now time.Time) error
+	DeleteExpiredAuthRequests(ctx context.Context, before time.Time) error
+	DeleteStaleSessionClients(ctx context.Context, before time.Time) error
 }
 
 // Cleanup removes expired sessions, abandoned TOTP setups, expired trusted
-// browsers and throttle counters that count nothing any more.
+// browsers and throttle counters that count nothing any more; on a store
+// with the OpenID Connect provider's state, expired tokens, and the
+// authorization requests and session links older than the longest session
+// (SessionMax): no sign-in waits longer, and a link recorded before that
+// belongs to a session that has ended. The provider may delete its
+// requests sooner.
 func (s *Service) Cleanup(ctx context.Context) error {
 	now := s.now()
+	if o, ok := s.store.(oidcCleaner); ok {
+		if err := o.DeleteExpiredTokens(ctx, now); err != nil {
+			return err
+		}
+		if err := o.DeleteExpiredAuthRequests(ctx, now.Add(-s.opts.SessionMax)); err != nil {
+			return err
+		}
+		if err := o.DeleteStaleSessionClients(ctx, now.Add(-s.opts.SessionMax)); err != nil {
+			return err
+		}
+	}
 	if err := s.store.DeleteExpiredSessions(ctx, now.Add(-s.opts.SessionMax), now.Add(-s.opts.SessionIdle)); err != nil {
 		return err
 	}

@@ -67,6 +67,9 @@ func (s *Service) DeleteUser(ctx context.Context, id int64) error {
 	if err != nil {
 		return err
 	}
+	// Told first: the user's records, its applications' sessions
+	// included, go with it.
+	s.sessionsEnded(ctx, SessionEnd{UserID: id})
 	if err := s.store.DeleteUser(ctx, id); err != nil {
 		return err
 	}
@@ -148,7 +151,7 @@ func (s *Service) setPassword(ctx context.Context, userID int64, password string
 	if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
 		return err
 	}
-	return s.store.DeleteUserSessions(ctx, userID)
+	return s.endUserSessions(ctx, userID)
 }
 
 // SetDisabled disables or enables a user; disabling ends its sessions.
@@ -170,7 +173,7 @@ func (s *Service) SetDisabled(ctx context.Context, userID int64, disabled bool) 
 		if err := s.store.DeleteTrustedBrowsers(ctx, userID); err != nil {
 			return err
 		}
-		return s.store.DeleteUserSessions(ctx, userID)
+		return s.endUserSessions(ctx, userID)
 	}
 	return nil
 }
@@ -188,5 +191,5 @@ func (s *Service) ResetTOTP(ctx context.Context, userID int64) error {
 		s.audit(ctx, AuditEntry{User: u.Name, Action: ActionReset, Result: "ok"})
 		s.notify(ctx, Event{Kind: EventFactorReset, User: u})
 	}
-	return s.store.DeleteUserSessions(ctx, userID)
+	return s.endUserSessions(ctx, userID)
 }

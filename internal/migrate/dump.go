@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/oidcstate"
 )
 
 // Dump is every row of a store, as a store exports it and another imports
@@ -28,6 +29,15 @@ type Dump struct {
 	Hosts []mfa.Host
 	// Audit is the audit log, IDs kept.
 	Audit []mfa.AuditEntry
+	// OIDCClients are the OpenID Connect clients, by the hashes of their
+	// secrets, which keep working after the move.
+	OIDCClients []oidcstate.Client
+	// SigningKeys are the OpenID Connect provider's keys, sealed with the
+	// secret key the target's servers use too: tokens signed before the
+	// move still verify, and the next ones are signed with the same key.
+	// Requests, codes and tokens are short-lived and not moved: clients
+	// signed in through the provider sign in again.
+	SigningKeys []oidcstate.SigningKey
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -55,7 +65,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries, OIDCClients, SigningKeys int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -63,8 +73,10 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries, s.Checksum)
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries, "+
+		"%d OpenID Connect clients, %d signing keys; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries,
+		s.OIDCClients, s.SigningKeys, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -111,6 +123,28 @@ func (d *Dump) Normalize() {
 	for i := range d.Audit {
 		us(&d.Audit[i].Time)
 	}
+	none := func(l *[]string) {
+		if len(*l) == 0 {
+			*l = nil // none, however it was read
+		}
+	}
+	for i := range d.OIDCClients {
+		c := &d.OIDCClients[i]
+		us(&c.Created)
+		none(&c.RedirectURIs)
+		none(&c.PostLogoutRedirectURIs)
+		if len(c.SecretHash) == 0 {
+			c.SecretHash = nil
+		}
+	}
+	for i := range d.SigningKeys {
+		k := &d.SigningKeys[i]
+		us(&k.Created)
+		us(&k.SignFrom)
+		us(&k.RetireAt)
+	}
+	slices.SortFunc(d.OIDCClients, func(a, b oidcstate.Client) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.SigningKeys, func(a, b oidcstate.SigningKey) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Audit, func(a, b mfa.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
@@ -133,6 +167,7 @@ func (d *Dump) Summary() Summary {
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
 		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
+		OIDCClients: len(d.OIDCClients), SigningKeys: len(d.SigningKeys),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

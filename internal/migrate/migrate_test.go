@@ -1,8 +1,10 @@
 package migrate_test
 
 import (
+	"bytes"
 	"context"
 	"crypto/rand"
+	"crypto/sha256"
 	"database/sql"
 	"errors"
 	"fmt"
@@ -15,6 +17,7 @@ import (
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/migrate"
+	"github.com/otpgate/otpgate/internal/oidcstate"
 	"github.com/otpgate/otpgate/internal/pgtest"
 	"github.com/otpgate/otpgate/internal/postgres"
 	"github.com/otpgate/otpgate/internal/sqlite"
@@ -56,12 +59,23 @@ type clock struct{ t time.Time }
 
 func (c *clock) now() time.Time { return c.t }
 
-func service(t *testing.T, s mfa.Store, key []byte, c *clock) *mfa.Service {
+func mustCipher(t *testing.T, key []byte) *mfa.Cipher {
 	t.Helper()
 	cipher, err := mfa.NewCipher(key, rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
+	return cipher
+}
+
+func sha256Of(s string) []byte {
+	h := sha256.Sum256([]byte(s))
+	return h[:]
+}
+
+func service(t *testing.T, s mfa.Store, key []byte, c *clock) *mfa.Service {
+	t.Helper()
+	cipher := mustCipher(t, key)
 	return mfa.NewService(mfa.Deps{Store: s, Cipher: cipher, Rand: rand.Reader, Now: c.now,
 		Hasher: mfa.NewHasher(mfa.Argon2Params{Memory: 64, Time: 1, Threads: 1}, rand.Reader, mfa.HashLimits{Concurrent: 2, Queue: 64})},
 		mfa.Options{Window: otp.Skew(1)})
@@ -124,6 +138,29 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	// An OpenID Connect client and the provider's signing key, sealed as
+	// the provider seals it (with the server's key); a code and a refresh
+	// token, which are not moved.
+	client := oidcstate.Client{ID: "nextcloud", SecretHash: sha256Of("client secret"), RedirectURIs: []string{"https://cloud.example.org/apps/user_oidc/code"},
+		RequireSecondFactor: true, Created: c.t}
+	if err := lite.CreateOIDCClient(ctx, client); err != nil {
+		t.Fatal(err)
+	}
+	private := []byte("PKCS #8 private key")
+	sealedKey, err := mustCipher(t, key).Seal(private, 0, "kid-1")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := lite.CreateSigningKey(ctx, oidcstate.SigningKey{ID: "kid-1", Algorithm: "RS256", Sealed: sealedKey, Created: c.t, SignFrom: c.t}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lite.CreateAuthRequest(ctx, oidcstate.AuthRequest{ID: "req", ClientID: "nextcloud", MaxAge: -1, Created: c.t}); err != nil {
+		t.Fatal(err)
+	}
+	if err := lite.CreateRefreshToken(ctx, oidcstate.RefreshToken{Hash: sha256Of("refresh"), Family: "F", ClientID: "nextcloud", UserID: alice.ID,
+		Created: c.t, Expires: c.t.Add(time.Hour)}); err != nil {
+		t.Fatal(err)
+	}
 	// Throttle keys: this failure, and the address of the sign-in above
 	// (forgiven, still there); alice's was reset by her success.
 	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, c.t); err != nil {
@@ -137,7 +174,8 @@ func TestSQLiteToPostgres(t *testing.T) {
 		t.Fatalf("Copy = %v", err)
 	}
 	t.Logf("moved %v", sum)
-	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1}
+	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1,
+		OIDCClients: 1, SigningKeys: 1}
 	want.Checksum = sum.Checksum
 	if sum != want {
 		t.Errorf("moved %v, want %v", sum, want)
@@ -160,6 +198,22 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[1]); err != nil || r.Outcome != mfa.OK {
 		t.Errorf("SecondFactor(unused recovery code) after the move = %v, %v, want OK", r.Outcome, err)
+	}
+	// The client is there with its secret's hash, the key opens with the
+	// same secret key; the code and the refresh token stayed behind.
+	if got, err := pg.OIDCClient(ctx, "nextcloud"); err != nil || !bytes.Equal(got.SecretHash, client.SecretHash) || !got.RequireSecondFactor {
+		t.Errorf("OIDCClient after the move = %+v, %v, want %+v", got, err, client)
+	}
+	if keys, err := pg.SigningKeys(ctx); err != nil || len(keys) != 1 {
+		t.Errorf("SigningKeys after the move = %+v, %v, want kid-1", keys, err)
+	} else if opened, err := mustCipher(t, key).Open(keys[0].Sealed, 0, keys[0].ID); err != nil || !bytes.Equal(opened, private) {
+		t.Errorf("the moved signing key opens as %q, %v, want the private key", opened, err)
+	}
+	if _, err := pg.AuthRequest(ctx, "req"); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("AuthRequest after the move = %v, want not moved", err)
+	}
+	if _, err := pg.RefreshToken(ctx, sha256Of("refresh")); !errors.Is(err, mfa.ErrNotFound) {
+		t.Errorf("RefreshToken after the move = %v, want not moved", err)
 	}
 	carol, err := svc.CreateUser(ctx, mfa.NewUser{Name: "carol", Password: "password-carol"})
 	if err != nil {
@@ -198,6 +252,8 @@ func TestSummary(t *testing.T) {
 			SetupTokens:   []migrate.SetupToken{{Hash: []byte{4}, Expires: t0}},
 			Throttle:      []migrate.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
 			Hosts:         []mfa.Host{{ID: 1, Name: "login1", TokenHash: []byte{5}, Created: t0}},
+			OIDCClients:   []oidcstate.Client{{ID: "app", SecretHash: []byte{6}, RedirectURIs: []string{"https://app/cb"}, Created: t0}},
+			SigningKeys:   []oidcstate.SigningKey{{ID: "k1", Algorithm: "RS256", Sealed: []byte{7}, Created: t0, SignFrom: t0}},
 		}
 	}
 	b := base()
@@ -223,6 +279,14 @@ func TestSummary(t *testing.T) {
 		{"row dropped", func(d *migrate.Dump) { d.Sessions = nil }, false},
 		{"host allows passwords", func(d *migrate.Dump) { d.Hosts[0].AllowPassword = true }, false},
 		{"host dropped", func(d *migrate.Dump) { d.Hosts = nil }, false},
+		{"client redirect URI", func(d *migrate.Dump) { d.OIDCClients[0].RedirectURIs[0] = "https://app/cb2" }, false},
+		{"client secret", func(d *migrate.Dump) { d.OIDCClients[0].SecretHash[0] = 8 }, false},
+		{"client needs a second factor", func(d *migrate.Dump) { d.OIDCClients[0].RequireSecondFactor = true }, false},
+		{"client's empty lists", func(d *migrate.Dump) { d.OIDCClients[0].PostLogoutRedirectURIs = []string{} }, true},
+		{"client dropped", func(d *migrate.Dump) { d.OIDCClients = nil }, false},
+		{"signing key sealed", func(d *migrate.Dump) { d.SigningKeys[0].Sealed[0] = 9 }, false},
+		{"signing key retired", func(d *migrate.Dump) { d.SigningKeys[0].RetireAt = t0 }, false},
+		{"signing key dropped", func(d *migrate.Dump) { d.SigningKeys = nil }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

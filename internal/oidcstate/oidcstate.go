@@ -11,7 +11,7 @@
 // private signing keys sealed with the server's secret key.
 //
 // Stores report the error kinds of package mfa (mfa.ErrNotFound,
-// mfa.ErrConflict, mfa.ErrUnavailable) and ErrReused.
+// mfa.ErrConflict, mfa.ErrInvalid, mfa.ErrUnavailable) and ErrReused.
 package oidcstate
 
 import (
@@ -73,6 +73,9 @@ type AuthRequest struct {
 	MaxAge int64
 	// LoginHint is the login_hint, if any.
 	LoginHint string
+	// ACRValues are the acr_values asked for, in order (a value meaning a
+	// second factor makes one required).
+	ACRValues []string
 	// Created is when the request arrived; requests expire a while after.
 	Created time.Time
 
@@ -172,16 +175,18 @@ type Store interface {
 	// session links (mfa.ErrNotFound if absent).
 	DeleteOIDCClient(ctx context.Context, id string) error
 
-	// CreateAuthRequest stores r.
+	// CreateAuthRequest stores r (mfa.ErrNotFound for an unknown client).
 	CreateAuthRequest(ctx context.Context, r AuthRequest) error
 	// AuthRequest returns the request of that ID, or mfa.ErrNotFound.
 	AuthRequest(ctx context.Context, id string) (AuthRequest, error)
 	// CompleteAuthRequest records who signed in for the request: UserID,
 	// AuthTime, AMR and SessionID are taken from r (mfa.ErrNotFound if
-	// the request is absent).
+	// the request or the user is absent, mfa.ErrConflict once its code is
+	// issued: a code speaks for one user).
 	CompleteAuthRequest(ctx context.Context, r AuthRequest) error
 	// SetAuthCode records the hash of the code issued for request id and
-	// when it expires (mfa.ErrNotFound if absent).
+	// when it expires (mfa.ErrNotFound if absent, mfa.ErrConflict while no
+	// user has signed in for it). A second call replaces the code.
 	SetAuthCode(ctx context.Context, id string, codeHash []byte, expires time.Time) error
 	// TakeAuthCode atomically removes the request whose code has that hash
 	// and returns it: of concurrent calls, on any instance, one gets the
@@ -193,7 +198,8 @@ type Store interface {
 	// DeleteExpiredAuthRequests removes requests created before before.
 	DeleteExpiredAuthRequests(ctx context.Context, before time.Time) error
 
-	// CreateAccessToken stores t.
+	// CreateAccessToken stores t (mfa.ErrNotFound for an unknown client or
+	// user).
 	CreateAccessToken(ctx context.Context, t AccessToken) error
 	// AccessToken returns the token of that ID, or mfa.ErrNotFound (also
 	// when expired at now).
@@ -201,7 +207,8 @@ type Store interface {
 	// DeleteAccessToken removes one access token; absent is not an error.
 	DeleteAccessToken(ctx context.Context, id string) error
 
-	// CreateRefreshToken stores t (the first of a family).
+	// CreateRefreshToken stores t, the first of a new family (mfa.ErrConflict
+	// if the family exists, mfa.ErrNotFound for an unknown client or user).
 	CreateRefreshToken(ctx context.Context, t RefreshToken) error
 	// RefreshToken returns the token with that hash, used or not, or
 	// mfa.ErrNotFound.
@@ -209,7 +216,9 @@ type Store interface {
 	// RotateRefreshToken atomically marks the token with hash old used and
 	// stores next in its family. If old was used already, it deletes the
 	// whole family (refresh and access tokens) and returns ErrReused; if it
-	// is absent or expired at now, mfa.ErrNotFound.
+	// is absent or expired at now, mfa.ErrNotFound. next's Family,
+	// ClientID, UserID and SessionID are old's: left zero they are filled
+	// in, set to others they give mfa.ErrInvalid and nothing changes.
 	RotateRefreshToken(ctx context.Context, old []byte, next RefreshToken, now time.Time) error
 	// DeleteRefreshFamily removes every refresh and access token of the
 	// family; absent is not an error.
@@ -233,7 +242,8 @@ type Store interface {
 	DeleteSigningKey(ctx context.Context, id string) error
 
 	// AddSessionClient records that browser session sid of the user signed
-	// in to the client (again is not an error).
+	// in to the client (again is not an error, and records now; a sid is of
+	// one user: another user's gives mfa.ErrConflict).
 	AddSessionClient(ctx context.Context, sid string, userID int64, clientID string, now time.Time) error
 	// SessionClients returns the IDs of the clients session sid signed in
 	// to, ordered.

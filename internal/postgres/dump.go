@@ -4,6 +4,7 @@ import (
 	"context"
 	"database/sql"
 	"fmt"
+	"strings"
 
 	"github.com/jackc/pgx/v5"
 	"github.com/jackc/pgx/v5/stdlib"
@@ -13,11 +14,14 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"}
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log",
+	"oidc_clients", "oidc_signing_keys"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
-// import leaves the store empty. Users and hosts keep their IDs, and new
+// import leaves the store empty. The OpenID Connect clients and signing
+// keys come along; the other OpenID Connect tables depend on the clients
+// (foreign keys), so they are empty too. Users and hosts keep their IDs, and new
 // ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	conn, err := s.db.Conn(ctx)
@@ -45,7 +49,8 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log,
+		oidc_clients, oidc_signing_keys IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -92,6 +97,10 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 				e := d.Audit[i]
 				return []any{e.ID, e.Time, e.User, e.Actor, e.Addr, string(e.Path), e.Action, e.Result, e.Reason, int32(e.Drift)}, nil
 			}},
+		{"oidc_clients", strings.Split(oidcClientColumns, ", "), len(d.OIDCClients),
+			func(i int) ([]any, error) { return oidcClientRow(d.OIDCClients[i]), nil }},
+		{"oidc_signing_keys", strings.Split(signingKeyColumns, ", "), len(d.SigningKeys),
+			func(i int) ([]any, error) { return signingKeyRow(d.SigningKeys[i]), nil }},
 	}
 	return copyTables(ctx, tx, "import", copies)
 }
@@ -203,9 +212,23 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
 			e, err := scanAudit(r)
 			d.Audit = append(d.Audit, e)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT `+oidcClientColumns+` FROM oidc_clients`, func(r *sql.Rows) error {
+			c, err := scanOIDCClient(r)
+			d.OIDCClients = append(d.OIDCClients, c)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+signingKeyColumns+` FROM oidc_signing_keys`, func(r *sql.Rows) error {
+			k, err := scanSigningKey(r)
+			d.SigningKeys = append(d.SigningKeys, k)
 			return err
 		})
 	})

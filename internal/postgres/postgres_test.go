@@ -40,3 +40,20 @@ func TestStore(t *testing.T) {
 		return s
 	})
 }
+
+// TestShared runs the checks of two stores on one database, as two
+// instances have.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (mfa.Store, mfa.Store) {
+		dsn, _ := freshSchema(t)
+		var stores [2]mfa.Store
+		for i := range stores {
+			s, err := postgres.Open(context.Background(), dsn, postgres.Options{})
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			stores[i] = s
+		}
+		return stores[0], stores[1]
+	})
+}

@@ -105,6 +105,20 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+oidcClientColumns+` FROM oidc_clients`, func(r *sql.Rows) error {
+			c, err := scanOIDCClient(r)
+			d.OIDCClients = append(d.OIDCClients, c)
+			return err
+		})
+	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+signingKeyColumns+` FROM oidc_signing_keys`, func(r *sql.Rows) error {
+			k, err := scanSigningKey(r)
+			d.SigningKeys = append(d.SigningKeys, k)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -113,11 +127,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction: a failed import leaves
-// the store empty. Users and hosts keep their IDs, and new ones are
+// the store empty. The OpenID Connect clients and signing keys come along;
+// the other OpenID Connect tables depend on the clients (foreign keys), so
+// they are empty too. Users and hosts keep their IDs, and new ones are
 // numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log", "oidc_clients", "oidc_signing_keys"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -160,6 +176,8 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			{"audit_log", `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Audit), func(i int) []any {
 				return auditRow(d.Audit[i])
 			}},
+			{"oidc_clients", insertOIDCClientSQL, len(d.OIDCClients), func(i int) []any { return oidcClientRow(d.OIDCClients[i]) }},
+			{"oidc_signing_keys", insertSigningKeySQL, len(d.SigningKeys), func(i int) []any { return signingKeyRow(d.SigningKeys[i]) }},
 		}
 		for _, t := range tables {
 			if err := insertRows(ctx, tx, t.name, t.query, t.n, t.row); err != nil {

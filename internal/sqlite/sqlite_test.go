@@ -22,6 +22,23 @@ func TestStore(t *testing.T) {
 	})
 }
 
+// TestShared runs the checks of two stores on one database file, as two
+// processes have.
+func TestShared(t *testing.T) {
+	storetest.RunShared(t, func(t *testing.T) (mfa.Store, mfa.Store) {
+		path := filepath.Join(t.TempDir(), "otpgate.db")
+		var stores [2]mfa.Store
+		for i := range stores {
+			s, err := sqlite.Open(context.Background(), path)
+			if err != nil {
+				t.Fatalf("Open = %v", err)
+			}
+			stores[i] = s
+		}
+		return stores[0], stores[1]
+	})
+}
+
 // TestReopen checks that migrations are recorded and not applied twice, and
 // that data survives closing the file.
 func TestReopen(t *testing.T) {

@@ -21,6 +21,7 @@ import (
 
 	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/internal/migrate"
+	"github.com/otpgate/otpgate/internal/oidcstate"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -55,6 +56,16 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Export", testExport},
 		{"Audit", testAudit},
 		{"SearchUsers", testSearchUsers},
+		{"OIDCClients", testOIDCClients},
+		{"OIDCAuthRequests", testOIDCAuthRequests},
+		{"OIDCTakeConcurrent", testOIDCTakeConcurrent},
+		{"OIDCAccessTokens", testOIDCAccessTokens},
+		{"OIDCRefreshTokens", testOIDCRefreshTokens},
+		{"OIDCRotateConcurrent", testOIDCRotateConcurrent},
+		{"OIDCRevocations", testOIDCRevocations},
+		{"OIDCSigningKeys", testOIDCSigningKeys},
+		{"OIDCSessionClients", testOIDCSessionClients},
+		{"OIDCCascades", testOIDCCascades},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -842,7 +853,38 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if err != nil || len(logged) != 1 {
 		t.Fatalf("AuditLog() = %v, %v, want 1 entry", logged, err)
 	}
+	// The OpenID Connect clients and keys are moved; requests and tokens
+	// are not.
+	o := oidcStore(t, s)
+	clients := []oidcstate.Client{
+		{ID: "nextcloud", SecretHash: hash32(0xc1), RedirectURIs: []string{"https://cloud.example.org/apps/user_oidc/code"},
+			PostLogoutRedirectURIs: []string{"https://cloud.example.org/"}, BackChannelLogoutURI: "https://cloud.example.org/bcl",
+			RequireSecondFactor: true, Created: t0},
+		{ID: "cli", Public: true, RedirectURIs: []string{"http://127.0.0.1/callback", "http://[::1]/callback"}, Created: t0.Add(time.Second)},
+	}
+	for _, c := range clients {
+		if err := o.CreateOIDCClient(ctx, c); err != nil {
+			t.Fatal(err)
+		}
+	}
+	keys := []oidcstate.SigningKey{
+		{ID: "k1", Algorithm: "RS256", Sealed: []byte("sealed-k1"), Created: t0, SignFrom: t0, RetireAt: t0.Add(48 * time.Hour)},
+		{ID: "k2", Algorithm: "ES256", Sealed: []byte("sealed-k2"), Created: t0.Add(time.Hour), SignFrom: t0.Add(25 * time.Hour)},
+	}
+	for _, k := range keys {
+		if err := o.CreateSigningKey(ctx, k); err != nil {
+			t.Fatal(err)
+		}
+	}
+	mustRequest(t, o, "req1", "nextcloud", alice.ID, hash32(0xc2))
+	mustAccess(t, o, "at1", "nextcloud", alice.ID, "F1", "sid-1")
+	mustRefresh(t, o, hash32(0xc3), "F1", "nextcloud", alice.ID, "sid-1")
+	if err := o.AddSessionClient(ctx, "sid-1", alice.ID, "nextcloud", t0); err != nil {
+		t.Fatal(err)
+	}
 	d := migrate.Dump{
+		OIDCClients:    clients,
+		SigningKeys:    keys,
 		Hosts:          []mfa.Host{host},
 		Audit:          logged,
 		Users:          []mfa.User{alice, bob},
@@ -917,7 +959,13 @@ func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	} else if last := want.Hosts[len(want.Hosts)-1].ID; h.ID <= last {
 		t.Errorf("new host's ID after Import() = %d, want after the imported ones (%d)", h.ID, last)
 	}
+	if err := oidcStore(t, dst).CreateAuthRequest(ctx, oidcstate.AuthRequest{ID: "after", ClientID: want.OIDCClients[0].ID, MaxAge: -1, Created: t0}); err != nil {
+		t.Errorf("CreateAuthRequest for an imported client = %v", err)
+	}
 	wantErr(t, "Import(into a store not empty)", dst.(migrate.Importer).Import(ctx, want), mfa.ErrConflict)
+	onlyClient := opened()
+	mustClient(t, oidcStore(t, onlyClient), "app")
+	wantErr(t, "Import(into a store holding a client)", onlyClient.(migrate.Importer).Import(ctx, want), mfa.ErrConflict)
 
 	// An authenticator of a user the dump lacks fails the import, which
 	// leaves the store empty.

@@ -137,7 +137,9 @@ func (s *server) handleLoginForm() http.Handler {
 			s.serverError(w, r, err)
 			return
 		}
-		if ok && c.session.Level.Full() {
+		// fresh=1 asks for the password over a session: an OpenID
+		// application's prompt=login or max_age (see oidc.go).
+		if ok && c.session.Level.Full() && r.URL.Query().Get("fresh") != "1" {
 			http.Redirect(w, r, next, http.StatusSeeOther)
 			return
 		}

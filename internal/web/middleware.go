@@ -339,6 +339,8 @@ var fieldLimits = map[string]int{
 	"user": mfa.MaxNameLength, "service": 64, "rhost": 255, "tty": 64,
 	"display_name": mfa.MaxDisplayNameLength, "mail": mfa.MaxMailLength, "groups": 4096, "admin": 1,
 	"name": 4 * mfa.MaxAuthenticatorNameLength, "trust": 2,
+	// An OpenID sign-out's sealed ticket (oidc.Provider.Logout).
+	"ticket": 1024,
 }
 
 // retryText says how long to wait in words.

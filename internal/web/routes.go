@@ -4,6 +4,7 @@ import (
 	"net/http"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/oidc"
 )
 
 // routes wires every route. Pages sit on their own mux behind
@@ -44,6 +45,11 @@ func (s *server) routes() http.Handler {
 		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions", "profile": "profile"} {
 		pages.Handle("POST /admin/users/{name}/"+path, s.requireAdmin(s.handleAdminAction(action)))
 	}
+	if s.opts.OIDC != nil {
+		pages.Handle("GET "+oidc.LoginPath, s.withClient(mfa.PathOIDC, s.handleOIDCLogin()))
+		pages.Handle("GET "+oidc.LogoutPath, s.withClient(mfa.PathOIDC, s.handleOIDCLogoutForm()))
+		pages.Handle("POST "+oidc.LogoutPath, s.withClient(mfa.PathOIDC, s.handleOIDCLogout()))
+	}
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())
 
@@ -59,7 +65,17 @@ func (s *server) routes() http.Handler {
 	mux.Handle("/api/", handleAPINotFound())
 	// Any method: nginx's auth_request asks with the original request's.
 	authNginx, authRedirect := s.handleForwardAuth(false), s.handleForwardAuth(true)
-	mux.Handle("/", pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(s.withClient(mfa.PathPage, pages))))
+	pageChain := pageHeaders(s.csp, http.NewCrossOriginProtection().Handler(s.withClient(mfa.PathPage, pages)))
+	mux.Handle("/", pageChain)
+	if s.opts.OIDC != nil {
+		// The provider's endpoints are machine endpoints (JSON, redirects
+		// to applications); its two pages are pages.
+		provider := s.withClient(mfa.PathOIDC, s.opts.OIDC)
+		mux.Handle("/.well-known/openid-configuration", provider)
+		mux.Handle("/oidc/", provider)
+		mux.Handle(oidc.LoginPath, pageChain)
+		mux.Handle(oidc.LogoutPath, pageChain)
+	}
 	// The proxies ask on every request to every protected app: their exact
 	// paths skip the mux's matching.
 	return s.accessLog(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {

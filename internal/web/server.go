@@ -28,6 +28,7 @@ import (
 
 	"github.com/otpgate/otpgate/internal/access"
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/oidc"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -63,6 +64,10 @@ type Options struct {
 	// SiteName is the site's name in every page's header and title
 	// ("CISM Nextcloud"); empty means the service's issuer.
 	SiteName string
+	// OIDC, if not nil, is the OpenID provider: its endpoints are served
+	// (discovery and /oidc/...), and the pages of its sign-in and sign-out
+	// (see oidc.go).
+	OIDC *oidc.Provider
 }
 
 // DefaultRules is the rule forward-auth applies without a rules file:
@@ -90,7 +95,7 @@ type server struct {
 // pageNames are the page templates; each is parsed with the layout into a
 // set of its own.
 var pageNames = []string{"login", "login_totp", "login_recovery", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout", "setup_due",
-	"admin_users", "admin_user", "admin_audit"}
+	"admin_users", "admin_user", "admin_audit", "continue", "oidc_logout"}
 
 // NewServer returns the handler of every route. It fails when a template
 // does not parse or the base URL is not an absolute http(s) URL.
