@@ -107,10 +107,20 @@ func (p *Provider) Resume(ctx context.Context, id string, b Browser) (Step, erro
 		p.auditClient(ctx, p.userName(ctx, b.UserID), r.ClientID, actionSignIn, resultRefused, "prompt=none: "+string(e.ErrorType))
 		return p.refuse(ctx, r.ID, r.RedirectURI, r.State, e)
 	}
-	r.UserID, r.AuthTime, r.AMR, r.SessionID = b.UserID, b.SignedIn, amrOf(b.Level), p.SessionID(b.TokenHash)
-	if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
-		return Step{}, err
+	sid := p.SessionID(b.TokenHash)
+	switch {
+	case !r.Done():
+		r.UserID, r.AuthTime, r.AMR, r.SessionID = b.UserID, b.SignedIn, amrOf(b.Level), sid
+		if err := p.store.CompleteAuthRequest(ctx, r); err != nil {
+			return Step{}, err
+		}
+	case r.UserID != b.UserID || r.SessionID != sid:
+		// Completed by another session (its code speaks for it): this
+		// browser must start again from the application.
+		return Step{}, ErrUnknownRequest
 	}
+	// Completed by this session already (the page opened again): a new
+	// code replaces the one issued.
 	if err := p.store.AddSessionClient(ctx, r.SessionID, r.UserID, r.ClientID, now); err != nil {
 		return Step{}, err
 	}

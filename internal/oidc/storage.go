@@ -2,8 +2,6 @@ package oidc
 
 import (
 	"context"
-	"crypto/sha256"
-	"crypto/subtle"
 	"errors"
 	"fmt"
 
@@ -49,21 +47,11 @@ func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string
 	if err != nil {
 		return oidc.ErrServerError().WithParent(err)
 	}
-	if !secretMatches(c.SecretHash, secret) {
+	if !CheckClientSecret(c, secret) {
 		s.p.auditClient(ctx, "", id, actionClient, resultRefused, "client secret wrong")
 		return errors.New("client secret wrong")
 	}
 	return nil
-}
-
-// secretMatches compares a secret with the hash kept of it, in constant
-// time; a public client (no hash) matches nothing.
-func secretMatches(hash []byte, secret string) bool {
-	if len(hash) != sha256.Size || secret == "" {
-		return false
-	}
-	sum := sha256.Sum256([]byte(secret))
-	return subtle.ConstantTimeCompare(sum[:], hash) == 1
 }
 
 // GetKeyByIDAndClientID is for the JWT profile grant and private_key_jwt,
