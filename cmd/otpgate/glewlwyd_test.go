@@ -59,9 +59,10 @@ func startGlewlwyd(t testing.TB, dir, redirectURI string) *glewlwydPeer {
 		t.Fatal(err)
 	}
 	// The database user backend keeps only the properties its data-format
-	// names; groups is the one the otpgate user has besides name and
-	// e-mail. A module's parameters are read at start, so they are set
-	// here rather than through the admin API.
+	// names; groups is the one otpgate's user has besides name and e-mail.
+	// Changing it through the admin API means disabling the module, which
+	// signs the administrator (one of its users) out, so it is set here,
+	// before the start.
 	userModule := `{"use-glewlwyd-connection":true,"data-format":{"groups":{"multiple":true,"read":true,"write":true,"profile-read":true,"profile-write":false}}}`
 	_, err = db.ExecContext(context.Background(), string(schema))
 	if err == nil {
