@@ -7,6 +7,8 @@ import (
 	"encoding/base64"
 	"encoding/json"
 	"errors"
+	"flag"
+	"fmt"
 	"io"
 	"net/http"
 	"net/http/cookiejar"
@@ -21,6 +23,7 @@ import (
 	gooidc "github.com/coreos/go-oidc/v3/oidc"
 	"golang.org/x/oauth2"
 
+	"github.com/otpgate/otpgate/internal/mfa"
 	"github.com/otpgate/otpgate/otp"
 )
 
@@ -117,14 +120,26 @@ func (o *oidcServer) enrol(user string) {
 	if code, body := b.post("/login", url.Values{"username": {user}, "password": {user + " password"}}); code != 200 {
 		o.t.Fatalf("%s's login = %d\n%s", user, code, body)
 	}
-	o.confirmTOTP(b.c, user)
+	o.confirmTOTP(b.c, user, "")
 }
 
-// confirmTOTP sets up TOTP in a signed-in browser c and returns the page
-// it ends on.
-func (o *oidcServer) confirmTOTP(c *http.Client, user string) string {
+// confirmTOTP sets up TOTP in a signed-in browser c, with the setup form
+// of the security page (for its next), when given, and returns the page it
+// ends on.
+func (o *oidcServer) confirmTOTP(c *http.Client, user, securityPage string) string {
 	o.t.Helper()
-	r, body := fetch(o.t, c, "POST", o.url+"/settings/security/totp", url.Values{}, nil)
+	begin := url.Values{}
+	for _, fm := range formRe.FindAllStringSubmatch(securityPage, -1) {
+		if attrs(fm[1])["action"] != "/settings/security/totp" {
+			continue
+		}
+		for _, in := range inputRe.FindAllStringSubmatch(fm[2], -1) {
+			if a := attrs(in[1]); a["name"] != "" && a["type"] != "submit" {
+				begin.Set(a["name"], a["value"])
+			}
+		}
+	}
+	r, body := fetch(o.t, c, "POST", o.url+"/settings/security/totp", begin, nil)
 	km, im := keyRe.FindStringSubmatch(body), idRe.FindStringSubmatch(body)
 	if km == nil || im == nil {
 		o.t.Fatalf("no key on the setup page (%d):\n%s", r.StatusCode, body)
@@ -345,4 +360,42 @@ func tokenRequest(t *testing.T, endpoint string, form url.Values, user, password
 func s256(verifier string) string {
 	sum := sha256.Sum256([]byte(verifier))
 	return base64.RawURLEncoding.EncodeToString(sum[:])
+}
+
+// audit returns the oidc path's entries of the audit log, one a line,
+// once every string of want is in them (the log is written in batches),
+// or after 5 seconds.
+func (o *oidcServer) audit(want ...string) string {
+	o.t.Helper()
+	var c Config
+	fs := flag.NewFlagSet("audit", flag.ContinueOnError)
+	configFlags(fs, &c)
+	if err := fs.Parse(o.common); err != nil {
+		o.t.Fatal(err)
+	}
+	store, _, err := openStore(context.Background(), &c)
+	if err != nil {
+		o.t.Fatal(err)
+	}
+	defer store.Close()
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		entries, err := store.AuditLog(context.Background(), mfa.AuditFilter{Path: mfa.PathOIDC, Limit: 1000})
+		if err != nil {
+			o.t.Fatal(err)
+		}
+		var b strings.Builder
+		for _, e := range entries {
+			fmt.Fprintf(&b, "%s %s %s %s: %s\n", e.Time.Format(time.RFC3339), e.User, e.Action, e.Result, e.Reason)
+		}
+		out := b.String()
+		all := true
+		for _, w := range want {
+			all = all && strings.Contains(out, w)
+		}
+		if all || time.Now().After(deadline) {
+			return out
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
 }

@@ -308,6 +308,9 @@ func runServe(ctx context.Context, e env) error {
 	lw := newLogWriter(e.stderr)
 	defer lw.Close()
 	log := c.newLogger(lw)
+	// The OpenID provider's library logs its refusals to the default
+	// logger: into this log, not as lines of another format.
+	slog.SetDefault(log)
 	c.Audit.failures = lw
 	c.Notify.on = true
 	defer c.Notify.close()

@@ -12,12 +12,6 @@ import (
 	"github.com/otpgate/otpgate/internal/mfa"
 )
 
-// freshSkew is how much earlier than its request a sign-in may have
-// happened and still count as made for it (prompt=login, max_age): the
-// clocks of two instances may differ a little, and a sign-in must never
-// be asked for again and again.
-const freshSkew = 5 * time.Second
-
 // Browser is the browser's otpgate session as the sign-in pages know it.
 type Browser struct {
 	// UserID is the session's user; zero for no session.
@@ -85,7 +79,10 @@ func (p *Provider) Resume(ctx context.Context, id string, b Browser) (Step, erro
 	}
 	now := p.now()
 	full := b.UserID != 0 && b.Level.Full()
-	madeForIt := b.UserID != 0 && !b.SignedIn.Before(r.Created.Add(-freshSkew))
+	// A sign-in after the request arrived meets prompt=login and any
+	// max_age. Instances' clocks must agree better than the time a user
+	// takes to type a password, or the form would come back.
+	madeForIt := b.UserID != 0 && b.SignedIn.After(r.Created)
 	tooOld := slices.Contains(r.Prompt, oidc.PromptLogin) || r.MaxAge >= 0 && now.Sub(b.SignedIn) > time.Duration(r.MaxAge)*time.Second
 	need := NeedNothing
 	switch {
