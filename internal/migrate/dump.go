@@ -28,6 +28,9 @@ type Dump struct {
 	Hosts []mfa.Host
 	// Audit is the audit log, IDs kept.
 	Audit []mfa.AuditEntry
+	// EnforceRules are the enforcement rules set on the admin pages, IDs
+	// kept.
+	EnforceRules []mfa.EnforceRecord
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -55,7 +58,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries, EnforceRules int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -63,8 +66,8 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries, s.Checksum)
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries, %d enforcement rules; sha256 %s",
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries, s.EnforceRules, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -111,6 +114,9 @@ func (d *Dump) Normalize() {
 	for i := range d.Audit {
 		us(&d.Audit[i].Time)
 	}
+	for i := range d.EnforceRules {
+		us(&d.EnforceRules[i].Updated)
+	}
 	slices.SortFunc(d.Audit, func(a, b mfa.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
@@ -121,6 +127,7 @@ func (d *Dump) Normalize() {
 	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
 	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
 	slices.SortFunc(d.Hosts, func(a, b mfa.Host) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.EnforceRules, func(a, b mfa.EnforceRecord) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Summary normalizes d and returns its counts and checksum.
@@ -133,6 +140,7 @@ func (d *Dump) Summary() Summary {
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
 		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
+		EnforceRules: len(d.EnforceRules),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -13,12 +13,12 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"}
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log", "enforce_rules"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
-// import leaves the store empty. Users and hosts keep their IDs, and new
-// ones are numbered after the largest.
+// import leaves the store empty. Users, hosts and enforcement rules keep
+// their IDs, and new ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -45,7 +45,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log IN EXCLUSIVE MODE`); err != nil {
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log, enforce_rules IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -92,6 +92,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 				e := d.Audit[i]
 				return []any{e.ID, e.Time, e.User, e.Actor, e.Addr, string(e.Path), e.Action, e.Result, e.Reason, int32(e.Drift)}, nil
 			}},
+		{"enforce_rules", []string{"id", "group_names", "deadline", "except_groups", "updated_at", "updated_by"}, len(d.EnforceRules),
+			func(i int) ([]any, error) {
+				r := d.EnforceRules[i]
+				return []any{r.ID, joinGroups(r.Groups), r.Deadline, joinGroups(r.Except), r.Updated, r.UpdatedBy}, nil
+			}},
 	}
 	return copyTables(ctx, tx, "import", copies)
 }
@@ -128,6 +133,9 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 	}
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) FROM audit_log HAVING count(*) > 0`); err != nil {
 		return dbError(what+": audit IDs", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('enforce_rules', 'id'), max(id)) FROM enforce_rules HAVING count(*) > 0`); err != nil {
+		return dbError(what+": enforcement rule IDs", err)
 	}
 	return nil
 }
@@ -203,9 +211,16 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT `+auditColumns+` FROM audit_log`, func(r *sql.Rows) error {
 			e, err := scanAudit(r)
 			d.Audit = append(d.Audit, e)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+enforceColumns+` FROM enforce_rules`, func(r *sql.Rows) error {
+			e, err := scanEnforceRule(r)
+			d.EnforceRules = append(d.EnforceRules, e)
 			return err
 		})
 	})

@@ -105,6 +105,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+enforceColumns+` FROM enforce_rules`, func(r *sql.Rows) error {
+			e, err := scanEnforceRule(r)
+			d.EnforceRules = append(d.EnforceRules, e)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -113,11 +120,11 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction: a failed import leaves
-// the store empty. Users and hosts keep their IDs, and new ones are
-// numbered after the largest.
+// the store empty. Users, hosts and enforcement rules keep their IDs, and
+// new ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log", "enforce_rules"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -159,6 +166,10 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			}},
 			{"audit_log", `INSERT INTO audit_log (` + auditColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`, len(d.Audit), func(i int) []any {
 				return auditRow(d.Audit[i])
+			}},
+			{"enforce_rules", `INSERT INTO enforce_rules (` + enforceColumns + `) VALUES (?, ?, ?, ?, ?, ?)`, len(d.EnforceRules), func(i int) []any {
+				r := d.EnforceRules[i]
+				return []any{r.ID, joinGroups(r.Groups), r.Deadline, joinGroups(r.Except), toDB(r.Updated), r.UpdatedBy}
 			}},
 		}
 		for _, t := range tables {

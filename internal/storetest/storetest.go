@@ -55,6 +55,8 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"Export", testExport},
 		{"Audit", testAudit},
 		{"SearchUsers", testSearchUsers},
+		{"EnforceRules", testEnforceRules},
+		{"GroupCoverage", testGroupCoverage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -842,7 +844,13 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if err != nil || len(logged) != 1 {
 		t.Fatalf("AuditLog() = %v, %v, want 1 entry", logged, err)
 	}
+	rule, err := s.CreateEnforceRule(ctx, mfa.EnforceRecord{Groups: []string{"hpc", "staff"}, Deadline: "2027-01-15", Except: []string{"guests"},
+		Updated: t0, UpdatedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := migrate.Dump{
+		EnforceRules:   []mfa.EnforceRecord{rule},
 		Hosts:          []mfa.Host{host},
 		Audit:          logged,
 		Users:          []mfa.User{alice, bob},
@@ -886,8 +894,8 @@ func testExport(t *testing.T, s mfa.Store) {
 }
 
 // testImport moves the rows of one store into an empty one with Import,
-// and checks that they read back the same, that users and hosts keep their
-// IDs and new ones come after them, that a store not empty is refused, and that a
+// and checks that they read back the same, that users, hosts and
+// enforcement rules keep their IDs and new ones come after them, that a store not empty is refused, and that a
 // failed import leaves nothing.
 func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	ctx := context.Background()
@@ -916,6 +924,12 @@ func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 		t.Errorf("CreateHost after Import() = %v", err)
 	} else if last := want.Hosts[len(want.Hosts)-1].ID; h.ID <= last {
 		t.Errorf("new host's ID after Import() = %d, want after the imported ones (%d)", h.ID, last)
+	}
+	r, err := dst.CreateEnforceRule(ctx, mfa.EnforceRecord{Groups: []string{"physics"}, Deadline: "2027-03-01", Updated: t0})
+	if err != nil {
+		t.Errorf("CreateEnforceRule after Import() = %v", err)
+	} else if last := want.EnforceRules[len(want.EnforceRules)-1].ID; r.ID <= last {
+		t.Errorf("new enforcement rule's ID after Import() = %d, want after the imported ones (%d)", r.ID, last)
 	}
 	wantErr(t, "Import(into a store not empty)", dst.(migrate.Importer).Import(ctx, want), mfa.ErrConflict)
 

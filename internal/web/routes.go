@@ -44,6 +44,10 @@ func (s *server) routes() http.Handler {
 		"password": "password", "delete": "delete", "sessions/end": "session", "sessions/end-all": "sessions", "profile": "profile"} {
 		pages.Handle("POST /admin/users/{name}/"+path, s.requireAdmin(s.handleAdminAction(action)))
 	}
+	pages.Handle("GET /admin/enforcement", s.requireAdmin(s.handleAdminEnforcement()))
+	pages.Handle("POST /admin/enforcement", s.requireAdmin(s.handleAdminRule("add")))
+	pages.Handle("POST /admin/enforcement/{id}", s.requireAdmin(s.handleAdminRule("change")))
+	pages.Handle("POST /admin/enforcement/{id}/remove", s.requireAdmin(s.handleAdminRule("remove")))
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())
 
