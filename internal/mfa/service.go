@@ -180,6 +180,9 @@ func NewService(d Deps, opts Options) *Service {
 // Options returns the rules in force, defaults filled in.
 func (s *Service) Options() Options { return s.opts }
 
+// Now tells the time by the service's clock (Deps.Now).
+func (s *Service) Now() time.Time { return s.now() }
+
 // pinger is a store that can tell whether its database answers.
 type pinger interface {
 	Ping(ctx context.Context) error

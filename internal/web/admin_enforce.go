@@ -92,7 +92,7 @@ func (s *server) renderEnforcement(w http.ResponseWriter, r *http.Request, statu
 		s.serverError(w, r, err)
 		return
 	}
-	now := s.now().In(opts.Location)
+	now := s.svc.Now().In(opts.Location)
 	zone, _ := now.Zone()
 	data := adminEnforcePage{page: page{Title: "Second factor by group", User: &c.user}, Exempt: opts.Enforce.Exempt(),
 		Notice: notice, Error: refused.err, Zone: zone + " (UTC" + now.Format("-07:00") + ")", Reload: opts.EnforceReload.String(),
