@@ -129,6 +129,10 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, c.t); err != nil {
 		t.Fatal(err)
 	}
+	rule, err := svc.AddRule(ctx, mfa.RuleInput{Groups: "hpc", Deadline: "2027-01-15", Except: "guests", AllowEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	lite.Close()
 
 	pg := freshPostgres(t)
@@ -137,7 +141,8 @@ func TestSQLiteToPostgres(t *testing.T) {
 		t.Fatalf("Copy = %v", err)
 	}
 	t.Logf("moved %v", sum)
-	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1}
+	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1,
+		EnforceRules: 1}
 	want.Checksum = sum.Checksum
 	if sum != want {
 		t.Errorf("moved %v, want %v", sum, want)
@@ -160,6 +165,13 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	if r, err := svc.SecondFactor(ctx, alice.ID, conf.RecoveryCodes[1]); err != nil || r.Outcome != mfa.OK {
 		t.Errorf("SecondFactor(unused recovery code) after the move = %v, %v, want OK", r.Outcome, err)
+	}
+	if rs, err := svc.StoredRules(ctx); err != nil || len(rs) != 1 || rs[0].ID != rule.ID || rs[0].String() != rule.String() {
+		t.Errorf("enforcement rules after the move = %v, %v, want %v", rs, err, rule)
+	}
+	movedBob, _ := pg.UserByName(ctx, "bob")
+	if due, err := svc.SetupDue(ctx, movedBob); err != nil || due.Deadline.Format(time.DateOnly) != "2027-01-15" {
+		t.Errorf("bob's deadline after the move = %+v, %v, want 2027-01-15", due, err)
 	}
 	carol, err := svc.CreateUser(ctx, mfa.NewUser{Name: "carol", Password: "password-carol"})
 	if err != nil {
@@ -198,6 +210,7 @@ func TestSummary(t *testing.T) {
 			SetupTokens:   []migrate.SetupToken{{Hash: []byte{4}, Expires: t0}},
 			Throttle:      []migrate.ThrottleEntry{{Key: "user:a", Failures: 2, LastFailure: t0}},
 			Hosts:         []mfa.Host{{ID: 1, Name: "login1", TokenHash: []byte{5}, Created: t0}},
+			EnforceRules:  []mfa.EnforceRecord{{ID: 1, Groups: []string{"hpc"}, Deadline: "2027-01-15", Updated: t0, UpdatedBy: "root"}},
 		}
 	}
 	b := base()
@@ -223,6 +236,9 @@ func TestSummary(t *testing.T) {
 		{"row dropped", func(d *migrate.Dump) { d.Sessions = nil }, false},
 		{"host allows passwords", func(d *migrate.Dump) { d.Hosts[0].AllowPassword = true }, false},
 		{"host dropped", func(d *migrate.Dump) { d.Hosts = nil }, false},
+		{"rule's deadline", func(d *migrate.Dump) { d.EnforceRules[0].Deadline = "2027-01-16" }, false},
+		{"rule's except groups", func(d *migrate.Dump) { d.EnforceRules[0].Except = []string{"guests"} }, false},
+		{"rule dropped", func(d *migrate.Dump) { d.EnforceRules = nil }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -75,7 +75,7 @@ func (s *server) handleAdminEnforcement() http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		notice := ruleDoneText[r.URL.Query().Get("done")]
 		if notice != "" {
-			notice += " It applies on this server now, and on the others on the same store within " + s.svc.Options().EnforceReload.String() + "."
+			notice += " It applies on this server now, and on the others on the same store within " + retryText(s.svc.Options().EnforceReload) + "."
 		}
 		s.renderEnforcement(w, r, http.StatusOK, notice, refusedRule{})
 	})
@@ -95,7 +95,7 @@ func (s *server) renderEnforcement(w http.ResponseWriter, r *http.Request, statu
 	now := s.svc.Now().In(opts.Location)
 	zone, _ := now.Zone()
 	data := adminEnforcePage{page: page{Title: "Second factor by group", User: &c.user}, Exempt: opts.Enforce.Exempt(),
-		Notice: notice, Error: refused.err, Zone: zone + " (UTC" + now.Format("-07:00") + ")", Reload: opts.EnforceReload.String(),
+		Notice: notice, Error: refused.err, Zone: zone + " (UTC" + now.Format("-07:00") + ")", Reload: retryText(opts.EnforceReload),
 		Today: now.Format(time.DateOnly), RequireAll: opts.RequireSecondFactor}
 	if refused.id == 0 {
 		data.Add = refused.form
