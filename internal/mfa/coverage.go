@@ -40,6 +40,14 @@ const coverageWorkers = 8
 // it done.
 const coverageTimeout = 5 * time.Minute
 
+// staleWait is how long a caller that has an older count of every group
+// it asks for waits for a new count before it takes the older one; a
+// count older than coverageKeep is forgotten.
+const (
+	staleWait    = 2 * time.Second
+	coverageKeep = time.Hour
+)
+
 // coverageCache keeps each group's count for Options.CoverageTTL; of
 // concurrent callers missing the same groups, one counts.
 type coverageCache struct {
@@ -57,17 +65,24 @@ type countedCoverage struct {
 // Options.CoverageTTL ago. With users' files, the store gives each group's
 // members without a confirmed authenticator, and only their files are
 // looked at (coverageWorkers at a time; a user in several groups once).
+// A count that takes long (many account look-ups) goes on in the
+// background: a caller that has an older count of every group waits
+// staleWait for the new one, then takes the older.
 func (s *Service) Coverage(ctx context.Context, groups []string) ([]GroupCoverage, error) {
 	now := s.now()
 	out := make([]GroupCoverage, len(groups))
 	var missing []string
+	older := true
 	s.coverage.mu.Lock()
 	for i, g := range groups {
 		e, ok := s.coverage.byGroup[g]
-		if ok && !now.Before(e.at) && now.Sub(e.at) < s.opts.CoverageTTL {
+		ok = ok && !now.Before(e.at)
+		if ok {
 			out[i] = e.c
-		} else {
+		}
+		if !ok || now.Sub(e.at) >= s.opts.CoverageTTL {
 			missing = append(missing, g)
+			older = older && ok && now.Sub(e.at) < coverageKeep
 		}
 	}
 	s.coverage.mu.Unlock()
@@ -81,6 +96,12 @@ func (s *Service) Coverage(ctx context.Context, groups []string) ([]GroupCoverag
 		defer cancel()
 		return s.countCoverage(cctx, missing, now)
 	})
+	var wait <-chan time.Time
+	if older {
+		t := time.NewTimer(staleWait)
+		defer t.Stop()
+		wait = t.C
+	}
 	var counted map[string]GroupCoverage
 	select {
 	case r := <-ch:
@@ -88,7 +109,12 @@ func (s *Service) Coverage(ctx context.Context, groups []string) ([]GroupCoverag
 			return nil, r.Err
 		}
 		counted = r.Val.(map[string]GroupCoverage)
+	case <-wait:
+		return out, nil
 	case <-ctx.Done():
+		if older {
+			return out, nil
+		}
 		return nil, ctx.Err()
 	}
 	for i, g := range groups {
@@ -132,7 +158,7 @@ func (s *Service) countCoverage(ctx context.Context, groups []string, now time.T
 		s.coverage.byGroup = map[string]countedCoverage{}
 	}
 	for g, e := range s.coverage.byGroup {
-		if now.Sub(e.at) >= s.opts.CoverageTTL || now.Before(e.at) {
+		if now.Sub(e.at) >= coverageKeep || now.Before(e.at) {
 			delete(s.coverage.byGroup, g)
 		}
 	}

@@ -25,42 +25,9 @@ import (
 // "kept" a count within CoverageTTL.
 func BenchmarkCoverage(b *testing.B) {
 	dir := b.TempDir()
-	src, err := userfile.New(slog.New(slog.NewTextHandler(io.Discard, nil)), userfile.Options{Template: dir + "/${USER}", NoStrictOwner: true})
-	if err != nil {
-		b.Fatal(err)
-	}
-	e := newEnv(b, setup{noAudit: true, files: src})
+	e, n, enrolled := coverageEnv(b, dir+"/${USER}")
 	ctx := context.Background()
-	bulk, ok := e.store.(bulkStore)
-	if !ok {
-		b.Skip("store cannot be seeded")
-	}
-	n := *adminUsers
-	enrolled, withFile, broken := n*9/10, 1000, 100
-	for start := 0; start < n; start += 10_000 {
-		var us []mfa.User
-		var as []mfa.Authenticator
-		for i := start; i < min(start+10_000, n); i++ {
-			u := mfa.User{ID: int64(i + 1000), Name: fmt.Sprintf("u%06d", i), PasswordHash: "x", Created: e.clock.Now()}
-			us = append(us, u)
-			if i < enrolled {
-				as = append(as, mfa.Authenticator{ID: fmt.Sprintf("%032x", i), UserID: u.ID, Name: "phone", SealedSecret: []byte{1},
-					Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: e.clock.Now(), Confirmed: e.clock.Now()})
-			}
-		}
-		if err := bulk.InsertAccounts(ctx, us, as, nil); err != nil {
-			b.Fatal(err)
-		}
-	}
-	// Seeding sets no groups: every user is in hpc.
-	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(10000)")
-	if err != nil {
-		b.Fatal(err)
-	}
-	if _, err := db.ExecContext(ctx, `UPDATE users SET group_names = 'hpc'`); err != nil {
-		b.Fatal(err)
-	}
-	db.Close()
+	withFile, broken := 1000, 100
 	for i := range withFile + broken {
 		content := stateFile
 		if i >= withFile {
@@ -98,4 +65,65 @@ func BenchmarkCoverage(b *testing.B) {
 			count(b)
 		}
 	})
+}
+
+// BenchmarkCoverageHome is BenchmarkCoverage's count with the template
+// ${HOME}/.google_authenticator: every member without a store
+// authenticator is looked up to find the file (getent(1) for each, as
+// they are not in /etc/passwd, and none is found).
+func BenchmarkCoverageHome(b *testing.B) {
+	e, n, enrolled := coverageEnv(b, "${HOME}/.google_authenticator")
+	want := mfa.GroupCoverage{Group: "hpc", Members: n, Enrolled: enrolled}
+	for b.Loop() {
+		e.clock.Add(e.svc.Options().CoverageTTL)
+		c, err := e.svc.Coverage(context.Background(), []string{"hpc"})
+		if err != nil || c[0] != want {
+			b.Fatalf("Coverage = %+v, %v, want %+v", c, err, want)
+		}
+	}
+}
+
+// coverageEnv is a server with users' files at template (owner check
+// off) and -admin-users users in hpc, the first 90% of them with a
+// confirmed authenticator; it returns the number of users and of those
+// enrolled.
+func coverageEnv(b *testing.B, template string) (*env, int, int) {
+	b.Helper()
+	src, err := userfile.New(slog.New(slog.NewTextHandler(io.Discard, nil)), userfile.Options{Template: template, NoStrictOwner: true})
+	if err != nil {
+		b.Fatal(err)
+	}
+	e := newEnv(b, setup{noAudit: true, files: src})
+	ctx := context.Background()
+	bulk, ok := e.store.(bulkStore)
+	if !ok {
+		b.Skip("store cannot be seeded")
+	}
+	n := *adminUsers
+	enrolled := n * 9 / 10
+	for start := 0; start < n; start += 10_000 {
+		var us []mfa.User
+		var as []mfa.Authenticator
+		for i := start; i < min(start+10_000, n); i++ {
+			u := mfa.User{ID: int64(i + 1000), Name: fmt.Sprintf("u%06d", i), PasswordHash: "x", Created: e.clock.Now()}
+			us = append(us, u)
+			if i < enrolled {
+				as = append(as, mfa.Authenticator{ID: fmt.Sprintf("%032x", i), UserID: u.ID, Name: "phone", SealedSecret: []byte{1},
+					Algorithm: otp.SHA1, Digits: 6, Period: 30 * time.Second, Created: e.clock.Now(), Confirmed: e.clock.Now()})
+			}
+		}
+		if err := bulk.InsertAccounts(ctx, us, as, nil); err != nil {
+			b.Fatal(err)
+		}
+	}
+	// Seeding sets no groups: every user is in hpc.
+	db, err := sql.Open("sqlite", "file:"+e.dbPath+"?_pragma=busy_timeout(10000)")
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer db.Close()
+	if _, err := db.ExecContext(ctx, `UPDATE users SET group_names = 'hpc'`); err != nil {
+		b.Fatal(err)
+	}
+	return e, n, enrolled
 }
