@@ -24,11 +24,11 @@ type Enforcement struct {
 }
 
 // EnforceRule is one line "second factor required for groups hpc, staff
-// from 2027-01-15 except groups guests".
+// from 2027-01-15 except groups guests", of the file or of the store.
 type EnforceRule struct {
 	Groups []string
 	// From is the deadline: the start of its day in the location the
-	// file was read in.
+	// file was read in, or, for a stored rule, Options.Location.
 	From   time.Time
 	Except []string
 	// File and Line are the rule's file and line; empty and zero for a

@@ -141,6 +141,6 @@ func (d *Dump) Summary() Summary {
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
 		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
 		EnforceRules: len(d.EnforceRules),
-		Checksum: hex.EncodeToString(h.Sum(nil)),
+		Checksum:     hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -138,11 +138,8 @@ func (s *server) renderEnforcement(w http.ResponseWriter, r *http.Request, statu
 
 // setDeadline fills in the rule's deadline and whether it has come at now.
 func (v *ruleView) setDeadline(from, now time.Time) {
-	v.Deadline = from.Format(time.DateOnly)
-	v.InForce = !now.Before(from)
-	if !v.InForce {
-		v.DaysLeft = int((from.Sub(now) + 24*time.Hour - 1) / (24 * time.Hour))
-	}
+	d := mfa.Due{Applies: true, Deadline: from}
+	v.Deadline, v.InForce, v.DaysLeft = from.Format(time.DateOnly), d.Required(now), d.DaysLeft(now)
 }
 
 // ruleFieldLimits bound the rule forms' fields: more than the core takes
