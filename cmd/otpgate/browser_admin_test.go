@@ -20,8 +20,8 @@ import (
 )
 
 // TestBrowserAdmin goes through the admin pages in Debian's chromium: the
-// administrator finds hana, whose group hpc must have a second factor
-// since a deadline that has passed, and resets her TOTP (a lost phone);
+// administrator requires a second factor of group hpc from today on the
+// rules page, finds hana, of hpc, and resets her TOTP (a lost phone);
 // hana, in a browser of her own, is made to set up a new one at her next
 // sign-in before anything else; the administrator then sees the audit
 // entries of all of it.
@@ -32,8 +32,6 @@ func TestBrowserAdmin(t *testing.T) {
 	chromium := testenv.LookPath(t, "chromium")
 	tmp := t.TempDir()
 	dir := filepath.Join(tmp, "data")
-	rules := filepath.Join(tmp, "enforce.conf")
-	os.WriteFile(rules, []byte("second factor required for groups hpc from 2026-01-15\n"), 0o600)
 	add := func(args ...string) {
 		t.Helper()
 		var out, errb bytes.Buffer
@@ -45,7 +43,7 @@ func TestBrowserAdmin(t *testing.T) {
 	}
 	add("-admin", "root")
 	add("--groups", "hpc", "hana")
-	s := startServer(t, dir, "-enforce-file", rules)
+	s := startServer(t, dir)
 	defer s.stop()
 	// root and hana set up TOTP through the JSON API, as "otpgate enrol" does.
 	enrol := func(name string) otp.Key {
@@ -125,6 +123,19 @@ func TestBrowserAdmin(t *testing.T) {
 	// The administrator finds hana and resets her second factor.
 	login(admin, "root", rootKey.TOTP(time.Now().Add(30*time.Second)))
 	do(admin, "admin pages", click("Admin"), chromedp.WaitVisible(chromedp.CSS("#q")))
+	// From today: in force at once (the server's zone is this process's).
+	today := time.Now().Format(time.DateOnly)
+	do(admin, "rules page", click("Second factor by group"), chromedp.WaitVisible(chromedp.CSS("#rule_groups")))
+	do(admin, "add a rule", chromedp.SendKeys(chromedp.CSS("#rule_groups"), "hpc"), chromedp.SendKeys(chromedp.CSS("#rule_deadline"), today),
+		click("Add rule"), chromedp.WaitVisible(chromedp.CSS("#notice")))
+	shot(admin, "admin-rule")
+	if r := text(admin, ".rule-text"); r != "second factor required for groups hpc from "+today {
+		t.Errorf("the rule listed: %q", r)
+	}
+	if c := text(admin, ".rule .coverage"); c != "1 of 1 members of hpc have a second factor" {
+		t.Errorf("the rule's coverage: %q", c)
+	}
+	do(admin, "users page", click("Users"), chromedp.WaitVisible(chromedp.CSS("#q")))
 	if c := text(admin, ".coverage"); c != "1 of 1 members of hpc have a second factor" {
 		t.Errorf("coverage: %q", c)
 	}
@@ -176,6 +187,10 @@ func TestBrowserAdmin(t *testing.T) {
 		if !strings.Contains(log, want) {
 			t.Errorf("the audit page lacks %q:\n%s", want, log)
 		}
+	}
+	do(admin, "audit log of rules", chromedp.Navigate(s.url+"/admin/audit?action=add+enforcement+rule"), chromedp.WaitVisible(chromedp.CSS("table.audit")))
+	if log := text(admin, "table.audit tbody"); !strings.Contains(log, "root") || !strings.Contains(log, "second factor required for groups hpc from "+today) {
+		t.Errorf("the audit page lacks the rule's addition:\n%s", log)
 	}
 }
 

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"context"
 	"flag"
 	"fmt"
 	"io"
@@ -19,7 +18,7 @@ type enforceSettings struct {
 }
 
 func enforceFlags(fs *flag.FlagSet, s *enforceSettings) {
-	fs.StringVar(&s.File, "enforce-file", "", "`file` of rules that require a second factor of groups from a date, one a line: \"second factor required for groups hpc, staff from 2027-01-15 [except groups guests]\", \"exempt groups robots\"; dates start at midnight local time; empty means none (see also -require-totp)")
+	fs.StringVar(&s.File, "enforce-file", "", "`file` of rules that require a second factor of groups from a date, one a line: \"second factor required for groups hpc, staff from 2027-01-15 [except groups guests]\", \"exempt groups robots\"; dates start at midnight local time; empty means none. Rules set on the admin pages apply with these (see also -require-totp)")
 }
 
 // validate reads the rules file; a bad line stops startup, naming it.
@@ -36,9 +35,4 @@ func (s *enforceSettings) validate() []error {
 		return []error{fmt.Errorf("enforce-file: %w", err)}
 	}
 	return nil
-}
-
-// coverage tells the enrolment of the groups the rules name.
-func (s *enforceSettings) coverage(svc *mfa.Service) func(context.Context) ([]mfa.GroupCoverage, error) {
-	return func(ctx context.Context) ([]mfa.GroupCoverage, error) { return svc.Coverage(ctx, s.rules.Groups()) }
 }

@@ -190,8 +190,8 @@ func openServiceWith(ctx context.Context, c *Config, log *slog.Logger, ffs []mfa
 		Issuer: c.Issuer, Window: otp.Skew(c.TOTPSkew), Throttles: c.Throttles, RequireSecondFactor: c.RequireTOTP, Enforce: c.Enforce.rules,
 		SessionIdle: c.SessionIdle, SessionMax: c.SessionMax, EnrolmentTTL: c.EnrolmentTTL,
 		Enrol: c.enrol, MaxAuthenticators: c.MaxAuthenticators, TrustFor: c.TrustFor})
-	c.Audit.coverage = c.Enforce.coverage(svc)
 	oidcRun.svc = svc
+	c.Audit.coverage = svc.EnforcedCoverage
 	return svc, store, nil
 }
 
@@ -328,6 +328,21 @@ func runServe(ctx context.Context, e env) error {
 	}
 	defer store.Close()
 	defer c.Audit.close()
+	// A stored rule that cannot be read stops the server here, not at a
+	// sign-in.
+	rules, err := svc.Enforcement(ctx)
+	if err != nil {
+		return fmt.Errorf("enforcement rules: %w", err)
+	}
+	if n := len(rules.Rules()); n > 0 {
+		stored := 0
+		for _, r := range rules.Rules() {
+			if r.ID != 0 {
+				stored++
+			}
+		}
+		log.Info("second factor required by group", "rules_from_file", n-stored, "rules_from_admin_pages", stored)
+	}
 
 	ln, err := net.Listen("tcp", c.Addr)
 	if err != nil {

@@ -34,7 +34,8 @@ type Options struct {
 	// Dropped, if not nil, counts the audit entries dropped.
 	Dropped func() uint64
 	// Coverage, if not nil, tells the enrolment coverage of the enforced
-	// groups.
+	// groups (mfa.Service.EnforcedCoverage: the file's rules and those set
+	// on the admin pages).
 	Coverage func(ctx context.Context) ([]mfa.GroupCoverage, error)
 }
 
@@ -100,12 +101,14 @@ type coverage struct {
 
 var (
 	membersDesc  = prometheus.NewDesc("otpgate_group_members", "Members of a group a second-factor rule names.", []string{"group"}, nil)
-	enrolledDesc = prometheus.NewDesc("otpgate_group_enrolled", "Members of a group a second-factor rule names who have a second factor.", []string{"group"}, nil)
+	enrolledDesc = prometheus.NewDesc("otpgate_group_enrolled", "Members of a group a second-factor rule names who have a second factor (in the store or a usable google-authenticator file).", []string{"group"}, nil)
+	fromFileDesc = prometheus.NewDesc("otpgate_group_enrolled_file", "Members of a group a second-factor rule names whose second factor is their google-authenticator file.", []string{"group"}, nil)
 )
 
 func (c *coverage) Describe(ch chan<- *prometheus.Desc) {
 	ch <- membersDesc
 	ch <- enrolledDesc
+	ch <- fromFileDesc
 }
 
 func (c *coverage) Collect(ch chan<- prometheus.Metric) {
@@ -119,5 +122,6 @@ func (c *coverage) Collect(ch chan<- prometheus.Metric) {
 	for _, g := range gs {
 		ch <- prometheus.MustNewConstMetric(membersDesc, prometheus.GaugeValue, float64(g.Members), g.Group)
 		ch <- prometheus.MustNewConstMetric(enrolledDesc, prometheus.GaugeValue, float64(g.Enrolled), g.Group)
+		ch <- prometheus.MustNewConstMetric(fromFileDesc, prometheus.GaugeValue, float64(g.FromFile), g.Group)
 	}
 }

@@ -24,7 +24,10 @@ type Factor string
 const (
 	FactorStore Factor = "store"
 	FactorFile  Factor = "file"
-	FactorNone  Factor = "none"
+	// FactorFileBroken is a file a sign-in cannot use (FileBroken): the
+	// user is asked for a code and every one is refused.
+	FactorFileBroken Factor = "file (unusable)"
+	FactorNone       Factor = "none"
 )
 
 // UserSummary is one line of the admin pages' user list.
@@ -67,15 +70,21 @@ func (s *Service) Summary(ctx context.Context, u User) (UserSummary, error) { re
 
 func (s *Service) summary(ctx context.Context, u User) (UserSummary, error) {
 	sum := UserSummary{User: u, Factor: FactorNone}
-	f, err := s.factorOf(ctx, u)
+	has, err := s.HasTOTP(ctx, u.ID)
 	if err != nil {
 		return sum, err
 	}
-	switch f {
-	case factorStore:
+	// The file judged as the coverage judges it (Coverage).
+	switch {
+	case has:
 		sum.Factor = FactorStore
-	case factorFile:
-		sum.Factor = FactorFile
+	case s.files != nil:
+		switch s.files.CheckFile(ctx, u.Name) {
+		case FileUsable:
+			sum.Factor = FactorFile
+		case FileBroken:
+			sum.Factor = FactorFileBroken
+		}
 	}
 	last, err := s.store.AuditLog(ctx, AuditFilter{User: u.Name, Result: OK.String(), Action: ActionSignIn, Limit: 1})
 	if err != nil {

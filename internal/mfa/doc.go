@@ -13,8 +13,12 @@
 // google-authenticator state file; else none, and the password alone
 // suffices unless the site requires a second factor of everyone
 // (Options.RequireSecondFactor) or, from a deadline, of the user's groups
-// (Options.Enforce, enforce.go): then the Outcome is SetupRequired, and
-// before the deadline Result.SetupDaysLeft tells how many days are left.
+// (Options.Enforce, enforce.go, and the rules administrators keep in the
+// store, enforcerules.go, read again every Options.EnforceReload,
+// enforceload.go): then the Outcome is SetupRequired, and before the
+// deadline Result.SetupDaysLeft tells how many days are left. Coverage
+// (coverage.go) counts each enforced group's members with a second
+// factor, users' files included.
 //
 // # Throttling and the odds it gives
 //

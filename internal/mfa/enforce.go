@@ -2,6 +2,7 @@ package mfa
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"slices"
@@ -10,11 +11,12 @@ import (
 )
 
 // Enforcement is the site's rules that make a second factor mandatory for
-// members of some groups from a deadline (Options.Enforce), read from a
-// file by ParseEnforcement. Before a rule's deadline its members are told
-// at each sign-in how many days are left and may set one up or go on;
-// from the deadline they must set one up before anything else, on every
-// path (SetupRequired).
+// members of some groups from a deadline: those of a file read by
+// ParseEnforcement (Options.Enforce) and those an administrator set on the
+// admin pages (EnforceRecord), which apply together. Before a rule's
+// deadline its members are told at each sign-in how many days are left
+// and may set one up or go on; from the deadline they must set one up
+// before anything else, on every path (SetupRequired).
 type Enforcement struct {
 	rules []EnforceRule
 	// exempt are the groups no rule applies to.
@@ -22,15 +24,35 @@ type Enforcement struct {
 }
 
 // EnforceRule is one line "second factor required for groups hpc, staff
-// from 2027-01-15 except groups guests".
+// from 2027-01-15 except groups guests", of the file or of the store.
 type EnforceRule struct {
 	Groups []string
 	// From is the deadline: the start of its day in the location the
-	// file was read in.
+	// file was read in, or, for a stored rule, Options.Location.
 	From   time.Time
 	Except []string
-	// Line is the rule's line in its file.
+	// File and Line are the rule's file and line; empty and zero for a
+	// rule kept in the store.
+	File string
 	Line int
+	// ID is the stored rule's (EnforceRecord.ID); zero for a rule of the
+	// file.
+	ID int64
+}
+
+// String writes the rule as a line of the file.
+func (r EnforceRule) String() string {
+	return ruleText(r.Groups, r.From.Format(time.DateOnly), r.Except)
+}
+
+// ruleText is a rule's line: "second factor required for groups hpc,
+// staff from 2027-01-15 except groups guests".
+func ruleText(groups []string, deadline string, except []string) string {
+	s := "second factor required for groups " + strings.Join(groups, ", ") + " from " + deadline
+	if len(except) > 0 {
+		s += " except groups " + strings.Join(except, ", ")
+	}
+	return s
 }
 
 // ParseEnforcement reads rules, one a line, '#' starting a comment:
@@ -72,7 +94,7 @@ func ParseEnforcement(name string, r io.Reader, loc *time.Location) (*Enforcemen
 			}
 			return nil, fail(`the rule has no deadline ("from YYYY-MM-DD")`)
 		}
-		rule := EnforceRule{Line: n}
+		rule := EnforceRule{File: name, Line: n}
 		var err error
 		if strings.TrimSpace(groups) == "" {
 			return nil, fail("the rule names no groups")
@@ -120,12 +142,27 @@ func groupList(s string) ([]string, error) {
 	return out, nil
 }
 
-// Rules returns the rules, in the file's order.
+// Rules returns the rules, in the file's order, then the stored ones.
 func (e *Enforcement) Rules() []EnforceRule {
 	if e == nil {
 		return nil
 	}
 	return e.rules
+}
+
+// Exempt returns the groups no rule applies to (the file's "exempt
+// groups" lines).
+func (e *Enforcement) Exempt() []string {
+	if e == nil {
+		return nil
+	}
+	return e.exempt
+}
+
+// with returns e's rules followed by extra, e's exempt groups applying to
+// every one.
+func (e *Enforcement) with(extra []EnforceRule) *Enforcement {
+	return &Enforcement{rules: slices.Concat(e.Rules(), extra), exempt: e.Exempt()}
 }
 
 // Groups returns every group a rule names, sorted, once each.
@@ -147,8 +184,6 @@ type Due struct {
 	Applies bool
 	// Deadline is the earliest deadline of the rules that apply.
 	Deadline time.Time
-	// Rule is the line of the rule that set it.
-	Rule int
 }
 
 // Required reports whether the deadline has come at now.
@@ -176,7 +211,7 @@ func (e *Enforcement) For(u User) Due {
 			continue
 		}
 		if !d.Applies || r.From.Before(d.Deadline) {
-			d = Due{Applies: true, Deadline: r.From, Rule: r.Line}
+			d = Due{Applies: true, Deadline: r.From}
 		}
 	}
 	return d
@@ -192,14 +227,19 @@ func hasAny(have, want []string) bool {
 }
 
 // due is what the site requires of u: everyone with RequireSecondFactor,
-// else the enforcement rules.
-func (s *Service) due(u User) Due {
+// else the enforcement rules in force (the file's and the store's, see
+// enforcement).
+func (s *Service) due(ctx context.Context, u User) (Due, error) {
 	if s.opts.RequireSecondFactor {
-		return Due{Applies: true}
+		return Due{Applies: true}, nil
 	}
-	return s.opts.Enforce.For(u)
+	e, err := s.enforcement(ctx)
+	if err != nil {
+		return Due{}, err
+	}
+	return e.For(u), nil
 }
 
 // SetupDue returns what the site's rules say of u's second factor (for
 // the pages: a deadline to tell of).
-func (s *Service) SetupDue(u User) Due { return s.due(u) }
+func (s *Service) SetupDue(ctx context.Context, u User) (Due, error) { return s.due(ctx, u) }

@@ -21,7 +21,27 @@ type FileFactor interface {
 	// the attempt in the file as the stock module does (rate limit, reuse
 	// list, scratch codes, skew, HOTP counter).
 	VerifyCode(ctx context.Context, name, code string, now time.Time) FileVerdict
+	// CheckFile tells whether the user has a file a sign-in can use: it
+	// looks for the file and, when there is one, reads and parses it with
+	// the checks of VerifyCode, changing nothing (the admin pages'
+	// second factor column and the enforced groups' coverage).
+	CheckFile(ctx context.Context, name string) FileState
 }
+
+// FileState is what FileFactor.CheckFile found of a user's file.
+type FileState int
+
+// The states of FileFactor.CheckFile.
+const (
+	// FileAbsent: the user has no file.
+	FileAbsent FileState = iota
+	// FileUsable: the file passes the checks of a sign-in (owner,
+	// permissions, type, size) and parses.
+	FileUsable
+	// FileBroken: there is a file, or may be, but a sign-in cannot use
+	// it; a sign-in asks for a code and refuses every one.
+	FileBroken
+)
 
 // FileRateWaiter is a FileFactor that can tell how long a user whose
 // file's RATE_LIMIT refused an attempt must wait (internal/userfile does);

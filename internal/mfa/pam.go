@@ -74,7 +74,7 @@ func (s *Service) pamCode(ctx context.Context, a PAMAttempt) (Result, error) {
 	}
 	u, err := s.store.UserByName(ctx, name)
 	if errors.Is(err, ErrNotFound) {
-		return s.noSecondFactor(Result{Reason: ReasonUnknownUser}), nil
+		return s.noSecondFactor(ctx, Result{Reason: ReasonUnknownUser})
 	}
 	if err != nil {
 		return Result{}, err
@@ -89,7 +89,7 @@ func (s *Service) pamCode(ctx context.Context, a PAMAttempt) (Result, error) {
 	code := strings.TrimSpace(a.Code)
 	switch {
 	case f == factorNone:
-		return s.noSecondFactor(Result{User: u, Account: u.Name, Reason: ReasonNoSecondFactor}), nil
+		return s.noSecondFactor(ctx, Result{User: u, Account: u.Name, Reason: ReasonNoSecondFactor})
 	case code == "":
 		return Result{Outcome: CodeRequired, User: u, Account: u.Name, FromFile: f == factorFile}, nil
 	}
@@ -112,12 +112,16 @@ func pamName(s string) (string, bool) {
 // an unknown one, res.User zero): NoSecondFactor, or SetupRequired when
 // the site requires one of that user now (RequireSecondFactor, or an
 // enforcement rule of the user's groups whose deadline has passed).
-func (s *Service) noSecondFactor(res Result) Result {
+func (s *Service) noSecondFactor(ctx context.Context, res Result) (Result, error) {
+	due, err := s.due(ctx, res.User)
+	if err != nil {
+		return Result{}, err
+	}
 	res.Outcome = NoSecondFactor
-	if s.due(res.User).Required(s.now()) {
+	if due.Required(s.now()) {
 		res.Outcome = SetupRequired
 	}
-	return res
+	return res, nil
 }
 
 // pamWithPassword is PAMCheck with the password checked here: a sign-in

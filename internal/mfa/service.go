@@ -25,9 +25,22 @@ type Options struct {
 	// one up before anything else.
 	RequireSecondFactor bool
 	// Enforce, if not nil, makes a second factor mandatory for members of
-	// some groups from a deadline (see Enforcement); RequireSecondFactor
-	// overrides it.
+	// some groups from a deadline (see Enforcement): the rules of the
+	// file; those set on the admin pages (EnforceRecord) apply with them.
+	// RequireSecondFactor overrides both.
 	Enforce *Enforcement
+	// EnforceReload is how long the rules kept in the store are used
+	// before they are read again, which bounds how long a change made on
+	// another server on the same store takes to apply here; zero means
+	// 30 seconds. A change made here applies at once.
+	EnforceReload time.Duration
+	// Location is the time zone in which a stored rule's deadline day
+	// starts (the file's dates are read in the same one); nil means
+	// time.Local.
+	Location *time.Location
+	// CoverageTTL is how long a group's enrolment coverage is kept once
+	// counted (the metrics' scrape interval); zero means 30 seconds.
+	CoverageTTL time.Duration
 	// SessionIdle and SessionMax are the idle and absolute session
 	// lifetimes; zero means 1 hour and 12 hours.
 	SessionIdle time.Duration
@@ -87,6 +100,15 @@ func (o *Options) setDefaults() {
 	if o.CodeFailureAlert <= 0 {
 		o.CodeFailureAlert = 3
 	}
+	if o.EnforceReload <= 0 {
+		o.EnforceReload = 30 * time.Second
+	}
+	if o.Location == nil {
+		o.Location = time.Local
+	}
+	if o.CoverageTTL <= 0 {
+		o.CoverageTTL = 30 * time.Second
+	}
 }
 
 // Service holds the rules of sign-in, enrolment, recovery codes, sessions
@@ -112,6 +134,10 @@ type Service struct {
 	// decided is the moving average of a decided password check, in
 	// nanoseconds (see padRefusal).
 	decided atomic.Int64
+	// enforced are the enforcement rules in force (enforceload.go).
+	enforced rulesInForce
+	// coverage keeps the groups' coverage counted (coverage.go).
+	coverage coverageCache
 }
 
 // Deps are what a Service is built from.
@@ -162,6 +188,9 @@ func NewService(d Deps, opts Options) *Service {
 
 // Options returns the rules in force, defaults filled in.
 func (s *Service) Options() Options { return s.opts }
+
+// Now tells the time by the service's clock (Deps.Now).
+func (s *Service) Now() time.Time { return s.now() }
 
 // pinger is a store that can tell whether its database answers.
 type pinger interface {

@@ -72,9 +72,13 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 		if err != nil {
 			return Session{}, User{}, err
 		}
+		due, err := s.due(ctx, u)
+		if err != nil {
+			return Session{}, User{}, err
+		}
 		// A session that went on without one before its user's deadline
 		// must set one up once the deadline has come.
-		if has || s.due(u).Required(now) {
+		if has || due.Required(now) {
 			sess.Level = LevelPassword
 		}
 	}
@@ -93,8 +97,9 @@ func (s *Service) Session(ctx context.Context, token string) (Session, User, err
 // TOTP setup pages: when the site requires a second factor of u now (see
 // Enforcement) and u has none.
 func (s *Service) MaySetUp(ctx context.Context, u User) (bool, error) {
-	if !s.due(u).Required(s.now()) {
-		return false, nil
+	due, err := s.due(ctx, u)
+	if err != nil || !due.Required(s.now()) {
+		return false, err
 	}
 	has, err := s.HasSecondFactor(ctx, u)
 	return !has, err

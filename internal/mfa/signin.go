@@ -131,7 +131,11 @@ func (s *Service) afterPassword(ctx context.Context, u User, code string, now ti
 	if err != nil {
 		return Result{}, err
 	}
-	switch due := s.due(u); {
+	due, err := s.due(ctx, u)
+	if err != nil {
+		return Result{}, err
+	}
+	switch {
 	case f == factorNone && due.Required(now):
 		return Result{Outcome: SetupRequired, User: u, Reason: ReasonSetupRequired}, nil
 	case f == factorNone:

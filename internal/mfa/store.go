@@ -183,6 +183,7 @@ type Store interface {
 	AuditStore
 	CoverageStore
 	AdminStore
+	EnforceStore
 	// Close releases the store's resources.
 	Close() error
 }

@@ -38,6 +38,9 @@ type Dump struct {
 	// Requests, codes and tokens are short-lived and not moved: clients
 	// signed in through the provider sign in again.
 	SigningKeys []oidcstate.SigningKey
+	// EnforceRules are the enforcement rules set on the admin pages, IDs
+	// kept.
+	EnforceRules []mfa.EnforceRecord
 }
 
 // RecoveryCode is one stored recovery code: the hash only.
@@ -65,7 +68,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries, OIDCClients, SigningKeys int
+	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries, EnforceRules, OIDCClients, SigningKeys int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -74,9 +77,9 @@ type Summary struct {
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
 	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries, "+
-		"%d OpenID Connect clients, %d signing keys; sha256 %s",
+		"%d enforcement rules, %d OpenID Connect clients, %d signing keys; sha256 %s",
 		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries,
-		s.OIDCClients, s.SigningKeys, s.Checksum)
+		s.EnforceRules, s.OIDCClients, s.SigningKeys, s.Checksum)
 }
 
 // Normalize sorts every table by its key and rounds times to the
@@ -145,6 +148,9 @@ func (d *Dump) Normalize() {
 	}
 	slices.SortFunc(d.OIDCClients, func(a, b oidcstate.Client) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.SigningKeys, func(a, b oidcstate.SigningKey) int { return cmp.Compare(a.ID, b.ID) })
+	for i := range d.EnforceRules {
+		us(&d.EnforceRules[i].Updated)
+	}
 	slices.SortFunc(d.Audit, func(a, b mfa.AuditEntry) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Users, func(a, b mfa.User) int { return cmp.Compare(a.ID, b.ID) })
 	slices.SortFunc(d.Authenticators, func(a, b mfa.Authenticator) int { return cmp.Compare(a.ID, b.ID) })
@@ -155,6 +161,7 @@ func (d *Dump) Normalize() {
 	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
 	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
 	slices.SortFunc(d.Hosts, func(a, b mfa.Host) int { return cmp.Compare(a.ID, b.ID) })
+	slices.SortFunc(d.EnforceRules, func(a, b mfa.EnforceRecord) int { return cmp.Compare(a.ID, b.ID) })
 }
 
 // Summary normalizes d and returns its counts and checksum.
@@ -167,7 +174,7 @@ func (d *Dump) Summary() Summary {
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
 		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
-		OIDCClients: len(d.OIDCClients), SigningKeys: len(d.SigningKeys),
+		EnforceRules: len(d.EnforceRules), OIDCClients: len(d.OIDCClients), SigningKeys: len(d.SigningKeys),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}
 }

@@ -166,6 +166,10 @@ func TestSQLiteToPostgres(t *testing.T) {
 	if _, err := lite.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, c.t); err != nil {
 		t.Fatal(err)
 	}
+	rule, err := svc.AddRule(ctx, mfa.RuleInput{Groups: "hpc", Deadline: "2027-01-15", Except: "guests", AllowEmpty: true})
+	if err != nil {
+		t.Fatal(err)
+	}
 	lite.Close()
 
 	pg := freshPostgres(t)
@@ -175,7 +179,7 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	t.Logf("moved %v", sum)
 	want := migrate.Summary{Users: 2, Authenticators: 2, RecoveryCodes: mfa.RecoveryCodeCount, Sessions: 1, SetupTokens: 1, ThrottleKeys: 2, Hosts: 1,
-		OIDCClients: 1, SigningKeys: 1}
+		OIDCClients: 1, SigningKeys: 1, EnforceRules: 1}
 	want.Checksum = sum.Checksum
 	if sum != want {
 		t.Errorf("moved %v, want %v", sum, want)
@@ -214,6 +218,13 @@ func TestSQLiteToPostgres(t *testing.T) {
 	}
 	if _, err := pg.RefreshToken(ctx, sha256Of("refresh")); !errors.Is(err, mfa.ErrNotFound) {
 		t.Errorf("RefreshToken after the move = %v, want not moved", err)
+	}
+	if rs, err := svc.StoredRules(ctx); err != nil || len(rs) != 1 || rs[0].ID != rule.ID || rs[0].String() != rule.String() {
+		t.Errorf("enforcement rules after the move = %v, %v, want %v", rs, err, rule)
+	}
+	movedBob, _ := pg.UserByName(ctx, "bob")
+	if due, err := svc.SetupDue(ctx, movedBob); err != nil || due.Deadline.Format(time.DateOnly) != "2027-01-15" {
+		t.Errorf("bob's deadline after the move = %+v, %v, want 2027-01-15", due, err)
 	}
 	carol, err := svc.CreateUser(ctx, mfa.NewUser{Name: "carol", Password: "password-carol"})
 	if err != nil {
@@ -254,6 +265,7 @@ func TestSummary(t *testing.T) {
 			Hosts:         []mfa.Host{{ID: 1, Name: "login1", TokenHash: []byte{5}, Created: t0}},
 			OIDCClients:   []oidcstate.Client{{ID: "app", SecretHash: []byte{6}, RedirectURIs: []string{"https://app/cb"}, Created: t0}},
 			SigningKeys:   []oidcstate.SigningKey{{ID: "k1", Algorithm: "RS256", Sealed: []byte{7}, Created: t0, SignFrom: t0}},
+			EnforceRules:  []mfa.EnforceRecord{{ID: 1, Groups: []string{"hpc"}, Deadline: "2027-01-15", Updated: t0, UpdatedBy: "root"}},
 		}
 	}
 	b := base()
@@ -287,6 +299,9 @@ func TestSummary(t *testing.T) {
 		{"signing key sealed", func(d *migrate.Dump) { d.SigningKeys[0].Sealed[0] = 9 }, false},
 		{"signing key retired", func(d *migrate.Dump) { d.SigningKeys[0].RetireAt = t0 }, false},
 		{"signing key dropped", func(d *migrate.Dump) { d.SigningKeys = nil }, false},
+		{"rule's deadline", func(d *migrate.Dump) { d.EnforceRules[0].Deadline = "2027-01-16" }, false},
+		{"rule's except groups", func(d *migrate.Dump) { d.EnforceRules[0].Except = []string{"guests"} }, false},
+		{"rule dropped", func(d *migrate.Dump) { d.EnforceRules = nil }, false},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {

@@ -127,6 +127,27 @@ func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCover
 	return c, dbError("group coverage", err)
 }
 
+// GroupUnenrolled implements mfa.CoverageStore.
+func (s *Store) GroupUnenrolled(ctx context.Context, group string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT u.name FROM users u WHERE NOT u.disabled
+		AND strpos(',' || u.group_names || ',', ',' || $1 || ',') > 0
+		AND NOT EXISTS (SELECT 1 FROM authenticators a WHERE a.user_id = u.id AND a.confirmed_at IS NOT NULL)
+		ORDER BY u.name`, group)
+	if err != nil {
+		return nil, dbError("group unenrolled", err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, dbError("group unenrolled", err)
+		}
+		out = append(out, n)
+	}
+	return out, dbError("group unenrolled", rows.Err())
+}
+
 // SearchUsers implements mfa.AdminStore: LIKE 'prefix%' on the name's
 // text_pattern_ops index (migration 0009), pages in byte order.
 func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]mfa.User, error) {

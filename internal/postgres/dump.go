@@ -15,14 +15,14 @@ import (
 
 // tables lists the store's tables, owners first.
 var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log",
-	"oidc_clients", "oidc_signing_keys"}
+	"enforce_rules", "oidc_clients", "oidc_signing_keys"}
 
 // Import writes every row of d into the store, which must be empty
 // (mfa.ErrConflict otherwise), in one transaction with COPY: a failed
 // import leaves the store empty. The OpenID Connect clients and signing
 // keys come along; the other OpenID Connect tables depend on the clients
-// (foreign keys), so they are empty too. Users and hosts keep their IDs, and new
-// ones are numbered after the largest.
+// (foreign keys), so they are empty too. Users, hosts and enforcement
+// rules keep their IDs, and new ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	conn, err := s.db.Conn(ctx)
 	if err != nil {
@@ -50,7 +50,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 		return dbError("import", err)
 	}
 	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log,
-		oidc_clients, oidc_signing_keys IN EXCLUSIVE MODE`); err != nil {
+		enforce_rules, oidc_clients, oidc_signing_keys IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
 	for _, table := range tables {
@@ -101,6 +101,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 			func(i int) ([]any, error) { return oidcClientRow(d.OIDCClients[i]), nil }},
 		{"oidc_signing_keys", strings.Split(signingKeyColumns, ", "), len(d.SigningKeys),
 			func(i int) ([]any, error) { return signingKeyRow(d.SigningKeys[i]), nil }},
+		{"enforce_rules", []string{"id", "group_names", "deadline", "except_groups", "updated_at", "updated_by"}, len(d.EnforceRules),
+			func(i int) ([]any, error) {
+				r := d.EnforceRules[i]
+				return []any{r.ID, joinGroups(r.Groups), r.Deadline, joinGroups(r.Except), r.Updated, r.UpdatedBy}, nil
+			}},
 	}
 	return copyTables(ctx, tx, "import", copies)
 }
@@ -137,6 +142,9 @@ func copyTables(ctx context.Context, tx pgx.Tx, what string, copies []tableCopy)
 	}
 	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('audit_log', 'id'), max(id)) FROM audit_log HAVING count(*) > 0`); err != nil {
 		return dbError(what+": audit IDs", err)
+	}
+	if _, err := tx.Exec(ctx, `SELECT setval(pg_get_serial_sequence('enforce_rules', 'id'), max(id)) FROM enforce_rules HAVING count(*) > 0`); err != nil {
+		return dbError(what+": enforcement rule IDs", err)
 	}
 	return nil
 }
@@ -226,9 +234,16 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		}); err != nil {
 			return err
 		}
-		return each(ctx, tx, `SELECT `+signingKeyColumns+` FROM oidc_signing_keys`, func(r *sql.Rows) error {
+		if err := each(ctx, tx, `SELECT `+signingKeyColumns+` FROM oidc_signing_keys`, func(r *sql.Rows) error {
 			k, err := scanSigningKey(r)
 			d.SigningKeys = append(d.SigningKeys, k)
+			return err
+		}); err != nil {
+			return err
+		}
+		return each(ctx, tx, `SELECT `+enforceColumns+` FROM enforce_rules`, func(r *sql.Rows) error {
+			e, err := scanEnforceRule(r)
+			d.EnforceRules = append(d.EnforceRules, e)
 			return err
 		})
 	})

@@ -127,6 +127,27 @@ func (s *Store) GroupCoverage(ctx context.Context, group string) (mfa.GroupCover
 	return c, nil
 }
 
+// GroupUnenrolled implements mfa.CoverageStore.
+func (s *Store) GroupUnenrolled(ctx context.Context, group string) ([]string, error) {
+	rows, err := s.db.QueryContext(ctx, `SELECT u.name FROM users u WHERE NOT u.disabled
+		AND instr(',' || u.group_names || ',', ',' || ? || ',') > 0
+		AND NOT EXISTS (SELECT 1 FROM authenticators a WHERE a.user_id = u.id AND a.confirmed_at IS NOT NULL)
+		ORDER BY u.name`, group)
+	if err != nil {
+		return nil, notFound(err, "group unenrolled")
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var n string
+		if err := rows.Scan(&n); err != nil {
+			return nil, notFound(err, "group unenrolled")
+		}
+		out = append(out, n)
+	}
+	return out, notFound(rows.Err(), "group unenrolled")
+}
+
 // SearchUsers implements mfa.AdminStore: a range on the name's unique
 // index, so that a page costs the same with 100 users or 100,000.
 func (s *Store) SearchUsers(ctx context.Context, prefix, after string, limit int) ([]mfa.User, error) {

@@ -119,6 +119,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			return err
 		})
 	}
+	if err == nil {
+		err = each(ctx, tx, `SELECT `+enforceColumns+` FROM enforce_rules`, func(r *sql.Rows) error {
+			e, err := scanEnforceRule(r)
+			d.EnforceRules = append(d.EnforceRules, e)
+			return err
+		})
+	}
 	if err != nil {
 		return migrate.Dump{}, err
 	}
@@ -129,11 +136,12 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 // (mfa.ErrConflict otherwise), in one transaction: a failed import leaves
 // the store empty. The OpenID Connect clients and signing keys come along;
 // the other OpenID Connect tables depend on the clients (foreign keys), so
-// they are empty too. Users and hosts keep their IDs, and new ones are
-// numbered after the largest.
+// they are empty too. Users, hosts and enforcement rules keep their IDs,
+// and new ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log", "oidc_clients", "oidc_signing_keys"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log",
+			"enforce_rules", "oidc_clients", "oidc_signing_keys"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -178,6 +186,10 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			}},
 			{"oidc_clients", insertOIDCClientSQL, len(d.OIDCClients), func(i int) []any { return oidcClientRow(d.OIDCClients[i]) }},
 			{"oidc_signing_keys", insertSigningKeySQL, len(d.SigningKeys), func(i int) []any { return signingKeyRow(d.SigningKeys[i]) }},
+			{"enforce_rules", `INSERT INTO enforce_rules (` + enforceColumns + `) VALUES (?, ?, ?, ?, ?, ?)`, len(d.EnforceRules), func(i int) []any {
+				r := d.EnforceRules[i]
+				return []any{r.ID, joinGroups(r.Groups), r.Deadline, joinGroups(r.Except), toDB(r.Updated), r.UpdatedBy}
+			}},
 		}
 		for _, t := range tables {
 			if err := insertRows(ctx, tx, t.name, t.query, t.n, t.row); err != nil {

@@ -63,14 +63,14 @@ func (s *Store) CompleteAuthRequest(ctx context.Context, r oidcstate.AuthRequest
 		if err := oidcWrite(err, "complete auth request"); err != nil {
 			return err
 		}
-		return changedOrWhy(ctx, tx, res, r.ID, "its code is issued")
+		return requestChangedOrWhy(ctx, tx, res, r.ID, "its code is issued")
 	})
 }
 
-// changedOrWhy returns nil when res changed a row, and otherwise
+// requestChangedOrWhy returns nil when res changed a row, and otherwise
 // mfa.ErrNotFound for a request id absent or mfa.ErrConflict, saying why,
 // for one present.
-func changedOrWhy(ctx context.Context, tx *sql.Tx, res sql.Result, id, why string) error {
+func requestChangedOrWhy(ctx context.Context, tx *sql.Tx, res sql.Result, id, why string) error {
 	n, err := res.RowsAffected()
 	if err != nil {
 		return notFound(err, "auth request")
@@ -96,7 +96,7 @@ func (s *Store) SetAuthCode(ctx context.Context, id string, codeHash []byte, exp
 		if err := oidcWrite(err, "set auth code"); err != nil {
 			return err
 		}
-		return changedOrWhy(ctx, tx, res, id, "no user has signed in for it")
+		return requestChangedOrWhy(ctx, tx, res, id, "no user has signed in for it")
 	})
 }
 

@@ -66,6 +66,8 @@ func Run(t *testing.T, open func(t *testing.T) mfa.Store) {
 		{"OIDCSigningKeys", testOIDCSigningKeys},
 		{"OIDCSessionClients", testOIDCSessionClients},
 		{"OIDCCascades", testOIDCCascades},
+		{"EnforceRules", testEnforceRules},
+		{"GroupCoverage", testGroupCoverage},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -882,9 +884,15 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if err := o.AddSessionClient(ctx, "sid-1", alice.ID, "nextcloud", t0); err != nil {
 		t.Fatal(err)
 	}
+	rule, err := s.CreateEnforceRule(ctx, mfa.EnforceRecord{Groups: []string{"hpc", "staff"}, Deadline: "2027-01-15", Except: []string{"guests"},
+		Updated: t0, UpdatedBy: "alice"})
+	if err != nil {
+		t.Fatal(err)
+	}
 	d := migrate.Dump{
 		OIDCClients:    clients,
 		SigningKeys:    keys,
+		EnforceRules:   []mfa.EnforceRecord{rule},
 		Hosts:          []mfa.Host{host},
 		Audit:          logged,
 		Users:          []mfa.User{alice, bob},
@@ -928,8 +936,8 @@ func testExport(t *testing.T, s mfa.Store) {
 }
 
 // testImport moves the rows of one store into an empty one with Import,
-// and checks that they read back the same, that users and hosts keep their
-// IDs and new ones come after them, that a store not empty is refused, and that a
+// and checks that they read back the same, that users, hosts and
+// enforcement rules keep their IDs and new ones come after them, that a store not empty is refused, and that a
 // failed import leaves nothing.
 func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	ctx := context.Background()
@@ -961,6 +969,12 @@ func testImport(t *testing.T, open func(t *testing.T) mfa.Store) {
 	}
 	if err := oidcStore(t, dst).CreateAuthRequest(ctx, oidcstate.AuthRequest{ID: "after", ClientID: want.OIDCClients[0].ID, MaxAge: -1, Created: t0}); err != nil {
 		t.Errorf("CreateAuthRequest for an imported client = %v", err)
+	}
+	r, err := dst.CreateEnforceRule(ctx, mfa.EnforceRecord{Groups: []string{"physics"}, Deadline: "2027-03-01", Updated: t0})
+	if err != nil {
+		t.Errorf("CreateEnforceRule after Import() = %v", err)
+	} else if last := want.EnforceRules[len(want.EnforceRules)-1].ID; r.ID <= last {
+		t.Errorf("new enforcement rule's ID after Import() = %d, want after the imported ones (%d)", r.ID, last)
 	}
 	wantErr(t, "Import(into a store not empty)", dst.(migrate.Importer).Import(ctx, want), mfa.ErrConflict)
 	onlyClient := opened()

@@ -46,3 +46,31 @@ func BenchmarkVerifyFileAsServer(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkCheckFile: one look at a user's file through Source as root
+// for another account (the account looked up in memory): "usable" reads
+// and parses it on a thread with the owner's file-system ids, "absent"
+// finds none.
+func BenchmarkCheckFile(b *testing.B) {
+	ctx := context.Background()
+	s, home, uid, _ := nobodyHome(b, Options{})
+	path := filepath.Join(home, ".google_authenticator")
+	b.Run("usable", func(b *testing.B) {
+		writeFile(b, path, benchContent, uid, 0o600)
+		b.ReportAllocs()
+		for b.Loop() {
+			if st := s.CheckFile(ctx, "alice"); st != mfa.FileUsable {
+				b.Fatalf("CheckFile = %v", st)
+			}
+		}
+	})
+	b.Run("absent", func(b *testing.B) {
+		os.Remove(path)
+		b.ReportAllocs()
+		for b.Loop() {
+			if st := s.CheckFile(ctx, "alice"); st != mfa.FileAbsent {
+				b.Fatalf("CheckFile = %v", st)
+			}
+		}
+	})
+}

@@ -68,11 +68,9 @@ func (s *server) handleAdminUsers() http.Handler {
 			data.NextPage = "/admin?" + url.Values{"q": {data.Query}, "after": {users[len(users)-1].Name}}.Encode()
 		}
 		data.Users = users
-		if groups := s.svc.Options().Enforce.Groups(); len(groups) > 0 {
-			if data.Coverage, err = s.svc.Coverage(r.Context(), groups); err != nil {
-				s.serverError(w, r, err)
-				return
-			}
+		if data.Coverage, err = s.svc.EnforcedCoverage(r.Context()); err != nil {
+			s.serverError(w, r, err)
+			return
 		}
 		s.render(w, r, http.StatusOK, "admin_users", data)
 	})
@@ -147,7 +145,12 @@ func (s *server) renderAdminUser(w http.ResponseWriter, r *http.Request, u mfa.U
 	}
 	data := adminUserPage{page: page{Title: "User " + u.Name, User: &c.user}, Target: sum, Audit: audit,
 		Notice: doneText[done], Error: errText}
-	if due := s.svc.SetupDue(u); due.Applies && !due.Deadline.IsZero() {
+	due, err := s.svc.SetupDue(ctx, u)
+	if err != nil {
+		s.serverError(w, r, err)
+		return
+	}
+	if due.Applies && !due.Deadline.IsZero() {
 		data.Due = due.Deadline.Format(time.DateOnly)
 	}
 	for _, x := range sessions {

@@ -16,9 +16,21 @@ import (
 func adminEnv(t *testing.T) (*env, *http.Client) {
 	t.Helper()
 	e := newEnv(t, setup{})
-	ctx := context.Background()
-	if _, err := e.svc.CreateUser(ctx, mfa.NewUser{Name: "root", Password: testPassword, Admin: true}); err != nil {
-		t.Fatal(err)
+	root := e.signInAdmin()
+	e.addUser("hana")
+	h := e.client()
+	e.login(h, "hana", "", "/settings")
+	e.enroll(h)
+	e.addUser("noor")
+	return e, root
+}
+
+// signInAdmin adds root, an administrator, sets up its TOTP and returns
+// a client signed in as root with it (the clock a step later).
+func (e *env) signInAdmin() *http.Client {
+	e.t.Helper()
+	if _, err := e.svc.CreateUser(context.Background(), mfa.NewUser{Name: "root", Password: testPassword, Admin: true}); err != nil {
+		e.t.Fatal(err)
 	}
 	root := e.client()
 	e.login(root, "root", "", "/settings")
@@ -26,12 +38,7 @@ func adminEnv(t *testing.T) (*env, *http.Client) {
 	e.nextStep()
 	root = e.client()
 	e.login(root, "root", key.TOTP(e.clock.Now()), "/settings")
-	e.addUser("hana")
-	h := e.client()
-	e.login(h, "hana", "", "/settings")
-	e.enroll(h)
-	e.addUser("noor")
-	return e, root
+	return root
 }
 
 // TestAdminRefusesOthers: the admin pages and their actions refuse a
@@ -47,12 +54,15 @@ func TestAdminRefusesOthers(t *testing.T) {
 	}
 	admin2 := e.client()
 	e.login(admin2, "admin2", "", "/settings")
+	e.addRule(root, url.Values{"rule_groups": {"hpc"}, "rule_deadline": {"2099-01-15"}, "allow_empty": {"1"}})
+	const rule = "second factor required for groups hpc from 2099-01-15"
+	ruleForm := url.Values{"rule_groups": {"staff"}, "rule_deadline": {"2099-02-01"}, "allow_empty": {"1"}, "seen": {rule}}
 	for _, c := range []struct {
 		name   string
 		client *http.Client
 		want   int
 	}{{"non-admin", noor, 403}, {"admin without a second factor", admin2, 403}, {"no session", e.client(), 303}} {
-		for _, path := range []string{"/admin", "/admin/audit", "/admin/users/hana"} {
+		for _, path := range []string{"/admin", "/admin/audit", "/admin/users/hana", "/admin/enforcement"} {
 			if r := e.get(c.client, path); r.status != c.want {
 				t.Errorf("%s: GET %s = %d, want %d", c.name, path, r.status, c.want)
 			}
@@ -66,6 +76,11 @@ func TestAdminRefusesOthers(t *testing.T) {
 				t.Errorf("%s: POST %s = %d, want %d", c.name, action, r.status, c.want)
 			}
 		}
+		for _, path := range []string{"/admin/enforcement", "/admin/enforcement/1", "/admin/enforcement/1/remove"} {
+			if r := e.post(c.client, path, ruleForm); r.status != c.want {
+				t.Errorf("%s: POST %s = %d, want %d", c.name, path, r.status, c.want)
+			}
+		}
 	}
 	// A cross-site form posted from the administrator's browser.
 	req, _ := http.NewRequest("POST", e.srv.URL+"/admin/users/hana/reset-totp", strings.NewReader(""))
@@ -73,6 +88,21 @@ func TestAdminRefusesOthers(t *testing.T) {
 	req.Header.Set("Sec-Fetch-Site", "cross-site")
 	if r := e.do(root, req); r.status != http.StatusForbidden {
 		t.Errorf("cross-site POST = %d, want 403", r.status)
+	}
+	for _, path := range []string{"/admin/enforcement", "/admin/enforcement/1", "/admin/enforcement/1/remove"} {
+		req, _ := http.NewRequest("POST", e.srv.URL+path, strings.NewReader(ruleForm.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.Header.Set("Sec-Fetch-Site", "cross-site")
+		if r := e.do(root, req); r.status != http.StatusForbidden {
+			t.Errorf("cross-site POST %s = %d, want 403", path, r.status)
+		}
+	}
+	if rs := e.storedRules(); len(rs) != 1 || rs[0].String() != rule {
+		t.Errorf("enforcement rules after the refused requests = %v, want only %q", rs, rule)
+	}
+	if l := e.auditLog(mfa.AuditFilter{Action: mfa.ActionRuleAdd}); len(l) != 1 || len(e.auditLog(mfa.AuditFilter{Action: mfa.ActionRuleChange})) != 0 ||
+		len(e.auditLog(mfa.AuditFilter{Action: mfa.ActionRuleRemove})) != 0 {
+		t.Errorf("audit log of rules after the refused requests: %+v, want root's one addition", l)
 	}
 	if _, err := e.svc.UserByName(context.Background(), "mallory"); err == nil {
 		t.Errorf("a refused request added mallory")

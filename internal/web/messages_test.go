@@ -112,7 +112,8 @@ func TestThrottledCodeMessage(t *testing.T) {
 // and tells how long to wait.
 type rateLimitedFile struct{}
 
-func (rateLimitedFile) HasFile(context.Context, string) bool { return true }
+func (rateLimitedFile) HasFile(context.Context, string) bool            { return true }
+func (rateLimitedFile) CheckFile(context.Context, string) mfa.FileState { return mfa.FileUsable }
 func (rateLimitedFile) VerifyCode(context.Context, string, string, time.Time) mfa.FileVerdict {
 	return mfa.FileRateLimited
 }

@@ -50,6 +50,10 @@ func (s *server) routes() http.Handler {
 		pages.Handle("GET "+oidc.LogoutPath, s.withClient(mfa.PathOIDC, s.handleOIDCLogoutForm()))
 		pages.Handle("POST "+oidc.LogoutPath, s.withClient(mfa.PathOIDC, s.handleOIDCLogout()))
 	}
+	pages.Handle("GET /admin/enforcement", s.requireAdmin(s.handleAdminEnforcement()))
+	pages.Handle("POST /admin/enforcement", s.requireAdmin(s.handleAdminRule("add")))
+	pages.Handle("POST /admin/enforcement/{id}", s.requireAdmin(s.handleAdminRule("change")))
+	pages.Handle("POST /admin/enforcement/{id}/remove", s.requireAdmin(s.handleAdminRule("remove")))
 	pages.Handle("GET /static/", static())
 	pages.Handle("/", s.handleNotFound())
 

@@ -95,7 +95,7 @@ type server struct {
 // pageNames are the page templates; each is parsed with the layout into a
 // set of its own.
 var pageNames = []string{"login", "login_totp", "login_recovery", "settings", "security", "totp_setup", "totp_done", "setup", "message", "logout", "setup_due",
-	"admin_users", "admin_user", "admin_audit", "continue", "oidc_logout"}
+	"admin_users", "admin_user", "admin_audit", "admin_enforcement", "continue", "oidc_logout"}
 
 // NewServer returns the handler of every route. It fails when a template
 // does not parse or the base URL is not an absolute http(s) URL.

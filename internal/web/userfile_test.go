@@ -41,7 +41,7 @@ func fileEnv(t *testing.T, st setup) (*env, string, *strings.Builder) {
 }
 
 // writeStateFile writes a user's state file with mode perm.
-func writeStateFile(t *testing.T, dir, name, content string, perm os.FileMode) {
+func writeStateFile(t testing.TB, dir, name, content string, perm os.FileMode) {
 	t.Helper()
 	p := filepath.Join(dir, name)
 	os.Remove(p)
