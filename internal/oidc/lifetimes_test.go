@@ -235,3 +235,78 @@ func TestOIDCLogoutTicket(t *testing.T) {
 		t.Errorf("an expired ticket = %v", err)
 	}
 }
+
+// TestOIDCRevokeIntrospect: introspection (client_secret_basic) tells an
+// access token active to its client only, and inactive once revoked
+// (RFC 7009) or once its user is disabled; revoking a refresh token
+// revokes its family; another client's revocation changes nothing.
+func TestOIDCRevokeIntrospect(t *testing.T) {
+	h := newHarness(t, oidc.Options{})
+	ctx := context.Background()
+	other, err := oidc.AddClient(ctx, h.store, oidc.ClientSpec{Name: "other", RedirectURIs: []string{harnessRedirect}}, rand.Reader, h.clock.now())
+	if err != nil {
+		t.Fatal(err)
+	}
+	post := func(path, user, secret string, form url.Values) (int, map[string]any) {
+		req, _ := http.NewRequest("POST", h.srv.URL+path, strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		req.SetBasicAuth(user, secret)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var v map[string]any
+		json.NewDecoder(resp.Body).Decode(&v)
+		return resp.StatusCode, v
+	}
+	active := func(user, secret, token string) bool {
+		_, v := post("/oidc/introspect", user, secret, url.Values{"token": {token}})
+		return v["active"] == true
+	}
+	v := oauth2.GenerateVerifier()
+	_, resp := h.redeem(h.code(h.conf("offline_access"), v, h.session(mfa.LevelFull)), v)
+	access, rt := resp["access_token"].(string), resp["refresh_token"].(string)
+	if !active("app", h.secret, access) {
+		t.Fatalf("a fresh access token is not active")
+	}
+	_, info := post("/oidc/introspect", "app", h.secret, url.Values{"token": {access}})
+	if info["client_id"] != "app" || info["sub"] == nil || info["username"] != "alice" && info["username"] != nil {
+		t.Errorf("introspection = %v", info)
+	}
+	if active("other", other, access) || active("app", "wrong", access) {
+		t.Errorf("another client, or a wrong secret, sees the token active")
+	}
+	if status, _ := post("/oidc/revoke", "other", other, url.Values{"token": {access}}); status != 200 || !active("app", h.secret, access) {
+		t.Errorf("another client's revocation: %d, token still active: %v", status, active("app", h.secret, access))
+	}
+	if status, _ := post("/oidc/revoke", "app", h.secret, url.Values{"token": {access}}); status != 200 || active("app", h.secret, access) {
+		t.Errorf("revoked access token: %d, still active", status)
+	}
+	if status, _ := post("/oidc/revoke", "app", h.secret, url.Values{"token": {"no such token"}}); status != 200 {
+		t.Errorf("revoking an unknown token = %d, want 200 (RFC 7009 §2.2)", status)
+	}
+	status, resp := h.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt}})
+	access2, rt2 := resp["access_token"].(string), resp["refresh_token"].(string)
+	if status != 200 || !active("app", h.secret, access2) {
+		t.Fatalf("refresh = %d %v", status, resp)
+	}
+	if status, _ := post("/oidc/revoke", "app", h.secret, url.Values{"token": {rt2}, "token_type_hint": {"refresh_token"}}); status != 200 {
+		t.Errorf("revoke a refresh token = %d", status)
+	}
+	if active("app", h.secret, access2) {
+		t.Errorf("the family's access token is active after its refresh token was revoked")
+	}
+	if status, _ := h.token(url.Values{"grant_type": {"refresh_token"}, "refresh_token": {rt2}}); status != 400 {
+		t.Errorf("a revoked refresh token = %d", status)
+	}
+	// A disabled user's tokens answer nothing.
+	_, resp = h.redeem(h.code(h.conf(), v, h.session(mfa.LevelFull)), v)
+	access3 := resp["access_token"].(string)
+	if err := h.svc.SetDisabled(ctx, h.user.ID, true); err != nil {
+		t.Fatal(err)
+	}
+	if active("app", h.secret, access3) {
+		t.Errorf("a disabled user's access token is active")
+	}
+}
