@@ -310,3 +310,21 @@ func TestOIDCRevokeIntrospect(t *testing.T) {
 		t.Errorf("a disabled user's access token is active")
 	}
 }
+
+// TestOIDCCORS: a public client in a browser may call the token endpoint
+// from its own origin (the preflight is answered), never with cookies.
+func TestOIDCCORS(t *testing.T) {
+	h := newHarness(t, oidc.Options{})
+	req, _ := http.NewRequest("OPTIONS", h.srv.URL+"/oidc/token", nil)
+	req.Header.Set("Origin", "https://spa.example.org")
+	req.Header.Set("Access-Control-Request-Method", "POST")
+	req.Header.Set("Access-Control-Request-Headers", "content-type")
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		t.Fatal(err)
+	}
+	resp.Body.Close()
+	if resp.Header.Get("Access-Control-Allow-Origin") == "" || resp.Header.Get("Access-Control-Allow-Credentials") == "true" {
+		t.Errorf("preflight: %d %v", resp.StatusCode, resp.Header)
+	}
+}
