@@ -113,8 +113,7 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 func (p *Provider) spentCode(ctx context.Context, code, clientID string) {
 	id, made, ok := p.crypto.codeRequest(code)
 	if !ok {
-		p.auditClient(ctx, "", clientID, actionCode, resultRefused, "unknown code")
-		return
+		return // not ours: anyone may send anything, and fill no log with it
 	}
 	if err := p.store.DeleteRefreshFamily(ctx, grantFamily(id)); err != nil {
 		p.log.ErrorContext(ctx, "oidc: revoke the tokens of a spent code", "err", err)
