@@ -80,6 +80,15 @@ whose host and path match decides, no match denies:
   second-factor  required (default) or optional: a user without a second
           factor passes with the password alone; one who has it must pass it
 
+OpenID Connect: the server is an OpenID provider whose issuer is the base
+URL (discovery at BASE/.well-known/openid-configuration; endpoints under
+/oidc/): the code flow with PKCE S256, client_secret_basic and _post,
+refresh tokens with offline_access (rotated; one used twice revokes its
+family), userinfo, RP-initiated and back-channel logout. Applications are
+registered with "otpgate client add"; the signing keys (RS256 and ES256,
+made on the first start, sealed with the secret key, in the store) are
+rotated with "otpgate keys rotate". The -oidc-* settings set the lifetimes.
+
 Settings (flag, environment variable, or "name = value" in the -config file;
 first found wins):
 `

@@ -2,10 +2,12 @@ package oidc
 
 import (
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"io"
 	"strings"
+	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
 )
@@ -55,12 +57,18 @@ var tokenAD = []byte("otpgate oidc token")
 // ("tokenID:sub", sealed). It seals with the server's key
 // (mfa.Cipher.SealWith), so that every instance opens what another made
 // and no one else can make one; what a token is worth is still decided by
-// the store, where codes are taken once and access tokens revoked.
-type tokenCrypto struct{ c *mfa.Cipher }
+// the store, where codes are taken once and access tokens revoked. The
+// sealed value starts with when it was made (Unix seconds, 8 bytes), so
+// that a code presented too late is told from one presented twice.
+type tokenCrypto struct {
+	c   *mfa.Cipher
+	now func() time.Time
+}
 
 // Encrypt seals s, in unpadded base64url.
 func (t tokenCrypto) Encrypt(s string) (string, error) {
-	sealed, err := t.c.SealWith([]byte(s), tokenAD)
+	plain := binary.BigEndian.AppendUint64(nil, uint64(t.now().Unix()))
+	sealed, err := t.c.SealWith(append(plain, s...), tokenAD)
 	if err != nil {
 		return "", err
 	}
@@ -69,26 +77,36 @@ func (t tokenCrypto) Encrypt(s string) (string, error) {
 
 // Decrypt opens what Encrypt sealed.
 func (t tokenCrypto) Decrypt(s string) (string, error) {
+	s, _, err := t.open(s)
+	return s, err
+}
+
+// open opens what Encrypt sealed, and tells when it was made.
+func (t tokenCrypto) open(s string) (string, time.Time, error) {
 	if len(s) > maxToken {
-		return "", errors.New("token too long")
+		return "", time.Time{}, errors.New("token too long")
 	}
 	b, err := base64.RawURLEncoding.Strict().DecodeString(s)
 	if err != nil {
-		return "", errors.New("token: not base64url")
+		return "", time.Time{}, errors.New("token: not base64url")
 	}
 	plain, err := t.c.OpenWith(b, tokenAD)
 	if err != nil {
-		return "", err
+		return "", time.Time{}, err
 	}
-	return string(plain), nil
+	if len(plain) < 8 {
+		return "", time.Time{}, errors.New("token: too short")
+	}
+	return string(plain[8:]), time.Unix(int64(binary.BigEndian.Uint64(plain)), 0), nil
 }
 
-// codeRequest returns the request ID an authorization code of ours names.
-// An access token, which opens too, holds a ':' and is no request ID.
-func (t tokenCrypto) codeRequest(code string) (string, bool) {
-	id, err := t.Decrypt(code)
+// codeRequest returns the request ID an authorization code of ours names,
+// and when the code was made. An access token, which opens too, holds a
+// ':' and is no request ID.
+func (t tokenCrypto) codeRequest(code string) (string, time.Time, bool) {
+	id, made, err := t.open(code)
 	if err != nil || strings.Contains(id, ":") || !validID(id) {
-		return "", false
+		return "", time.Time{}, false
 	}
-	return id, true
+	return id, made, true
 }

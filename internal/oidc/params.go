@@ -78,9 +78,13 @@ func parseForm(w http.ResponseWriter, r *http.Request) error {
 }
 
 // readParams parses and checks the parameters of a machine endpoint
-// (userinfo, keys, revoke, introspect), answering a bad request itself
-// with a JSON error; it reports whether the request may go on.
+// (userinfo, keys, revoke, introspect, end_session), answering a bad
+// request itself with a JSON error; it reports whether the request may go
+// on.
 func (p *Provider) readParams(w http.ResponseWriter, r *http.Request) bool {
+	if r.Method == http.MethodOptions {
+		return true // a browser's CORS preflight, which the library answers
+	}
 	if r.Method != http.MethodGet && r.Method != http.MethodPost {
 		w.Header().Set("Allow", "GET, POST")
 		op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("method not allowed"), nil)

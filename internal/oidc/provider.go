@@ -137,7 +137,7 @@ func New(d Deps, o Options) (*Provider, error) {
 		return nil, errors.New("oidc: lifetimes must not be negative")
 	}
 	p := &Provider{store: d.Store, svc: d.Service, cipher: d.Cipher, log: d.Log, rand: d.Rand, now: d.Now, opts: o,
-		crypto: tokenCrypto{d.Cipher}}
+		crypto: tokenCrypto{c: d.Cipher, now: d.Now}}
 	if p.subKey, err = d.Cipher.DeriveKey("otpgate oidc subject"); err != nil {
 		return nil, err
 	}

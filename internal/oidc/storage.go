@@ -41,7 +41,6 @@ func (s *storage) GetClientByClientID(ctx context.Context, id string) (op.Client
 func (s *storage) AuthorizeClientIDSecret(ctx context.Context, id, secret string) error {
 	c, err := s.p.store.OIDCClient(ctx, id)
 	if errors.Is(err, mfa.ErrNotFound) {
-		s.p.auditClient(ctx, "", id, actionClient, resultRefused, "unknown client")
 		return errUnknownClient
 	}
 	if err != nil {

@@ -107,25 +107,26 @@ func (s *storage) AuthRequestByCode(ctx context.Context, code string) (op.AuthRe
 }
 
 // spentCode handles a code that is not redeemable: unknown, expired, or
-// already redeemed. A code of ours names its request; when that is gone,
-// the code was redeemed before, and whatever it gave is revoked.
+// redeemed already. A code of ours names its request: whatever a
+// redemption of it gave is revoked (none, if it was never redeemed). It
+// is told reused while it would still be valid, expired after.
 func (p *Provider) spentCode(ctx context.Context, code, clientID string) {
-	id, ok := p.crypto.codeRequest(code)
+	id, made, ok := p.crypto.codeRequest(code)
 	if !ok {
-		p.auditClient(ctx, "", clientID, actionCode, resultRefused, "unknown code")
-		return
-	}
-	if _, err := p.store.AuthRequest(ctx, id); err == nil {
-		p.auditClient(ctx, "", clientID, actionCode, resultRefused, "code expired")
-		if err := p.store.DeleteAuthRequest(ctx, id); err != nil {
-			p.log.ErrorContext(ctx, "oidc: delete expired request", "err", err)
-		}
-		return
+		return // not ours: anyone may send anything, and fill no log with it
 	}
 	if err := p.store.DeleteRefreshFamily(ctx, grantFamily(id)); err != nil {
-		p.log.ErrorContext(ctx, "oidc: revoke the tokens of a reused code", "err", err)
+		p.log.ErrorContext(ctx, "oidc: revoke the tokens of a spent code", "err", err)
 	}
-	p.auditClient(ctx, "", clientID, actionCode, resultRefused, "code reused: its tokens revoked")
+	// The code's request, if still there, has expired: it goes too.
+	if err := p.store.DeleteAuthRequest(ctx, id); err != nil {
+		p.log.ErrorContext(ctx, "oidc: delete the request of a spent code", "err", err)
+	}
+	if p.now().Before(made.Add(p.opts.CodeTTL)) {
+		p.auditClient(ctx, "", clientID, actionCode, resultRefused, "code reused: its tokens revoked")
+		return
+	}
+	p.auditClient(ctx, "", clientID, actionCode, resultRefused, "code expired")
 }
 
 // DeleteAuthRequest removes a request once its code is redeemed.

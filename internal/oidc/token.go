@@ -28,6 +28,10 @@ func tokenFormFrom(ctx context.Context) tokenForm {
 
 // token checks a token request before the library sees it (checkToken).
 func (p *Provider) token(w http.ResponseWriter, r *http.Request) {
+	if r.Method == http.MethodOptions {
+		p.op.ServeHTTP(w, r) // a browser's CORS preflight
+		return
+	}
 	if r.Method != http.MethodPost {
 		w.Header().Set("Allow", "POST")
 		op.RequestError(w, r, oidc.ErrInvalidRequest().WithDescription("the token endpoint takes POST"), nil)

@@ -17,6 +17,7 @@ import (
 	"time"
 
 	"github.com/otpgate/otpgate/internal/mfa"
+	"github.com/otpgate/otpgate/internal/oidc"
 	"github.com/otpgate/otpgate/internal/sqlite"
 	"github.com/otpgate/otpgate/internal/web"
 	"github.com/otpgate/otpgate/otp"
@@ -61,6 +62,8 @@ type env struct {
 	// lines.
 	audit    *mfa.AuditLog
 	failures *syncBuilder
+	// oidc is the OpenID provider, with setup.oidc.
+	oidc *oidc.Provider
 }
 
 // syncBuilder is a strings.Builder safe for the server and the test.
@@ -111,6 +114,8 @@ type setup struct {
 	logLevel slog.Level
 	// noAudit runs the server without an audit log (benchmarks' baseline).
 	noAudit bool
+	// oidc serves the OpenID provider, on the same store (env.oidc).
+	oidc bool
 }
 
 func newEnv(t testing.TB, s setup) *env {
@@ -148,6 +153,10 @@ func newEnv(t testing.TB, s setup) *env {
 	if s.noAudit {
 		deps.Audit = nil
 	}
+	var provider *oidc.Provider
+	if s.oidc {
+		deps.SessionEnded = func(ctx context.Context, e mfa.SessionEnd) { provider.SessionsEnded(ctx, e) }
+	}
 	svc := mfa.NewService(deps, s.mopts)
 	logs := &strings.Builder{}
 	var logMu sync.Mutex
@@ -156,14 +165,22 @@ func newEnv(t testing.TB, s setup) *env {
 		lw = s.logTo
 	}
 	log := slog.New(slog.NewTextHandler(lw, &slog.HandlerOptions{Level: s.logLevel}))
-	h, err := web.NewServer(log, svc, s.opts)
-	if err != nil {
+	var h http.Handler
+	srv := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { h.ServeHTTP(w, r) }))
+	t.Cleanup(srv.Close)
+	if s.oidc {
+		if provider, err = oidc.New(oidc.Deps{Store: store, Service: svc, Cipher: cipher, Log: log, Rand: rand.Reader, Now: clk.Now},
+			oidc.Options{Issuer: srv.URL}); err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(provider.Close)
+		s.opts.OIDC = provider
+	}
+	if h, err = web.NewServer(log, svc, s.opts); err != nil {
 		t.Fatal(err)
 	}
-	srv := httptest.NewServer(h)
-	t.Cleanup(srv.Close)
 	return &env{t: t, srv: srv, svc: svc, store: store, dbPath: dbPath, events: events, clock: clk, logs: logs, handler: h,
-		audit: audit, failures: failures}
+		audit: audit, failures: failures, oidc: provider}
 }
 
 // eventLog keeps the account changes a service reports.

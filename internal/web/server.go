@@ -4,8 +4,9 @@
 // (/healthz and the JSON API: POST /api/v1/verify, POST /api/v1/enrol
 // and /api/v1/enrol/confirm for the terminal command "otpgate enrol", and
 // POST /api/v1/pam/authenticate and /api/v1/pam/account for registered
-// hosts' PAM module, with a host token).
-// Every route is in routes.go.
+// hosts' PAM module, with a host token). With Options.OIDC it also serves
+// the OpenID provider's endpoints (discovery and /oidc/...) and the pages
+// of its sign-in and sign-out (oidc.go). Every route is in routes.go.
 //
 // Pages are server-rendered from embedded html/template sets and work
 // without JavaScript; they are served with a strict Content-Security-Policy,
