@@ -247,8 +247,9 @@ type answer struct {
 func (a answer) back() bool { return a.page == "" && a.status == http.StatusFound }
 
 // follow goes to start and, on the sign-in pages, fills in the password
-// of user and a code (when code is not nil), until the browser is sent
-// back to the relying party or lands on a page it cannot fill.
+// of user and a code (when code is not nil and gives one), until the
+// browser is sent back to the relying party or lands on a page it cannot
+// fill.
 func (b *oidcBrowser) follow(start, user string, code func() string) answer {
 	b.t.Helper()
 	r, body := fetch(b.t, b.c, "GET", start, nil, nil)
@@ -265,10 +266,14 @@ func (b *oidcBrowser) follow(start, user string, code func() string) answer {
 			f.values.Set("password", user+" password")
 		}
 		if f.fields["code"] {
-			if code == nil {
+			c := ""
+			if code != nil {
+				c = code()
+			}
+			if c == "" {
 				break
 			}
-			f.values.Set("code", code())
+			f.values.Set("code", c)
 		}
 		r, body = fetch(b.t, b.c, "POST", f.action, f.values, nil)
 	}
