@@ -76,18 +76,9 @@ func (f *clientFlags) set() bool {
 }
 
 func runClient(ctx context.Context, e env) error {
-	if len(e.args) == 0 {
-		fmt.Fprint(e.stderr, clientUsage)
-		return exitError{code: 2}
-	}
-	action := e.args[0]
-	switch action {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, clientUsage)
-		return nil
-	case "add", "list", "remove":
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("client: unknown action %q (add, list, remove)", action)}
+	action, err := commandAction(e, "client", clientUsage, "add", "list", "remove")
+	if action == "" {
+		return err
 	}
 	var c Config
 	fs := newFlagSet("client "+action, clientUsage, &c)

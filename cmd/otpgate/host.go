@@ -37,18 +37,9 @@ Settings (as for "otpgate serve"):
 const hostTokenFile = "/etc/otpgate/host.token"
 
 func runHost(ctx context.Context, e env) error {
-	if len(e.args) == 0 {
-		fmt.Fprint(e.stderr, hostUsage)
-		return exitError{code: 2}
-	}
-	action := e.args[0]
-	switch action {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, hostUsage)
-		return nil
-	case "add", "list", "remove":
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("host: unknown action %q (add, list, remove)", action)}
+	action, err := commandAction(e, "host", hostUsage, "add", "list", "remove")
+	if action == "" {
+		return err
 	}
 	var c Config
 	fs := newFlagSet("host "+action, hostUsage, &c)

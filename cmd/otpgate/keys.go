@@ -35,18 +35,9 @@ Settings (as for "otpgate serve"):
 `
 
 func runKeys(ctx context.Context, e env) error {
-	if len(e.args) == 0 {
-		fmt.Fprint(e.stderr, keysUsage)
-		return exitError{code: 2}
-	}
-	action := e.args[0]
-	switch action {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, keysUsage)
-		return nil
-	case "rotate", "list":
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("keys: unknown action %q (rotate, list)", action)}
+	action, err := commandAction(e, "keys", keysUsage, "rotate", "list")
+	if action == "" {
+		return err
 	}
 	var c Config
 	fs := newFlagSet("keys "+action, keysUsage, &c)

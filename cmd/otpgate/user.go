@@ -41,18 +41,9 @@ Settings (as for "otpgate serve"):
 `
 
 func runUser(ctx context.Context, e env) error {
-	if len(e.args) == 0 {
-		fmt.Fprint(e.stderr, userUsage)
-		return exitError{code: 2}
-	}
-	action := e.args[0]
-	switch action {
-	case "help", "-h", "-help", "--help":
-		fmt.Fprint(e.stdout, userUsage)
-		return nil
-	case "add", "set", "passwd", "list", "disable", "enable", "delete", "reset-totp":
-	default:
-		return exitError{code: 2, msg: fmt.Sprintf("user: unknown action %q (add, set, passwd, list, disable, enable, delete, reset-totp)", action)}
+	action, err := commandAction(e, "user", userUsage, "add", "set", "passwd", "list", "disable", "enable", "delete", "reset-totp")
+	if action == "" {
+		return err
 	}
 	var c Config
 	fs := newFlagSet("user "+action, userUsage, &c)
