@@ -22,8 +22,12 @@ type Dump struct {
 	Authenticators []mfa.Authenticator
 	RecoveryCodes  []RecoveryCode
 	Sessions       []mfa.Session
-	SetupTokens    []SetupToken
-	Throttle       []ThrottleEntry
+	// TrustedBrowsers are the browsers users chose not to be asked for a
+	// code on, by the hashes of their cookies, which keep working after
+	// the move.
+	TrustedBrowsers []mfa.TrustedBrowser
+	SetupTokens     []SetupToken
+	Throttle        []ThrottleEntry
 	// Hosts are the machines registered for PAM, by the hashes of their
 	// tokens, which keep working after the move.
 	Hosts []mfa.Host
@@ -68,7 +72,7 @@ type ThrottleEntry struct {
 
 // Summary counts the rows of a Dump and sums them up.
 type Summary struct {
-	Users, Authenticators, RecoveryCodes, Sessions, SetupTokens, ThrottleKeys, Hosts, AuditEntries, EnforceRules, OIDCClients, SigningKeys int
+	Users, Authenticators, RecoveryCodes, Sessions, TrustedBrowsers, SetupTokens, ThrottleKeys, Hosts, AuditEntries, EnforceRules, OIDCClients, SigningKeys int
 	// Checksum is the hex SHA-256 of every row, in a canonical order and
 	// encoding; equal dumps have equal checksums.
 	Checksum string
@@ -76,9 +80,9 @@ type Summary struct {
 
 // String gives the counts and the checksum on one line.
 func (s Summary) String() string {
-	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d setup tokens, %d throttle keys, %d hosts, %d audit entries, "+
+	return fmt.Sprintf("%d users, %d authenticators, %d recovery codes, %d sessions, %d trusted browsers, %d setup tokens, %d throttle keys, %d hosts, %d audit entries, "+
 		"%d enforcement rules, %d OpenID Connect clients, %d signing keys; sha256 %s",
-		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries,
+		s.Users, s.Authenticators, s.RecoveryCodes, s.Sessions, s.TrustedBrowsers, s.SetupTokens, s.ThrottleKeys, s.Hosts, s.AuditEntries,
 		s.EnforceRules, s.OIDCClients, s.SigningKeys, s.Checksum)
 }
 
@@ -113,6 +117,12 @@ func (d *Dump) Normalize() {
 	for i := range d.Sessions {
 		us(&d.Sessions[i].Created)
 		us(&d.Sessions[i].LastSeen)
+	}
+	for i := range d.TrustedBrowsers {
+		b := &d.TrustedBrowsers[i]
+		us(&b.Created)
+		us(&b.Expires)
+		us(&b.LastUsed)
 	}
 	for i := range d.SetupTokens {
 		us(&d.SetupTokens[i].Expires)
@@ -158,6 +168,7 @@ func (d *Dump) Normalize() {
 		return cmp.Or(cmp.Compare(a.UserID, b.UserID), bytes.Compare(a.Hash, b.Hash))
 	})
 	slices.SortFunc(d.Sessions, func(a, b mfa.Session) int { return bytes.Compare(a.TokenHash, b.TokenHash) })
+	slices.SortFunc(d.TrustedBrowsers, func(a, b mfa.TrustedBrowser) int { return bytes.Compare(a.TokenHash, b.TokenHash) })
 	slices.SortFunc(d.SetupTokens, func(a, b SetupToken) int { return bytes.Compare(a.Hash, b.Hash) })
 	slices.SortFunc(d.Throttle, func(a, b ThrottleEntry) int { return cmp.Compare(a.Key, b.Key) })
 	slices.SortFunc(d.Hosts, func(a, b mfa.Host) int { return cmp.Compare(a.ID, b.ID) })
@@ -173,7 +184,7 @@ func (d *Dump) Summary() Summary {
 	json.NewEncoder(h).Encode(d)
 	return Summary{
 		Users: len(d.Users), Authenticators: len(d.Authenticators), RecoveryCodes: len(d.RecoveryCodes),
-		Sessions: len(d.Sessions), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
+		Sessions: len(d.Sessions), TrustedBrowsers: len(d.TrustedBrowsers), SetupTokens: len(d.SetupTokens), ThrottleKeys: len(d.Throttle), Hosts: len(d.Hosts), AuditEntries: len(d.Audit),
 		EnforceRules: len(d.EnforceRules), OIDCClients: len(d.OIDCClients), SigningKeys: len(d.SigningKeys),
 		Checksum: hex.EncodeToString(h.Sum(nil)),
 	}

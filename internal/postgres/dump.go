@@ -14,7 +14,7 @@ import (
 )
 
 // tables lists the store's tables, owners first.
-var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log",
+var tables = []string{"users", "authenticators", "recovery_codes", "sessions", "trusted_browsers", "setup_tokens", "throttle", "hosts", "audit_log",
 	"enforce_rules", "oidc_clients", "oidc_signing_keys"}
 
 // Import writes every row of d into the store, which must be empty
@@ -49,7 +49,7 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 	if _, err := tx.Exec(ctx, `SET LOCAL statement_timeout = 0`); err != nil {
 		return dbError("import", err)
 	}
-	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, setup_tokens, throttle, hosts, audit_log,
+	if _, err := tx.Exec(ctx, `LOCK TABLE users, authenticators, recovery_codes, sessions, trusted_browsers, setup_tokens, throttle, hosts, audit_log,
 		enforce_rules, oidc_clients, oidc_signing_keys IN EXCLUSIVE MODE`); err != nil {
 		return dbError("import: lock", err)
 	}
@@ -79,6 +79,11 @@ func importTx(ctx context.Context, tx pgx.Tx, d migrate.Dump) error {
 			func(i int) ([]any, error) {
 				x := d.Sessions[i]
 				return []any{x.TokenHash, x.UserID, int16(x.Level), x.Created, x.LastSeen}, nil
+			}},
+		{"trusted_browsers", strings.Split(trustedColumns, ", "), len(d.TrustedBrowsers),
+			func(i int) ([]any, error) {
+				b := d.TrustedBrowsers[i]
+				return []any{b.TokenHash, b.UserID, b.Created, b.Expires, b.LastUsed, b.UserAgent, b.Addr}, nil
 			}},
 		{"setup_tokens", []string{"hash", "expires_at"}, len(d.SetupTokens),
 			func(i int) ([]any, error) { return []any{d.SetupTokens[i].Hash, d.SetupTokens[i].Expires}, nil }},
@@ -189,6 +194,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 			err := r.Scan(&x.TokenHash, &x.UserID, &x.Level, &created, &seen)
 			x.Created, x.LastSeen = fromDB(created), fromDB(seen)
 			d.Sessions = append(d.Sessions, x)
+			return err
+		}); err != nil {
+			return err
+		}
+		if err := each(ctx, tx, `SELECT `+trustedColumns+` FROM trusted_browsers`, func(r *sql.Rows) error {
+			b, err := scanTrusted(r)
+			d.TrustedBrowsers = append(d.TrustedBrowsers, b)
 			return err
 		}); err != nil {
 			return err

@@ -72,6 +72,13 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 		})
 	}
 	if err == nil {
+		err = each(ctx, tx, `SELECT `+trustedColumns+` FROM trusted_browsers`, func(r *sql.Rows) error {
+			b, err := scanTrusted(r)
+			d.TrustedBrowsers = append(d.TrustedBrowsers, b)
+			return err
+		})
+	}
+	if err == nil {
 		err = each(ctx, tx, `SELECT hash, expires_at FROM setup_tokens`, func(r *sql.Rows) error {
 			var t migrate.SetupToken
 			var expires sql.NullInt64
@@ -140,8 +147,8 @@ func (s *Store) Export(ctx context.Context) (migrate.Dump, error) {
 // and new ones are numbered after the largest.
 func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 	return s.withTx(ctx, func(tx *sql.Tx) error {
-		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "setup_tokens", "throttle", "hosts", "audit_log",
-			"enforce_rules", "oidc_clients", "oidc_signing_keys"} {
+		for _, table := range []string{"users", "authenticators", "recovery_codes", "sessions", "trusted_browsers", "setup_tokens", "throttle", "hosts",
+			"audit_log", "enforce_rules", "oidc_clients", "oidc_signing_keys"} {
 			var nonEmpty bool
 			if err := tx.QueryRowContext(ctx, `SELECT EXISTS (SELECT 1 FROM `+table+`)`).Scan(&nonEmpty); err != nil {
 				return fmt.Errorf("sqlite: import: %w", unavailable(err))
@@ -169,6 +176,10 @@ func (s *Store) Import(ctx context.Context, d migrate.Dump) error {
 			{"sessions", `INSERT INTO sessions (token_hash, user_id, level, created_at, last_seen_at) VALUES (?, ?, ?, ?, ?)`, len(d.Sessions), func(i int) []any {
 				x := d.Sessions[i]
 				return []any{x.TokenHash, x.UserID, int(x.Level), toDB(x.Created), toDB(x.LastSeen)}
+			}},
+			{"trusted_browsers", `INSERT INTO trusted_browsers (` + trustedColumns + `) VALUES (?, ?, ?, ?, ?, ?, ?)`, len(d.TrustedBrowsers), func(i int) []any {
+				b := d.TrustedBrowsers[i]
+				return []any{b.TokenHash, b.UserID, toDB(b.Created), toDB(b.Expires), toDB(b.LastUsed), b.UserAgent, b.Addr}
 			}},
 			{"setup_tokens", `INSERT INTO setup_tokens (hash, expires_at) VALUES (?, ?)`, len(d.SetupTokens), func(i int) []any {
 				return []any{d.SetupTokens[i].Hash, toDB(d.SetupTokens[i].Expires)}

@@ -839,6 +839,11 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 	if err := s.CreateSession(ctx, sess); err != nil {
 		t.Fatal(err)
 	}
+	browser := mfa.TrustedBrowser{TokenHash: bytes.Repeat([]byte{0xb7}, 32), UserID: alice.ID, Created: t0, Expires: t0.Add(30 * 24 * time.Hour),
+		LastUsed: t0.Add(time.Hour), UserAgent: "Firefox/140.0", Addr: "192.0.2.7"}
+	if err := s.CreateTrustedBrowser(ctx, browser); err != nil {
+		t.Fatal(err)
+	}
 	if _, err := s.Attempt(ctx, "user:bob", mfa.DefaultThrottles.Account, t0.Add(2*time.Second)); err != nil {
 		t.Fatal(err)
 	}
@@ -901,9 +906,10 @@ func fill(t *testing.T, s mfa.Store) migrate.Dump {
 			{UserID: alice.ID, Hash: codes[0], Created: t0},
 			{UserID: alice.ID, Hash: codes[1], Created: t0, Used: t0.Add(time.Minute)},
 		},
-		Sessions:    []mfa.Session{sess},
-		SetupTokens: []migrate.SetupToken{{Hash: setup, Expires: t0.Add(time.Hour)}},
-		Throttle:    []migrate.ThrottleEntry{{Key: "user:bob", Failures: 1, LastFailure: t0.Add(2 * time.Second)}},
+		Sessions:        []mfa.Session{sess},
+		TrustedBrowsers: []mfa.TrustedBrowser{browser},
+		SetupTokens:     []migrate.SetupToken{{Hash: setup, Expires: t0.Add(time.Hour)}},
+		Throttle:        []migrate.ThrottleEntry{{Key: "user:bob", Failures: 1, LastFailure: t0.Add(2 * time.Second)}},
 	}
 	d.Normalize()
 	return d
