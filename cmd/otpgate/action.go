@@ -1,6 +1,7 @@
 package main
 
 import (
+	"flag"
 	"fmt"
 	"slices"
 	"strings"
@@ -23,4 +24,22 @@ func commandAction(e env, command, usage string, actions ...string) (string, err
 		return action, nil
 	}
 	return "", exitError{code: 2, msg: fmt.Sprintf("%s: unknown action %q (%s)", command, action, strings.Join(actions, ", "))}
+}
+
+// actionNames parses the flags and arguments of an operator command's
+// action: one name (noun) for each action but list, which takes none. Help
+// comes back as flag.ErrHelp, as from parseWithNames.
+func actionNames(fs *flag.FlagSet, c *Config, e env, command, action, noun string) ([]string, error) {
+	names, err := parseWithNames(fs, c, e, e.args[1:])
+	if err != nil {
+		return nil, err
+	}
+	want := 1
+	if action == "list" {
+		want = 0
+	}
+	if len(names) != want {
+		return nil, exitError{code: 2, msg: fmt.Sprintf("%s %s: want %d %s name argument(s), got %d", command, action, want, noun, len(names))}
+	}
+	return names, nil
 }

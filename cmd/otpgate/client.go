@@ -84,19 +84,12 @@ func runClient(ctx context.Context, e env) error {
 	fs := newFlagSet("client "+action, clientUsage, &c)
 	var f clientFlags
 	f.declare(fs)
-	names, err := parseWithNames(fs, &c, e, e.args[1:])
+	names, err := actionNames(fs, &c, e, "client", action, "client")
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	want := 1
-	if action == "list" {
-		want = 0
-	}
-	if len(names) != want {
-		return exitError{code: 2, msg: fmt.Sprintf("client %s: want %d client name argument(s), got %d", action, want, len(names))}
 	}
 	if f.set() && action != "add" {
 		return exitError{code: 2, msg: "client " + action + ": --redirect-uri and the other client flags belong to add"}

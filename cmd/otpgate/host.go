@@ -44,19 +44,12 @@ func runHost(ctx context.Context, e env) error {
 	var c Config
 	fs := newFlagSet("host "+action, hostUsage, &c)
 	allowPassword := fs.Bool("allow-password", false, "add: let the host have passwords checked here too")
-	names, err := parseWithNames(fs, &c, e, e.args[1:])
+	names, err := actionNames(fs, &c, e, "host", action, "host")
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	want := 1
-	if action == "list" {
-		want = 0
-	}
-	if len(names) != want {
-		return exitError{code: 2, msg: fmt.Sprintf("host %s: want %d host name argument(s), got %d", action, want, len(names))}
 	}
 	if *allowPassword && action != "add" {
 		return exitError{code: 2, msg: "host " + action + ": --allow-password belongs to add"}

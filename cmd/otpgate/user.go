@@ -62,19 +62,12 @@ func runUser(ctx context.Context, e env) error {
 		groupList = &v
 		return nil
 	})
-	names, err := parseWithNames(fs, &c, e, e.args[1:])
+	names, err := actionNames(fs, &c, e, "user", action, "user")
 	if errors.Is(err, flag.ErrHelp) {
 		return nil
 	}
 	if err != nil {
 		return err
-	}
-	want := 1
-	if action == "list" {
-		want = 0
-	}
-	if len(names) != want {
-		return exitError{code: 2, msg: fmt.Sprintf("user %s: want %d user name argument(s), got %d", action, want, len(names))}
 	}
 	ctx = mfa.WithClient(ctx, mfa.Client{Path: mfa.PathCommand})
 	svc, store, err := openService(ctx, &c, c.newLogger(e.stderr))
