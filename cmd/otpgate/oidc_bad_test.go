@@ -32,10 +32,7 @@ func unsignedJWT(header, claims string, key []byte) string {
 // oversized parameters, other response types and modes, no openid scope,
 // prompt values that do not go together.
 func TestOIDCBadAuthorize(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	o, r := aliceApp(t)
 	b := newOIDCBrowser(t)
 	b.follow(r.start().url, "alice", nil) // signed in: only the request's fault stops a code
 	claims := `{"iss":"app","aud":"` + o.url + `","client_id":"app","response_type":"code","redirect_uri":"` + rpRedirect + `","scope":"openid"}`
@@ -53,7 +50,7 @@ func TestOIDCBadAuthorize(t *testing.T) {
 	}{
 		{"request object alg none", func(q url.Values) { q.Set("request", unsignedJWT(`{"alg":"none"}`, claims, nil)) }, "request_not_supported", "st"},
 		{"request object HS256", func(q url.Values) {
-			q.Set("request", unsignedJWT(`{"alg":"HS256","typ":"JWT"}`, claims, []byte(secret)))
+			q.Set("request", unsignedJWT(`{"alg":"HS256","typ":"JWT"}`, claims, []byte(r.conf.ClientSecret)))
 		}, "request_not_supported", "st"},
 		{"request_uri", func(q url.Values) { q.Set("request_uri", "https://evil.example/req.jwt") }, "request_uri_not_supported", "st"},
 		{"scope twice", func(q url.Values) { q["scope"] = []string{"openid", "openid profile"} }, "invalid_request", "st"},
@@ -106,10 +103,8 @@ func TestOIDCBadAuthorize(t *testing.T) {
 // length or characters is refused before the code is looked at, so the
 // code is still good with the right one.
 func TestOIDCBadToken(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	_, r := aliceApp(t)
+	secret := r.conf.ClientSecret
 	b := newOIDCBrowser(t)
 	f, code := r.signIn(b, "alice")
 	good := func() url.Values {

@@ -110,10 +110,7 @@ func TestOIDCCodeFlow(t *testing.T) {
 // that goes on by itself (meta refresh) and links there, not a redirect:
 // browsers hold the redirects after a form to its CSP form-action.
 func TestOIDCContinuePage(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	_, r := aliceApp(t)
 	b := newOIDCBrowser(t)
 	f := r.start()
 	resp, body := fetch(t, b.c, "GET", f.url, nil, nil)

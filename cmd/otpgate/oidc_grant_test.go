@@ -14,10 +14,8 @@ import (
 // refused, the access token its first redemption gave stops working
 // (RFC 6749 §4.1.2), and the audit log says so.
 func TestOIDCCodeReuse(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	o, r := aliceApp(t)
+	secret := r.conf.ClientSecret
 	b := newOIDCBrowser(t)
 	f, code := r.signIn(b, "alice")
 	tok, err := r.exchange(f, code)
@@ -106,10 +104,8 @@ func TestOIDCRefreshRotation(t *testing.T) {
 // client_secret_basic and client_secret_post; a wrong one, or none, gets
 // invalid_client and nothing, and is in the audit log.
 func TestOIDCClientSecret(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	o, r := aliceApp(t)
+	secret := r.conf.ClientSecret
 	b := newOIDCBrowser(t)
 	for _, tc := range []struct {
 		name         string

@@ -59,6 +59,16 @@ func startOIDC(t *testing.T, extra ...string) *oidcServer {
 	return startOIDCOn(t, []string{"-data-dir", dir}, extra...)
 }
 
+// aliceApp starts serve with the user alice (no second factor) and the
+// confidential client app, and returns the server and app's relying party.
+func aliceApp(t *testing.T) (*oidcServer, *rp) {
+	t.Helper()
+	o := startOIDC(t)
+	o.addUser("alice")
+	secret := o.addClient("app", "--redirect-uri", rpRedirect)
+	return o, newRP(t, o, "app", secret)
+}
+
 // startOIDCOn starts serve on the store common names.
 func startOIDCOn(t *testing.T, common []string, extra ...string) *oidcServer {
 	t.Helper()

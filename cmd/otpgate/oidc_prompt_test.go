@@ -18,10 +18,7 @@ import (
 // (another sid), signed in no earlier; a max_age the session meets needs
 // no form and keeps the session.
 func TestOIDCPromptLoginMaxAge(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	_, r := aliceApp(t)
 	b := newOIDCBrowser(t)
 	f, code := r.signIn(b, "alice")
 	tok, err := r.exchange(f, code)
@@ -72,10 +69,7 @@ func TestOIDCPromptLoginMaxAge(t *testing.T) {
 // TestOIDCPromptNone: prompt=none never shows a page: without a session
 // the client is told login_required at once, with one it gets a code.
 func TestOIDCPromptNone(t *testing.T) {
-	o := startOIDC(t)
-	o.addUser("alice")
-	secret := o.addClient("app", "--redirect-uri", rpRedirect)
-	r := newRP(t, o, "app", secret)
+	_, r := aliceApp(t)
 	b := newOIDCBrowser(t)
 	none := oauth2.SetAuthURLParam("prompt", "none")
 	f := r.start(none)
