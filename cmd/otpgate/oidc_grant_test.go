@@ -189,3 +189,39 @@ func TestOIDCRedirectURI(t *testing.T) {
 		t.Errorf("a code redeemed with another redirect_uri")
 	}
 }
+
+// TestOIDCClientRemoved: `otpgate client remove` on a running server ends
+// what the client holds at once: its access and refresh tokens stop
+// working, a code issued before is refused, and a new authorization
+// request is not answered to its redirect URI.
+func TestOIDCClientRemoved(t *testing.T) {
+	o := startOIDC(t)
+	o.addUser("alice")
+	secret := o.addClient("hub", "--redirect-uri", rpRedirect)
+	r := newRP(t, o, "hub", secret, "openid", "offline_access")
+	b := newOIDCBrowser(t)
+	f, code := r.signIn(b, "alice")
+	tok, err := r.exchange(f, code)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if status, _ := r.userinfo(tok.AccessToken); status != 200 {
+		t.Fatalf("userinfo before the removal = %d, want 200", status)
+	}
+	f2, code2 := r.signIn(b, "alice")
+
+	o.cmd("", "client", "remove", "hub")
+	if status, _ := r.userinfo(tok.AccessToken); status == 200 {
+		t.Errorf("the removed client's access token still works")
+	}
+	if status, v := tokenRequest(t, r.conf.Endpoint.TokenURL, url.Values{"grant_type": {"refresh_token"}, "refresh_token": {tok.RefreshToken}},
+		"hub", secret); status == 200 || v["access_token"] != nil {
+		t.Errorf("the removed client's refresh token = %d %v, want refused", status, v)
+	}
+	if _, err := r.exchange(f2, code2); err == nil {
+		t.Errorf("a code issued to the removed client was redeemed")
+	}
+	if a := b.follow(r.start().url, "alice", nil); a.back() {
+		t.Errorf("an authorization request of the removed client was answered at its redirect URI: %v", a.Values)
+	}
+}
